@@ -1,0 +1,77 @@
+"""The answer path, in order. Read this file to know how a question becomes an answer.
+
+    input guard → curated-answer match → retrieve → generate → check citations → label risk →
+    route → record
+
+Each step is a small unit taking the shared AnswerContext; any step may stop the path with a
+status and its canned message. Route and record run even after a stop, so every question ends
+with a decision and a record. Evaluation runs the same list (or a prefix of it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.statuses import ERROR_INTERNAL
+from qa_service.answer.steps.check import CheckCitations
+from qa_service.answer.steps.curated import CuratedMatch
+from qa_service.answer.steps.generate import Generate
+from qa_service.answer.steps.guard import InputGuard
+from qa_service.answer.steps.record import Record
+from qa_service.answer.steps.retrieve import Retrieve
+from qa_service.answer.steps.risk import LabelRisk
+from qa_service.answer.steps.route import Route
+from qa_service.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Step(Protocol):
+    name: str
+    always: bool  # runs even when an earlier step stopped the path
+
+    def run(self, ctx: AnswerContext) -> None: ...
+
+
+def build_steps(services: Services, record: bool = True) -> list[Step]:
+    steps: list[Step] = [
+        InputGuard(services),
+        CuratedMatch(services),
+        Retrieve(services),
+        Generate(services),
+        CheckCitations(services),
+        LabelRisk(services),
+        Route(services),
+    ]
+    if record:
+        steps.append(Record(services))
+    return steps
+
+
+class AnswerPipeline:
+    """Runs the steps over one context and times each of them."""
+
+    def __init__(self, services: Services, steps: list[Step] | None = None) -> None:
+        self.services = services
+        self.steps = steps if steps is not None else build_steps(services)
+
+    def run(self, ctx: AnswerContext) -> AnswerContext:
+        start = time.perf_counter()
+        for step in self.steps:
+            if ctx.stopped and not step.always:
+                continue
+            t0 = time.perf_counter()
+            try:
+                step.run(ctx)
+            except Exception:
+                log.exception("answer step failed step=%s trace=%s", step.name, ctx.trace_id)
+                if not ctx.stopped:
+                    ctx.stop(ERROR_INTERNAL, f"step_error:{step.name}")
+            ctx.timings_ms[step.name] = round((time.perf_counter() - t0) * 1000, 2)
+        ctx.timings_ms["total"] = round((time.perf_counter() - start) * 1000, 2)
+        log.info("answer trace=%s tenant=%s channel=%s decision=%s risk=%s total_ms=%s",
+                 ctx.trace_id, ctx.tenant, ctx.channel, ctx.status, ctx.risk_level, ctx.timings_ms["total"])
+        return ctx

@@ -1,0 +1,45 @@
+"""The answer JSON the CLI and the API return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.statuses import ANSWERED, ANSWERED_CURATED, HELD_FOR_REVIEW
+
+
+def citations(ctx: AnswerContext) -> list[dict[str, Any]]:
+    used = {n for s in ctx.sentences for n in s.cites}
+    out = []
+    for p in ctx.passages:
+        if p.n in used:
+            out.append({"n": p.n, "chunk_id": p.chunk_id, "source_id": p.source_id, "title": p.title,
+                        "url": p.url, "heading": p.heading, "page": p.page, "digest": p.digest,
+                        "snippet": p.text[:300]})
+    return out
+
+
+def to_response(ctx: AnswerContext) -> dict[str, Any]:
+    """Citizens see an answer only when it is shown; staff also see held drafts."""
+    show = ctx.status in (ANSWERED, ANSWERED_CURATED) or (ctx.status == HELD_FOR_REVIEW and ctx.channel == "staff")
+    out: dict[str, Any] = {
+        "decision": ctx.status,
+        "answer": ctx.answer_text if show else ctx.message,
+        "message": ctx.message or None,
+        "citations": citations(ctx) if show else [],
+        "risk": {"level": ctx.risk_level, "reasons": list(ctx.risk_reasons)},
+        "ai_generated": True,
+        "kb_version": ctx.kb_version,
+        "trace_id": ctx.trace_id,
+        "lang": ctx.lang,
+        "generator": ctx.generator,
+        "timings_ms": dict(ctx.timings_ms),
+    }
+    if ctx.risk_level == "medium" and ctx.status == ANSWERED:
+        out["warning"] = ("此答复由人工智能生成，可能不完整，请以官方文件为准。" if ctx.lang == "zh"
+                          else "This AI-generated answer may be incomplete; check the official sources cited.")
+    if ctx.ticket:
+        out["ticket"] = ctx.ticket
+    if ctx.qid is not None:
+        out = {"qid": ctx.qid, **out}
+    return out

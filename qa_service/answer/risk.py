@@ -1,0 +1,49 @@
+"""The risk policy file: reason codes → levels, thresholds, sensitive topics, levels → routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_POLICY = Path(__file__).with_name("risk_policy.yaml")
+LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+@dataclass
+class RiskPolicy:
+    thresholds: dict[str, float]
+    levels: dict[str, str]
+    routes: dict[str, str]
+    sample_rate_medium: float
+    topics: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def level_for(self, reasons: list[str]) -> str:
+        level = "low"
+        for r in reasons:
+            lv = self.levels.get(r.split(":", 1)[0], "low")
+            if LEVEL_ORDER[lv] > LEVEL_ORDER[level]:
+                level = lv
+        return level
+
+    def topics_for(self, tenant: str) -> dict[str, list[str]]:
+        return self.topics.get(tenant) or self.topics.get("default", {})
+
+
+def load_policy(path: Path | None = None) -> RiskPolicy:
+    data: dict[str, Any] = yaml.safe_load((path or DEFAULT_POLICY).read_text(encoding="utf-8"))
+    for key in ("thresholds", "levels", "routes"):
+        if not isinstance(data.get(key), dict):
+            raise ValueError(f"risk policy needs a '{key}' mapping")
+    bad = {v for v in data["levels"].values() if v not in LEVEL_ORDER}
+    if bad:
+        raise ValueError(f"risk policy: unknown levels {sorted(bad)}")
+    return RiskPolicy(
+        thresholds={k: float(v) for k, v in data["thresholds"].items()},
+        levels=dict(data["levels"]),
+        routes=dict(data["routes"]),
+        sample_rate_medium=float(data.get("sample_rate_medium", 0.2)),
+        topics=data.get("topics") or {},
+    )

@@ -1,0 +1,47 @@
+"""Generate: the configured backend drafts an answer from the numbered passages."""
+
+from __future__ import annotations
+
+import logging
+
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.generate.base import GeneratorUnavailable
+from qa_service.answer.statuses import CANNOT_ANSWER, ERROR_LLM_UNAVAILABLE, NO_CONTENT
+from qa_service.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Generate:
+    name = "generate"
+    always = False
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, ctx: AnswerContext) -> None:
+        gen = self.services.generator
+        ctx.generator = gen.name
+        try:
+            if gen.name == "extractive":
+                draft = gen.generate(ctx.query, ctx.passages, ctx.lang,  # type: ignore[call-arg]
+                                     query_vector=ctx.signals.get("query_vector"))
+            else:
+                draft = gen.generate(ctx.query, ctx.passages, ctx.lang)
+        except GeneratorUnavailable as exc:
+            log.warning("generate unavailable trace=%s error=%s", ctx.trace_id, exc)
+            ctx.stop(ERROR_LLM_UNAVAILABLE, "llm_unavailable")
+            return
+        ctx.draft = draft
+        ctx.sentences = list(draft.sentences)
+        if draft.completeness == "partial":
+            ctx.add_reason("model_partial")
+        if not ctx.sentences or draft.completeness == "none":
+            ctx.stop(NO_CONTENT if gen.name == "extractive" else CANNOT_ANSWER, "nothing_relevant")
+            return
+        verifier = getattr(self.services, "verifier", None)
+        if verifier is not None:
+            ok, reason = verifier.check(ctx.query, ctx.sentences, ctx.passages, ctx.lang)
+            ctx.signals["verifier"] = reason
+            if not ok:
+                ctx.add_reason("verifier_disagreement")

@@ -1,0 +1,48 @@
+"""Record: the redacted question, the answer, its decision, risk, citations with chunk ids and
+digests, the passage snapshots shown to the generator, versions and per-step timings."""
+
+from __future__ import annotations
+
+import logging
+
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.statuses import BLOCKED_CLASSIFIED
+from qa_service.audit.trail import record as audit
+from qa_service.db.models import AnswerRecord
+from qa_service.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Record:
+    name = "record"
+    always = True
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, ctx: AnswerContext) -> None:
+        from qa_service.answer.response import citations
+
+        with self.services.db.session() as s:
+            if ctx.status == BLOCKED_CLASSIFIED:  # content is never stored
+                audit(s, actor="anonymous" if ctx.channel == "citizen" else "staff", role=ctx.channel,
+                      tenant=ctx.tenant, action="ask.blocked", decision=ctx.status, reasons=ctx.risk_reasons,
+                      trace_id=ctx.trace_id)
+                return
+            draft = ctx.draft
+            s.add(AnswerRecord(
+                trace_id=ctx.trace_id, tenant=ctx.tenant, channel=ctx.channel, conversation_id=ctx.conversation_id,
+                question=ctx.question, standalone_question=ctx.standalone, lang=ctx.lang,
+                decision=ctx.status or "error_internal", answer=ctx.answer_text or ctx.message,
+                risk_level=ctx.risk_level, risk_reasons=list(ctx.risk_reasons), citations=citations(ctx),
+                passages=[p.snapshot() for p in ctx.passages], removed_sentences=ctx.removed,
+                kb_version=ctx.kb_version, generator=ctx.generator, model=draft.model if draft else None,
+                prompt_hash=draft.prompt_hash if draft else None,
+                retrieval_confidence=ctx.signals.get("confidence"), timings_ms=dict(ctx.timings_ms),
+                raw_output=draft.raw_output if draft else None,
+            ))
+            if ctx.status and ctx.status.startswith("blocked"):
+                audit(s, actor="anonymous" if ctx.channel == "citizen" else "staff", role=ctx.channel,
+                      tenant=ctx.tenant, action="ask.blocked", decision=ctx.status, reasons=ctx.risk_reasons,
+                      trace_id=ctx.trace_id)

@@ -1,0 +1,40 @@
+"""Route: low → shown; medium → shown with a warning and sampled for review; high → held for
+review with a ticket (a citizen sees the ticket; staff see the draft)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, canned
+from qa_service.services import Services
+
+
+class Route:
+    name = "route"
+    always = True
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.policy = services.risk_policy
+
+    def run(self, ctx: AnswerContext) -> None:
+        if ctx.stopped:
+            if ctx.status != ANSWERED and ctx.risk_level == "low" and ctx.status not in ("answered_curated",):
+                ctx.risk_level = "high" if ctx.status == HELD_FOR_REVIEW else ctx.risk_level
+            return
+        route = self.policy.routes.get(ctx.risk_level, "hold")
+        if route == "hold":
+            ctx.status = HELD_FOR_REVIEW
+            ctx.message = canned(HELD_FOR_REVIEW, ctx.lang)
+            ctx.ticket = "T" + ctx.trace_id[:12].upper()
+            ctx.signals["review"] = "held"
+        else:
+            ctx.status = ANSWERED
+            if route == "show_with_warning":
+                bucket = int(hashlib.sha256(ctx.trace_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+                if bucket < self.policy.sample_rate_medium:
+                    ctx.signals["review"] = "sampled"
+        sink = getattr(self.services, "review_sink", None)
+        if sink is not None and ctx.signals.get("review"):
+            sink(ctx)

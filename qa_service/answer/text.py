@@ -1,0 +1,56 @@
+"""Small text tools shared by the answer steps: sentence splitting and lexical overlap (zh/en)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_SENT_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s)|\n+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
+_CITE = re.compile(r"\[(\d{1,3})\]")
+_EN_STOP_WORDS = """
+a an the and or of to in on for with by at from is are was were be been being do does did how what
+when where which who whom why can could should would will shall may might must i you he she it we
+they my your our their me us them this that these those there here if then than as about into over
+under not no yes any all some have has had get got need needs please tell
+"""
+EN_STOP = frozenset(_EN_STOP_WORDS.split())
+ZH_STOP = frozenset("的了吗呢吧啊么是在和与及或我你他她它们这那哪什怎如何请问可以能要需有没不个一")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split into sentences at Chinese and English punctuation and line breaks."""
+    parts = [p.strip() for p in _SENT_END.split(text)]
+    return [p for p in parts if p and len(p) > 1]
+
+
+def is_cjk(text: str) -> bool:
+    letters = sum(1 for ch in text if ch.isalpha())
+    return bool(letters) and len(_CJK.findall(text)) / letters >= 0.2
+
+
+def terms(text: str) -> set[str]:
+    """Content terms: English words without stop words, Chinese character bigrams without stop chars."""
+    low = text.lower()
+    out = {w for w in _WORD.findall(low) if w not in EN_STOP and len(w) > 1}
+    cjk = "".join(ch if _CJK.match(ch) else " " for ch in low)
+    for run in cjk.split():
+        chars = [c for c in run if c not in ZH_STOP] if len(run) > 2 else list(run)
+        out.update(a + b for a, b in itertools.pairwise(chars))
+        if len(chars) == 1:
+            out.add(chars[0])
+    return out
+
+
+def overlap(query_terms: set[str], text: str) -> float:
+    """Share of the query's content terms found in ``text`` (0..1)."""
+    if not query_terms:
+        return 0.0
+    return len(query_terms & terms(text)) / len(query_terms)
+
+
+def strip_citations(text: str) -> tuple[str, list[int]]:
+    """Remove [n] markers; return the clean text and the numbers in order."""
+    nums = [int(m) for m in _CITE.findall(text)]
+    return _CITE.sub("", text).strip(), nums

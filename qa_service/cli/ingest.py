@@ -1,0 +1,55 @@
+"""`qa ingest PATH... --tenant T`: run an ingestion job with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from qa_service.cli.common import console, emit_json, fail, get_services
+from qa_service.errors import USER_ERRORS
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders (catalog.yaml beside files gives metadata)."),
+    tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant (department) the knowledge belongs to."),
+    mode: str = typer.Option("add", "--mode", help="add: add and update; sync: also remove sources not present."),
+    publish: bool = typer.Option(False, "--publish", help="Publish the new version when the job succeeds."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
+    actor: str = typer.Option("cli", "--actor", help="Who runs the job (recorded in the ledger and audit)."),
+) -> None:
+    """Ingest documents into a new draft KB version (built from the live one)."""
+    from qa_service.ingest.pipeline import run_ingest
+
+    services = get_services()
+    with Progress(
+        TextColumn("[bold]ingest[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def on_progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label[-50:])
+
+        try:
+            result = run_ingest(services, paths, tenant, mode=mode, publish=publish,  # type: ignore[arg-type]
+                                actor=actor, progress=on_progress)
+        except USER_ERRORS as exc:
+            fail(str(exc), as_json=as_json)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    s, c = result.sources, result.chunks
+    console.print(
+        f"job {result.job_id}: version v{result.version} {result.state}"
+        f"{' and published' if result.published else ' (draft)'} in {result.seconds:.1f}s\n"
+        f"sources: {s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, {s['removed']} removed, "
+        f"{s['refused']} refused, {s['failed']} failed, {s['skipped']} skipped\n"
+        f"chunks: {c['embedded']} embedded, {c['reused'] + c['copied']} reused, {c['flagged']} flagged"
+    )
+    for err in result.errors:
+        console.print(f"[yellow]failed[/yellow] {err['source']}: {err['error']}")
+    for f in result.findings:
+        if f["kind"] in ("classified", "injection", "pii"):
+            console.print(f"[magenta]{f['kind']}[/magenta] {f['source']}: {f['detail']}")

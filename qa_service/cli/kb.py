@@ -1,0 +1,188 @@
+"""`qa kb ...`: list, diff, publish, rollback, search, and review flagged chunks."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from qa_service.cli.common import console, emit_json, fail, get_services
+from qa_service.errors import USER_ERRORS
+
+kb_app = typer.Typer(help="Knowledge-base versions: list, diff, publish, rollback, search.", no_args_is_help=True)
+
+
+@kb_app.command("list")
+def list_cmd(
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Versions with their state (building/draft/live/previous/failed/deleted) and counts."""
+    from qa_service.kb import versions
+
+    services = get_services()
+    with services.db.session() as s:
+        versions.recover_orphans(s, services.store)
+        rows = [versions.version_dict(v) for v in versions.list_versions(s, tenant)]
+    if as_json:
+        live = next((r["version"] for r in rows if r["state"] == "live"), None)
+        emit_json({"tenant": tenant, "live": live, "versions": rows})
+        return
+    table = Table("version", "state", "parent", "sources", "chunks", "created", "published")
+    for r in rows:
+        table.add_row(str(r["version"]), r["state"], str(r["parent"] or ""), str(r["sources"]), str(r["chunks"]),
+                      str(r["created_at"])[:19], str(r["published_at"] or "")[:19])
+    console.print(table)
+
+
+@kb_app.command("diff")
+def diff_cmd(
+    v1: int = typer.Argument(...),
+    v2: int = typer.Argument(...),
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """What V2 changes relative to V1 (sources and chunks added/removed/changed)."""
+    from qa_service.kb import versions
+
+    services = get_services()
+    try:
+        with services.db.session() as s:
+            d = versions.diff(s, services.store, tenant, v1, v2).as_dict()
+    except USER_ERRORS as exc:
+        fail(str(exc), as_json=as_json)
+    if as_json:
+        emit_json(d)
+        return
+    for level in ("sources", "chunks"):
+        counts = d["counts"][level]
+        console.print(f"{level}: +{counts['added']} -{counts['removed']} ~{counts['changed']}")
+    for kind in ("added", "removed", "changed"):
+        for sid in d["sources"][kind]:
+            console.print(f"  {kind:8} {sid}")
+
+
+@kb_app.command("publish")
+def publish_cmd(
+    version: int = typer.Argument(...),
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    actor: str = typer.Option("cli", "--actor"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Make VERSION live (atomic switch)."""
+    from qa_service.kb import versions
+
+    services = get_services()
+    try:
+        with services.db.session() as s:
+            row = versions.publish(s, services.store, tenant, version, actor)
+            versions.garbage_collect(s, services.store, tenant, services.settings.store.keep_versions)
+            out = versions.version_dict(row)
+    except USER_ERRORS as exc:
+        fail(str(exc), as_json=as_json)
+    if as_json:
+        emit_json(out)
+    else:
+        console.print(f"tenant {tenant}: v{version} is live")
+
+
+@kb_app.command("rollback")
+def rollback_cmd(
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    actor: str = typer.Option("cli", "--actor"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Switch back to the version that was live before the current one."""
+    from qa_service.kb import versions
+
+    services = get_services()
+    try:
+        with services.db.session() as s:
+            row = versions.rollback(s, services.store, tenant, actor)
+            out = versions.version_dict(row)
+    except USER_ERRORS as exc:
+        fail(str(exc), as_json=as_json)
+    if as_json:
+        emit_json(out)
+    else:
+        console.print(f"tenant {tenant}: rolled back, v{row.version} is live")
+
+
+@kb_app.command("search")
+def search_cmd(
+    text: str = typer.Argument(...),
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    k: int = typer.Option(10, "--k"),
+    visibility: str | None = typer.Option(None, "--visibility", help="public or internal (default: both)."),
+    version: int | None = typer.Option(None, "--version", help="Search a draft/previous version instead of live."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Hybrid retrieval probe over the live version."""
+    from qa_service.kb.search import hit_dict, search
+
+    if visibility not in (None, "public", "internal"):
+        fail("--visibility must be public or internal", as_json=as_json)
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail("--mode must be hybrid, dense or bm25", as_json=as_json)
+    services = get_services()
+    try:
+        res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,
+                     version=version, mode=mode)
+    except USER_ERRORS as exc:
+        fail(str(exc), as_json=as_json)
+    if res.version is None and version is None:
+        fail(f"tenant {tenant!r} has no live version; ingest and publish first", as_json=as_json)
+    results = [hit_dict(h) for h in res.hits]
+    if as_json:
+        emit_json({"tenant": tenant, "version": res.version, "results": results})
+        return
+    for r in results:
+        console.print(f"[bold]{r['score']:.4f}[/bold] {r['chunk_id']} — {r['title']} › {r['heading'] or ''}")
+        console.print(f"    {str(r['text'])[:200]}")
+
+
+@kb_app.command("flagged")
+def flagged_cmd(
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Chunks kept out of versions because they carry instructions aimed at an AI."""
+    from qa_service.db.models import ChunkApproval, Finding
+
+    services = get_services()
+    with services.db.session() as s:
+        decided = {a.digest: a.decision for a in s.execute(
+            select(ChunkApproval).where(ChunkApproval.tenant == tenant)).scalars()}
+        rows = s.execute(select(Finding).where(Finding.tenant == tenant, Finding.kind == "injection")
+                         .order_by(Finding.id.desc())).scalars()
+        seen: dict[str, dict[str, object]] = {}
+        for f in rows:
+            if f.digest and f.digest not in seen:
+                seen[f.digest] = {"digest": f.digest, "chunk_id": f.chunk_id, "source_id": f.source_id,
+                                  "reasons": f.detail, "decision": decided.get(f.digest, "pending")}
+    items = list(seen.values())
+    if as_json:
+        emit_json({"tenant": tenant, "flagged": items})
+        return
+    for it in items:
+        console.print(f"{it['decision']:9} {it['digest'][:12]} {it['chunk_id']}: {it['reasons']}")  # type: ignore[index]
+
+
+@kb_app.command("approve")
+def approve_cmd(
+    digest: str = typer.Argument(..., help="Digest (or unique prefix) of a flagged chunk."),
+    tenant: str = typer.Option(..., "--tenant", "-t"),
+    reject: bool = typer.Option(False, "--reject", help="Record a rejection instead."),
+    actor: str = typer.Option("cli", "--actor"),
+) -> None:
+    """Approve a flagged chunk so the next ingestion includes it."""
+    from qa_service.kb.flags import decide_flag
+
+    services = get_services()
+    try:
+        with services.db.session() as s:
+            full = decide_flag(s, tenant, digest, "rejected" if reject else "approved", actor)
+    except USER_ERRORS as exc:
+        fail(str(exc))
+    console.print(f"{'rejected' if reject else 'approved'} {full}; re-run the ingestion to include it")

@@ -1,0 +1,34 @@
+"""The `qa` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from qa_service.cli.ask import ask
+from qa_service.cli.common import _state
+from qa_service.cli.ingest import ingest
+from qa_service.cli.kb import kb_app
+from qa_service.cli.serve import serve
+
+app = typer.Typer(
+    help="Government-services Q&A: ingest knowledge, manage KB versions, ask, serve, evaluate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML settings file (else QA_CONFIG)."),
+) -> None:
+    """Global options."""
+    _state["config"] = config
+
+
+app.command("ingest")(ingest)
+app.add_typer(kb_app, name="kb")
+app.command("ask")(ask)
+app.command("serve")(serve)

@@ -1,0 +1,176 @@
+"""Relational records: KB versions, the source ledger, ingestion jobs, findings, answers, audit.
+
+Every record carries a tenant. Schema changes go through Alembic (qa_service/db/migrations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class KbVersion(Base):
+    """One immutable snapshot of a tenant's knowledge base."""
+
+    __tablename__ = "kb_versions"
+    __table_args__ = (Index("ix_kb_versions_tenant_version", "tenant", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # building|draft|live|previous|failed|deleted
+    parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    embedding_model: Mapped[str] = mapped_column(String(200))
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {source_id: digest}
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Source(Base):
+    """The ledger: where every piece of knowledge came from."""
+
+    __tablename__ = "sources"
+    __table_args__ = (Index("ix_sources_tenant_source", "tenant", "source_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    doc_type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    effective_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active|removed|refused|failed
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_changed: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    versions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # version numbers it went into
+    contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class IngestJob(Base):
+    __tablename__ = "ingest_jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # running|succeeded|partial|failed
+    mode: Mapped[str] = mapped_column(String(8))
+    paths: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{source, error}]
+
+
+class Finding(Base):
+    """Something a scan found: refused classified source, flagged chunk, PII in a public source."""
+
+    __tablename__ = "ingest_findings"
+    __table_args__ = (Index("ix_findings_tenant_kind", "tenant", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[str] = mapped_column(String(40), ForeignKey("ingest_jobs.id"))
+    source_id: Mapped[str] = mapped_column(String(300))
+    chunk_id: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(24))  # classified|injection|pii|hidden_text|unicode|extraction
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChunkApproval(Base):
+    """An editor's decision on a flagged chunk, keyed by content digest."""
+
+    __tablename__ = "chunk_approvals"
+    __table_args__ = (Index("ix_chunk_approvals", "tenant", "digest", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    chunk_id: Mapped[str] = mapped_column(String(320))
+    decision: Mapped[str] = mapped_column(String(16))  # approved|rejected
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AnswerRecord(Base):
+    """Every answer, reproducible: redacted question, status, risk, citations and passage snapshots."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_tenant_created", "tenant", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(40), unique=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    question: Mapped[str] = mapped_column(Text)  # redacted
+    standalone_question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    decision: Mapped[str] = mapped_column(String(40))
+    answer: Mapped[str] = mapped_column(Text)
+    risk_level: Mapped[str] = mapped_column(String(8))
+    risk_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    citations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    passages: Mapped[list[Any]] = mapped_column(JSON, default=list)  # snapshots shown to the generator
+    removed_sentences: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    kb_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    generator: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    prompt_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retrieval_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    timings_ms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raw_output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained audit trail. No unredacted personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    trace_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

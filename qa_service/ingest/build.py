@@ -1,0 +1,151 @@
+"""Writes one new KB version: embeds new chunks in large batches, reuses the vectors of chunks
+whose digest is already in the parent version, copies unchanged sources' points wholesale."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from qa_service.ingest.catalog import date_int
+from qa_service.ingest.discover import SourceUnit
+from qa_service.ingest.prepare import PreparedSource
+from qa_service.ingest.types import Chunk, SourceMeta
+from qa_service.kb.store import VersionReader, VersionWriter
+from qa_service.kb.types import StoredPoint
+from qa_service.services import Services
+
+log = logging.getLogger(__name__)
+NO_EXPIRY = 99991231
+
+
+def chunk_payload(chunk: Chunk, meta: SourceMeta, model_id: str) -> dict[str, Any]:
+    """What every point carries: enough to cite, filter and reproduce."""
+    return {
+        "chunk_id": chunk.chunk_id,
+        "source_id": chunk.source_id,
+        "tenant": meta.tenant,
+        "n": chunk.n,
+        "text": chunk.text,
+        "digest": chunk.digest,
+        "heading": chunk.heading,
+        "page": chunk.page,
+        "kind": chunk.kind,
+        "title": meta.title,
+        "url": meta.url,
+        "language": meta.language,
+        "visibility": meta.visibility,
+        "department": meta.department,
+        "doc_type": meta.doc_type,
+        "effective": date_int(meta.effective_date, 0),
+        "expiry": date_int(meta.expiry_date, NO_EXPIRY),
+        "model": model_id,
+    }
+
+
+class VersionBuilder:
+    """Accumulates chunks, embeds in batches and writes points into the version being built."""
+
+    def __init__(self, services: Services, tenant: str, version: int, parent: int | None,
+                 reuse_vectors: bool, flush_at: int = 512) -> None:
+        self.services = services
+        self.tenant = tenant
+        self.version = version
+        self.model_id = services.dense.model_id
+        self.flush_at = flush_at
+        self.writer: VersionWriter = services.store.create_version(tenant, version, services.dense.dim)
+        self.parent: VersionReader | None = None
+        self.parent_by_digest: dict[str, str] = {}
+        if parent is not None and services.store.has_version(tenant, parent):
+            self.parent = services.store.open_version(tenant, parent)
+            if reuse_vectors:
+                for p in self.parent.iter_points(with_vectors=False):
+                    self.parent_by_digest.setdefault(str(p.payload.get("digest")), p.chunk_id)
+        self.pending: list[tuple[Chunk, dict[str, Any]]] = []
+        self.embedded = 0
+        self.reused = 0
+        self.copied = 0
+        self.total_points = 0
+        self.chunk_counts: Counter[str] = Counter()
+        self.refusals: list[tuple[SourceUnit, str]] = []
+
+    def add(self, prep: PreparedSource) -> None:
+        for chunk in prep.chunks:
+            self.pending.append((chunk, chunk_payload(chunk, prep.meta, self.model_id)))
+        prep.chunks_written = len(prep.chunks)
+        self.chunk_counts[prep.unit.source_id] = len(prep.chunks)
+        if len(self.pending) >= self.flush_at:
+            self.flush()
+
+    def record_refusal(self, unit: SourceUnit, reason: str) -> None:
+        self.refusals.append((unit, reason))
+
+    def flush(self) -> None:
+        """Embed what is new, reuse what the parent already has, and write the batch."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        reuse_ids = {c.digest: self.parent_by_digest[c.digest] for c, _ in batch if c.digest in self.parent_by_digest}
+        old: dict[str, StoredPoint] = {}
+        if reuse_ids and self.parent is not None:
+            for p in self.parent.get(list(set(reuse_ids.values())), with_vectors=True):
+                old[p.chunk_id] = p
+        to_embed = [(c, pl) for c, pl in batch if reuse_ids.get(c.digest) not in old]
+        points: list[StoredPoint] = []
+        for c, pl in batch:
+            src = old.get(reuse_ids.get(c.digest, ""))
+            if src is not None:
+                points.append(StoredPoint(c.chunk_id, src.dense, src.sparse, pl))
+        if to_embed:
+            texts = [embed_text(c, pl) for c, pl in to_embed]
+            dense = self.services.dense.encode(texts, self.services.settings.embedding.batch_size)
+            for (c, pl), vec, text in zip(to_embed, dense, texts, strict=True):
+                points.append(StoredPoint(c.chunk_id, vec, self.services.sparse.embed_document(text), pl))
+        self._write(points)
+        self.embedded += len(to_embed)
+        self.reused += len(batch) - len(to_embed)
+
+    def copy_sources(self, source_ids: set[str]) -> None:
+        """Copy every point of these sources from the parent, vectors included."""
+        if not source_ids or self.parent is None:
+            return
+        buf: list[StoredPoint] = []
+        for p in self.parent.iter_points(with_vectors=True):
+            sid = str(p.payload.get("source_id"))
+            if sid in source_ids:
+                buf.append(p)
+                self.chunk_counts[sid] += 1
+                if len(buf) >= self.services.settings.store.upsert_batch:
+                    self._write(buf)
+                    self.copied += len(buf)
+                    buf = []
+        self._write(buf)
+        self.copied += len(buf)
+
+    def _write(self, points: list[StoredPoint]) -> None:
+        size = self.services.settings.store.upsert_batch
+        for i in range(0, len(points), size):
+            self.writer.upsert(points[i : i + size])
+        self.total_points += len(points)
+
+    def seal(self) -> None:
+        self.flush()
+        self.writer.seal()
+        self._close_parent()
+
+    def abort(self) -> None:
+        try:
+            self.writer.abort()
+        finally:
+            self._close_parent()
+
+    def _close_parent(self) -> None:
+        if self.parent is not None:
+            self.parent.close()
+            self.parent = None
+
+
+def embed_text(chunk: Chunk, payload: dict[str, Any]) -> str:
+    """The text that is embedded: title and heading give a passage its context."""
+    head = " > ".join(x for x in (str(payload.get("title") or ""), chunk.heading) if x)
+    return f"{head}\n{chunk.text}" if head and head not in chunk.text[: len(head) + 5] else chunk.text

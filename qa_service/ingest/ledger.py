@@ -1,0 +1,67 @@
+"""The ledger: one row per source per tenant, updated by every job."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qa_service.db.models import Finding, Source, utcnow
+from qa_service.ingest.prepare import PreparedSource
+
+if TYPE_CHECKING:
+    from qa_service.ingest.pipeline import IngestResult
+
+
+def _get(session: Session, tenant: str, source_id: str) -> Source | None:
+    return session.execute(
+        select(Source).where(Source.tenant == tenant, Source.source_id == source_id)
+    ).scalar_one_or_none()
+
+
+def update_ledger(
+    session: Session,
+    tenant: str,
+    job_id: str,
+    version: int,
+    prepared: list[PreparedSource],
+    kept: set[str],
+    removed: list[str],
+    chunk_counts: Counter[str],
+    result: IngestResult,
+) -> None:
+    """Record processed, kept, removed and refused sources and the job's findings."""
+    now = utcnow()
+    for prep in prepared:
+        m = prep.meta
+        row = _get(session, tenant, m.source_id)
+        if row is None:
+            row = Source(tenant=tenant, source_id=m.source_id, first_seen=now, versions=[])
+            session.add(row)
+        row.path, row.url, row.doc_type, row.title = m.path, m.url, m.doc_type, m.title
+        row.department, row.owner, row.language, row.visibility = m.department, m.owner, m.language, m.visibility
+        row.effective_date, row.expiry_date, row.contact = m.effective_date, m.expiry_date, m.contact
+        row.bytes, row.pages = prep.unit.size, prep.pages
+        row.chunk_count = chunk_counts.get(m.source_id, 0)
+        row.digest, row.state, row.last_changed, row.last_job_id = prep.unit.digest, "active", now, job_id
+        row.versions = [*list(row.versions or []), version]
+    for sid in kept:
+        row = _get(session, tenant, sid)
+        if row is not None:
+            row.last_job_id = job_id
+            row.state = "active"
+            row.versions = [*list(row.versions or []), version]
+    for sid in removed:
+        row = _get(session, tenant, sid)
+        if row is not None:
+            row.state, row.last_changed, row.last_job_id = "removed", now, job_id
+    for f in result.findings:
+        if f.get("kind") == "classified":
+            row = _get(session, tenant, f["source"])
+            if row is not None:
+                row.state, row.last_job_id = "refused", job_id
+        session.add(Finding(tenant=tenant, job_id=job_id, source_id=str(f.get("source")),
+                            chunk_id=f.get("chunk_id"), digest=f.get("digest"), kind=str(f.get("kind")),
+                            detail=str(f.get("detail"))[:2000]))

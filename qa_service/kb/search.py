@@ -1,0 +1,76 @@
+"""Hybrid search over a tenant's live (or a given) version: the probe behind `qa kb search` and
+the first half of the answer path's retrieve step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from qa_service.ingest.catalog import date_int
+from qa_service.kb.types import Hit, SearchFilter
+from qa_service.services import Services
+
+
+@dataclass
+class SearchResult:
+    version: int | None
+    hits: list[Hit]
+
+
+def visibility_for(channel: str) -> list[str]:
+    """Citizens see public knowledge only; staff see public and internal."""
+    return ["public", "internal"] if channel == "staff" else ["public"]
+
+
+def search(
+    services: Services,
+    tenant: str,
+    text: str,
+    k: int = 10,
+    visibility: list[str] | None = None,
+    valid_on: dt.date | None = None,
+    weights: tuple[float, float] = (1.0, 1.0),
+    version: int | None = None,
+    mode: str = "hybrid",
+) -> SearchResult:
+    """Query one version (default: live) with dense + BM25 fused by RRF."""
+    flt = SearchFilter(visibility=visibility, valid_on=date_int(valid_on, 0) if valid_on else None)
+    if version is None:
+        cached = services.live.get(tenant)
+        if cached is None:
+            return SearchResult(None, [])
+        ver, reader = cached
+        return SearchResult(ver, _query(services, reader, text, k, flt, weights, mode))
+    reader = services.store.open_version(tenant, version)
+    try:
+        return SearchResult(version, _query(services, reader, text, k, flt, weights, mode))
+    finally:
+        reader.close()
+
+
+def _query(services: Services, reader: Any, text: str, k: int, flt: SearchFilter,
+           weights: tuple[float, float], mode: str) -> list[Hit]:
+    cfg = services.settings.retrieval
+    if mode == "dense":
+        result: list[Hit] = reader.dense(services.dense.encode_query(text), flt, k)
+    elif mode == "bm25":
+        result = reader.sparse(services.sparse.embed_query(text), flt, k)
+    else:
+        result = reader.hybrid(services.dense.encode_query(text), services.sparse.embed_query(text), flt,
+                               limit=k, prefetch=max(cfg.prefetch, k), weights=weights, rrf_k=cfg.rrf_k)
+    return result
+
+
+def hit_dict(hit: Hit) -> dict[str, Any]:
+    p = hit.payload
+    return {
+        "chunk_id": hit.chunk_id,
+        "source_id": p.get("source_id"),
+        "title": p.get("title"),
+        "heading": p.get("heading"),
+        "page": p.get("page"),
+        "visibility": p.get("visibility"),
+        "score": round(hit.score, 6),
+        "text": p.get("text"),
+    }

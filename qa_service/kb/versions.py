@@ -1,0 +1,229 @@
+"""KB versions: allocate, list, diff, publish, roll back, garbage-collect, recover orphans.
+
+The vector store holds the versions' points and the live pointer/alias; the database holds each
+version's state and manifest. Publish and rollback switch the store pointer atomically first and
+then record the new states; on any mismatch the store pointer is the truth (see :func:`reconcile`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qa_service.audit.trail import record as audit
+from qa_service.db.models import IngestJob, KbVersion, utcnow
+from qa_service.kb.store import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class VersionError(ValueError):
+    """A version operation that cannot be done (unknown version, wrong state)."""
+
+
+def version_dict(v: KbVersion) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "state": v.state,
+        "parent": v.parent_version,
+        "sources": v.source_count,
+        "chunks": v.chunk_count,
+        "embedding_model": v.embedding_model,
+        "job_id": v.job_id,
+        "created_by": v.created_by,
+        "created_at": v.created_at.isoformat() if v.created_at else None,
+        "published_at": v.published_at.isoformat() if v.published_at else None,
+    }
+
+
+def list_versions(session: Session, tenant: str) -> list[KbVersion]:
+    stmt = select(KbVersion).where(KbVersion.tenant == tenant).order_by(KbVersion.version)
+    return list(session.execute(stmt).scalars())
+
+
+def get_version(session: Session, tenant: str, version: int) -> KbVersion:
+    row = session.execute(
+        select(KbVersion).where(KbVersion.tenant == tenant, KbVersion.version == version)
+    ).scalar_one_or_none()
+    if row is None:
+        raise VersionError(f"tenant {tenant!r} has no version {version}")
+    return row
+
+
+def live_row(session: Session, tenant: str) -> KbVersion | None:
+    return session.execute(
+        select(KbVersion).where(KbVersion.tenant == tenant, KbVersion.state == "live")
+    ).scalar_one_or_none()
+
+
+def allocate(session: Session, tenant: str, parent: int | None, model: str, job_id: str, actor: str) -> KbVersion:
+    """Create the row of a new version in state ``building``."""
+    top = session.execute(select(func.max(KbVersion.version)).where(KbVersion.tenant == tenant)).scalar()
+    row = KbVersion(
+        tenant=tenant,
+        version=(top or 0) + 1,
+        state="building",
+        parent_version=parent,
+        job_id=job_id,
+        embedding_model=model,
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def publish(session: Session, store: VectorStore, tenant: str, version: int, actor: str = "system") -> KbVersion:
+    """Make ``version`` live: store pointer switch (atomic), then states, then audit."""
+    row = get_version(session, tenant, version)
+    if row.state not in ("draft", "previous", "live"):
+        raise VersionError(f"version {version} is {row.state}; only draft or previous versions can be published")
+    if not store.has_version(tenant, version):
+        raise VersionError(f"version {version} has no sealed index in the vector store")
+    current = live_row(session, tenant)
+    store.set_live(tenant, version)
+    if current is not None and current.id != row.id:
+        current.state = "previous"
+    row.state = "live"
+    row.published_at = utcnow()
+    audit(session, actor=actor, role="editor", tenant=tenant, action="kb.publish", target=f"v{version}",
+          detail={"from": current.version if current else None})
+    log.info("kb publish tenant=%s version=%s from=%s", tenant, version, current.version if current else None)
+    return row
+
+
+def rollback(session: Session, store: VectorStore, tenant: str, actor: str = "system") -> KbVersion:
+    """Switch back to the version that was live before the current one."""
+    current = live_row(session, tenant)
+    if current is None:
+        raise VersionError(f"tenant {tenant!r} has no live version to roll back from")
+    stmt = (
+        select(KbVersion)
+        .where(
+            KbVersion.tenant == tenant,
+            KbVersion.state == "previous",
+            KbVersion.published_at.is_not(None),
+            KbVersion.published_at < (current.published_at or utcnow()),
+        )
+        .order_by(KbVersion.published_at.desc())
+    )
+    candidates = list(session.execute(stmt).scalars())
+    target = next((c for c in candidates if store.has_version(tenant, c.version)), None)
+    if target is None:
+        raise VersionError(f"tenant {tenant!r} has no earlier published version to roll back to")
+    store.set_live(tenant, target.version)
+    current.state = "previous"
+    current.note = f"rolled back to v{target.version}"
+    target.state = "live"
+    target.published_at = utcnow()
+    audit(session, actor=actor, role="editor", tenant=tenant, action="kb.rollback",
+          target=f"v{target.version}", detail={"from": current.version})
+    log.info("kb rollback tenant=%s from=%s to=%s", tenant, current.version, target.version)
+    return target
+
+
+def garbage_collect(session: Session, store: VectorStore, tenant: str, keep: int) -> list[int]:
+    """Delete all but the newest ``keep`` versions (never the live one)."""
+    rows = [r for r in list_versions(session, tenant) if r.state not in ("deleted", "building")]
+    rows.sort(key=lambda r: r.version, reverse=True)
+    dropped: list[int] = []
+    kept = 0
+    for row in rows:
+        if row.state == "live" or kept < keep:
+            kept += 1
+            continue
+        store.drop_version(tenant, row.version)
+        row.state = "deleted"
+        dropped.append(row.version)
+    if dropped:
+        log.info("kb gc tenant=%s dropped=%s", tenant, dropped)
+    return dropped
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_orphans(session: Session, store: VectorStore) -> list[str]:
+    """Mark jobs whose process died (e.g. SIGKILL) failed, with their unsealed drafts."""
+    host = socket.gethostname()
+    failed: list[str] = []
+    for job in session.execute(select(IngestJob).where(IngestJob.state == "running")).scalars():
+        if job.host == host and job.pid and job.pid != os.getpid() and not _pid_alive(job.pid):
+            job.state = "failed"
+            job.finished_at = utcnow()
+            job.errors = [*list(job.errors or []), {"source": None, "error": "process died mid-job (orphaned)"}]
+            failed.append(job.id)
+            if job.version is not None:
+                row = session.execute(
+                    select(KbVersion).where(KbVersion.tenant == job.tenant, KbVersion.version == job.version)
+                ).scalar_one_or_none()
+                if row is not None and row.state == "building":
+                    row.state = "failed"
+                    row.note = "ingestion process died before the version was sealed"
+            cleanup = getattr(store, "cleanup_incomplete", None)
+            if cleanup is not None:
+                cleanup(job.tenant)
+            log.warning("ingest orphan job=%s tenant=%s version=%s marked=failed", job.id, job.tenant, job.version)
+    return failed
+
+
+@dataclass
+class Diff:
+    v1: int
+    v2: int
+    sources: dict[str, list[str]]
+    chunks: dict[str, list[str]]
+
+    def as_dict(self, limit: int = 200) -> dict[str, Any]:
+        return {
+            "v1": self.v1,
+            "v2": self.v2,
+            "sources": {k: v[:limit] for k, v in self.sources.items()},
+            "chunks": {k: v[:limit] for k, v in self.chunks.items()},
+            "counts": {
+                "sources": {k: len(v) for k, v in self.sources.items()},
+                "chunks": {k: len(v) for k, v in self.chunks.items()},
+            },
+        }
+
+
+def _chunk_digests(store: VectorStore, tenant: str, version: int) -> dict[str, str]:
+    reader = store.open_version(tenant, version)
+    try:
+        return {p.chunk_id: str(p.payload.get("digest", "")) for p in reader.iter_points(with_vectors=False)}
+    finally:
+        reader.close()
+
+
+def diff(session: Session, store: VectorStore, tenant: str, v1: int, v2: int) -> Diff:
+    """What ``v2`` changes relative to ``v1``: sources and chunks added, removed, changed."""
+    a, b = get_version(session, tenant, v1), get_version(session, tenant, v2)
+    for row in (a, b):
+        if not store.has_version(tenant, row.version):
+            raise VersionError(f"version {row.version} ({row.state}) has no index to compare")
+    ma, mb = dict(a.manifest or {}), dict(b.manifest or {})
+    sources = {
+        "added": sorted(set(mb) - set(ma)),
+        "removed": sorted(set(ma) - set(mb)),
+        "changed": sorted(k for k in set(ma) & set(mb) if ma[k] != mb[k]),
+    }
+    ca, cb = _chunk_digests(store, tenant, v1), _chunk_digests(store, tenant, v2)
+    chunks = {
+        "added": sorted(set(cb) - set(ca)),
+        "removed": sorted(set(ca) - set(cb)),
+        "changed": sorted(k for k in set(ca) & set(cb) if ca[k] != cb[k]),
+    }
+    return Diff(v1, v2, sources, chunks)

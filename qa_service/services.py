@@ -1,0 +1,97 @@
+"""The wiring: settings, database, vector store and models, built once and handed to the CLI,
+the app factory and the evaluation harness. Models load lazily on first use."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from qa_service.db.session import Database
+from qa_service.settings import Settings
+
+if TYPE_CHECKING:
+    from qa_service.answer.pipeline import AnswerPipeline
+    from qa_service.answer.risk import RiskPolicy
+    from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
+    from qa_service.kb.live import LiveReaderCache
+    from qa_service.kb.store import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """Everything a request or a command needs; cheap to create, expensive parts are lazy."""
+
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.db_url)
+        if migrate:
+            self.db.migrate()
+
+    @cached_property
+    def store(self) -> VectorStore:
+        from qa_service.kb.factory import make_store
+
+        return make_store(self.settings)
+
+    @cached_property
+    def dense(self) -> DenseEmbedder:
+        from qa_service.kb.embed import DenseEmbedder
+
+        return DenseEmbedder(self.settings.embedding)
+
+    @cached_property
+    def sparse(self) -> SparseEmbedder:
+        from qa_service.kb.embed import SparseEmbedder
+
+        return SparseEmbedder()
+
+    @cached_property
+    def live(self) -> LiveReaderCache:
+        from qa_service.kb.live import LiveReaderCache
+
+        return LiveReaderCache(self.store)
+
+    @cached_property
+    def generator(self) -> Any:
+        """The configured answer generator (extractive offline default, or an OpenAI-compatible LLM)."""
+        cfg = self.settings
+        if cfg.generate.backend == "llm":
+            from qa_service.answer.generate.llm import LlmGenerator
+            from qa_service.answer.generate.prompts import PromptLibrary
+
+            if not cfg.llm.base_url:
+                raise ValueError("generate.backend=llm needs QA_LLM__BASE_URL")
+            return LlmGenerator(cfg.llm, PromptLibrary())
+        from qa_service.answer.generate.extractive import ExtractiveGenerator
+
+        return ExtractiveGenerator(self.dense, cfg.generate)
+
+    @cached_property
+    def verifier(self) -> Any:
+        """Optional second model that checks the first one's answer (None when not configured)."""
+        if not self.settings.verify.base_url:
+            return None
+        from qa_service.answer.generate.prompts import PromptLibrary
+        from qa_service.answer.generate.verify import LlmVerifier
+
+        return LlmVerifier(self.settings.verify, PromptLibrary())
+
+    @cached_property
+    def risk_policy(self) -> RiskPolicy:
+        from qa_service.answer.risk import load_policy
+
+        return load_policy(self.settings.answer.risk_policy)
+
+    @cached_property
+    def answerer(self) -> AnswerPipeline:
+        from qa_service.answer.pipeline import AnswerPipeline
+
+        return AnswerPipeline(self)
+
+    def close(self) -> None:
+        if "live" in self.__dict__:
+            self.live.close()
+        self.db.dispose()

@@ -1,0 +1,154 @@
+"""One settings tree for the whole service.
+
+Layering (later wins): field defaults → YAML file (``QA_CONFIG`` or ``--config``) → environment
+(``QA_`` prefix, ``__`` for nesting, e.g. ``QA_RETRIEVAL__TOP_K=8``) → explicit overrides.
+``DATABASE_URL`` and ``QDRANT_URL`` are also read without the prefix, as deployments expect.
+Nothing here is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmbeddingSettings(BaseModel):
+    model_path: str | None = Field(
+        None, description="Local sentence-transformers model path; default: the packaged all-MiniLM-L6-v2."
+    )
+    batch_size: int = Field(64, description="Texts per encode() call during ingestion.")
+    device: str = Field("cpu", description="torch device for the embedding model.")
+    max_seq_length: int = Field(256, description="Token cap for each embedded text.")
+
+
+class ChunkSettings(BaseModel):
+    max_tokens: int = Field(220, description="Token budget per chunk (CJK characters count as one token each).")
+    overlap_tokens: int = Field(40, description="Tokens repeated from the end of one chunk at the start of the next.")
+    min_tokens: int = Field(20, description="Chunks smaller than this are merged into their neighbour.")
+
+
+class StoreSettings(BaseModel):
+    qdrant_url: str | None = Field(None, description="Qdrant server/cluster URL; unset = embedded Qdrant Edge.")
+    qdrant_api_key: str | None = Field(None, description="API key for the Qdrant server.")
+    qdrant_location: str | None = Field(
+        None, description="qdrant-client local-mode path (tests only; ':memory:' allowed)."
+    )
+    keep_versions: int = Field(5, description="Versions kept per tenant (live included); older ones are deleted.")
+    upsert_batch: int = Field(256, description="Points per upsert call.")
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: int = Field(200, description="Files larger than this are refused.")
+    default_visibility: Literal["public", "internal"] = Field("public", description="Visibility when unstated.")
+    default_language: str = Field("auto", description="'auto' detects zh/en per source.")
+    flag_pii_in_public: bool = Field(True, description="Report personal data found in public sources.")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(6, description="Passages handed to the generator.")
+    prefetch: int = Field(40, description="Candidates per retriever before fusion.")
+    rrf_k: int = Field(60, description="RRF constant.")
+    rerank_model_path: str | None = Field(None, description="Optional local cross-encoder for reranking.")
+    weights: dict[str, list[float]] = Field(
+        default_factory=lambda: {"zh": [0.3, 1.0], "en": [1.0, 0.7]},
+        description="(dense, bm25) RRF weights by query language; adjusted per query by confidence.",
+    )
+
+
+class LlmSettings(BaseModel):
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")
+    model: str = Field("qwen2.5-7b-instruct", description="Model name sent to the endpoint.")
+    api_key: str = Field("not-needed", description="API key for the endpoint.")
+    timeout_s: float = Field(30.0, description="Per-request timeout.")
+    max_tokens: int = Field(800, description="Completion token cap.")
+    retries: int = Field(2, description="Retries with exponential backoff on transport errors and 5xx.")
+
+
+class GenerateSettings(BaseModel):
+    backend: Literal["extractive", "llm"] = Field("extractive", description="Answer generator.")
+    max_sentences: int = Field(4, description="Extractive: sentences composed into an answer.")
+    min_relevance: float = Field(0.35, description="Extractive: sentence relevance floor.")
+
+
+class AnswerSettings(BaseModel):
+    max_question_chars: int = Field(1000, description="Longer questions are refused.")
+    risk_policy: Path | None = Field(None, description="Risk policy YAML; default: the packaged risk_policy.yaml.")
+    support_threshold: float = Field(0.5, description="Minimum support score for an answer sentence.")
+
+
+class ServerSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Bind address for `qa serve`.")
+    port: int = Field(8000, description="Port for `qa serve`.")
+    default_tenant: str = Field("city", description="Tenant used when a request names none.")
+    sample_knowledge: str | None = Field(
+        None, description="Folder ingested on first start when the KB is empty; default: ./knowledge."
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where shards, the SQLite file and reports live.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    log_level: str = Field("INFO", description="Root log level.")
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    store: StoreSettings = StoreSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    generate: GenerateSettings = GenerateSettings()
+    llm: LlmSettings = LlmSettings()
+    verify: LlmSettings = Field(
+        default_factory=lambda: LlmSettings(base_url=None),
+        description="Optional verifier model (QA_VERIFY__BASE_URL etc.); unset = no cross-validation.",
+    )
+    answer: AnswerSettings = AnswerSettings()
+    server: ServerSettings = ServerSettings()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'qa.db').resolve()}"
+
+    @property
+    def shards_dir(self) -> Path:
+        return self.data_dir / "shards"
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings tree: YAML file, then environment, then ``overrides``."""
+    yaml_data: dict[str, Any] = {}
+    path = config_file or os.environ.get("QA_CONFIG")
+    if path:
+        with Path(path).open(encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"config file {path} must hold a mapping")
+        yaml_data = loaded
+    env_settings = Settings()
+    env_set = env_settings.model_dump(exclude_unset=True)
+    merged = _deep_merge(yaml_data, env_set)
+    if os.environ.get("DATABASE_URL") and "database_url" not in env_set:
+        merged["database_url"] = os.environ["DATABASE_URL"]
+    if os.environ.get("QDRANT_URL"):
+        merged.setdefault("store", {})
+        if "qdrant_url" not in env_set.get("store", {}):
+            merged["store"]["qdrant_url"] = os.environ["QDRANT_URL"]
+    merged = _deep_merge(merged, overrides)
+    return Settings.model_validate(merged)

@@ -1,0 +1,57 @@
+"""The app factory: receives its wiring (Services), registers routers and metrics. No work at
+import time; `create_app` is called by `qa serve` and by tests."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from qa_service.services import Services
+from qa_service.web.metrics import make_metrics
+from qa_service.web.routes_ask import router as ask_router
+from qa_service.web.routes_health import router as health_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(services: Services, *, warm: bool = True) -> FastAPI:
+    """Build the FastAPI app around ``services``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            services.dense.encode_query("warm up")
+            _ = services.generator
+        app.state.ready = True
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="Government services Q&A",
+        version="0.1.0",
+        description="Answers grounded in official sources, with citations, a risk label and human review.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.metrics = make_metrics()
+    app.state.ready = False
+    app.state.conversations = {}
+
+    @app.middleware("http")
+    async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.request_seconds.labels(route=path, method=request.method,
+                                                 status=str(response.status_code)).observe(
+            time.perf_counter() - start)
+        return response
+
+    app.include_router(health_router)
+    app.include_router(ask_router, prefix="/api/v1")
+    return app

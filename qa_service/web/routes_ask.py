@@ -1,0 +1,60 @@
+"""Citizen and staff questions: POST /api/v1/ask (JSON or Server-Sent Events)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from qa_service.answer.service import ask
+from qa_service.answer.statuses import ERROR_INTERNAL, canned
+from qa_service.web.schemas import AnswerResponse, AskRequest
+
+router = APIRouter(tags=["ask"])
+log = logging.getLogger(__name__)
+MAX_TURNS = 5
+
+
+@router.post("/ask", response_model=AnswerResponse, response_model_exclude_none=True)
+async def ask_route(body: AskRequest, request: Request) -> Any:
+    services = request.app.state.services
+    tenant = body.tenant or services.settings.server.default_tenant
+    convs: dict[str, list[str]] = request.app.state.conversations
+    history = list(convs.get(body.conversation_id or "", [])) if body.conversation_id else []
+    try:
+        ctx, out = await run_in_threadpool(ask, services, body.question, tenant, body.channel, body.lang,
+                                           None, body.conversation_id, history)
+    except Exception:
+        log.exception("ask failed tenant=%s", tenant)
+        lang = body.lang or "en"
+        return JSONResponse({"decision": ERROR_INTERNAL, "answer": canned(ERROR_INTERNAL, lang), "citations": [],
+                             "risk": {"level": "high", "reasons": ["internal_error"]}, "ai_generated": True,
+                             "kb_version": None, "trace_id": "", "lang": lang, "generator": "", "timings_ms": {}},
+                            status_code=200)
+    if body.conversation_id:
+        convs[body.conversation_id] = [*history, ctx.question][-MAX_TURNS:]
+    request.app.state.metrics.observe_answer(out["decision"], out["risk"]["level"], out["timings_ms"])
+    if not body.stream:
+        return out
+    return StreamingResponse(_sse(out), media_type="text/event-stream")
+
+
+def _sse(out: dict[str, Any]) -> Iterator[str]:
+    """meta → one delta per sentence → citations → done (the answer is checked before it streams)."""
+    meta = {k: out[k] for k in ("decision", "risk", "ai_generated", "kb_version", "trace_id", "lang")}
+    yield f"event: meta\ndata: {json.dumps(meta, ensure_ascii=False)}\n\n"
+    for part in _parts(out["answer"]):
+        yield f"event: delta\ndata: {json.dumps({'text': part}, ensure_ascii=False)}\n\n"
+    yield f"event: citations\ndata: {json.dumps(out['citations'], ensure_ascii=False)}\n\n"
+    yield f"event: done\ndata: {json.dumps(out, ensure_ascii=False)}\n\n"
+
+
+def _parts(text: str) -> list[str]:
+    import re
+
+    return [p for p in re.split(r"(?<=[。！？.!?]\]|[。！？])\s*", text) if p] or [text]

@@ -1,0 +1,103 @@
+"""Shared fixtures: a fresh SQLite file or a fresh PostgreSQL database per test run, shared
+embedding models (loaded once), and a Services factory over tmp data dirs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PG_ADMIN_URL = os.environ.get("QA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+EVAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """Admin URL of the PostgreSQL server; skipped locally when none answers, required in CI."""
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but {PG_ADMIN_URL} does not answer")
+        pytest.skip("no PostgreSQL server answers (CI unset)")
+    yield PG_ADMIN_URL
+
+
+def _fresh_pg_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    name = f"qa_test_{uuid.uuid4().hex[:12]}"
+    raw = admin_url.replace("+psycopg", "")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'qa.db'}"
+        return
+    admin = request.getfixturevalue("pg_server")
+    url, drop = _fresh_pg_database(admin)
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> dict[str, Any]:
+    """The real embedding models, loaded once per test session."""
+    from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
+    from qa_service.settings import EmbeddingSettings
+
+    dense = DenseEmbedder(EmbeddingSettings())
+    dense.encode(["warm up"], 1)
+    return {"dense": dense, "sparse": SparseEmbedder()}
+
+
+@pytest.fixture
+def make_services(tmp_path: Path, shared_models: dict[str, Any]) -> Iterator[Callable[..., Any]]:
+    """Build Services over a tmp data dir (and the given DB URL), sharing the loaded models."""
+    from qa_service.services import Services
+    from qa_service.settings import load_settings
+
+    made: list[Any] = []
+
+    def factory(database_url: str | None = None, data_dir: Path | None = None, **overrides: Any) -> Services:
+        settings = load_settings(None, data_dir=str(data_dir or tmp_path / "data"),
+                                 database_url=database_url, **overrides)
+        svc = Services(settings)
+        svc.__dict__["dense"] = shared_models["dense"]
+        svc.__dict__["sparse"] = shared_models["sparse"]
+        made.append(svc)
+        return svc
+
+    yield factory
+    for svc in made:
+        svc.close()
