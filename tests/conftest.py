@@ -101,3 +101,14 @@ def make_services(tmp_path: Path, shared_models: dict[str, Any]) -> Iterator[Cal
     yield factory
     for svc in made:
         svc.close()
+
+
+@pytest.fixture
+def town(make_services: Any, tmp_path: Path) -> Any:
+    """Services over SQLite with the small project-written 'town' KB ingested and published."""
+    from qa_service.ingest.pipeline import run_ingest
+    from tests.kbdata import write_folder
+
+    svc = make_services()
+    run_ingest(svc, [write_folder(tmp_path / "kb")], "town", publish=True)
+    return svc

@@ -64,6 +64,7 @@ class AnswerContext:
     qid: str | None = None
     conversation_id: str | None = None
     history: list[str] = field(default_factory=list)  # earlier questions in the conversation
+    exclude_sources: list[str] = field(default_factory=list)  # evaluation hold-out: act as if these were absent
     trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     standalone: str | None = None
     status: str | None = None

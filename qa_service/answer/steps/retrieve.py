@@ -55,7 +55,7 @@ class Retrieve:
         zh = is_cjk(query)
         dense_q = self.services.dense.encode_query(query)
         sparse_q = self.services.sparse.embed_query(query)
-        flt = SearchFilter(visibility=visibility_for(ctx.channel))
+        flt = SearchFilter(visibility=visibility_for(ctx.channel), exclude_source_ids=ctx.exclude_sources or None)
         k, pre = self.cfg.top_k, self.cfg.prefetch
         dense_hits = reader.dense(dense_q, flt, 5)
         sparse_hits = reader.sparse(sparse_q, flt, 5)

@@ -1,0 +1,212 @@
+"""Scans of source text: classification markings, instructions aimed at an AI, personal data.
+
+Each scan is a set of regular expressions tuned to find markings and attacks, not ordinary
+words: "商业秘密", "保守国家秘密", "机密性" and "kept confidential" are prose, not markings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+from stdnum import luhn
+from stdnum.cn import ric
+
+log = logging.getLogger(__name__)
+
+# --- classification markings -------------------------------------------------------------
+
+_ZH_LEVEL = r"(?:绝密|机密|秘密)"
+_ZH_TERM = r"(?:[0-9一二三四五六七八九十两]+\s*(?:年|个月|月)|长期)"
+_ZH_MARKINGS = (
+    re.compile(rf"{_ZH_LEVEL}\s*[★☆]\s*{_ZH_TERM}?"),  # 机密★一年, 绝密★
+    re.compile(rf"[★☆]\s*{_ZH_LEVEL}"),  # ★绝密
+    re.compile(rf"密\s*级\s*[:：]?\s*[【\[（(]?\s*(?:{_ZH_LEVEL}|内部)"),  # 密级：机密
+    re.compile(r"内部\s*[★☆▲]"),  # 内部★
+    # a line that is only the marking (optionally bracketed, with a term): "机密", "【绝密】", "秘密 一年"
+    re.compile(rf"(?m)^[ \t]*[【\[（(]?[ \t]*{_ZH_LEVEL}级?[ \t]*[】\]）)]?[ \t]*{_ZH_TERM}?[ \t]*$"),
+    re.compile(r"(?m)^[ \t]*[【\[（(]?[ \t]*内部(?:资料|文件)[ \t]*[】\]）)]?[ \t]*(?:[，,]?[ \t]*注意保存)?[ \t]*$"),
+)
+_EN_LEVEL = r"(?:TOP[ \t]+SECRET|SECRET|CONFIDENTIAL|RESTRICTED)"
+_EN_MARKINGS = (
+    re.compile(r"\bTOP[ \t]+SECRET\b"),
+    re.compile(rf"\b{_EN_LEVEL}[ \t]*//[ \t]*[A-Z]+"),  # SECRET//NOFORN
+    re.compile(r"\b(?:TS|S|C)//[A-Z]{2,}"),  # portion marks: (S//NF), TS//SCI
+    re.compile(r"(?i)\b(?:security[ \t]+)?classification[ \t]*[:：][ \t]*"
+               r"(?:top[ \t]+secret|secret|confidential|restricted)\b"),
+    # a banner line: only the marking, in capitals, maybe framed by punctuation or a short caveat
+    re.compile(rf"(?m)^[ \t*#=\-_\[(]*{_EN_LEVEL}(?:[ \t]*(?:-|–|—|:)[ \t]*[A-Z][A-Z ,/]*)?[ \t*=\-_\])]*$"),
+)
+
+
+def find_classification(text: str) -> list[str]:
+    """Classification markings in ``text`` (as they appear, whitespace collapsed), in order."""
+    found: list[tuple[int, str]] = []
+    seen: set[tuple[int, int]] = set()
+    for pattern in (*_ZH_MARKINGS, *_EN_MARKINGS):
+        for m in pattern.finditer(text):
+            span = m.span()
+            if any(s <= span[0] < e for s, e in seen):
+                continue
+            seen.add(span)
+            found.append((span[0], " ".join(m.group(0).split()).strip("*#=-_[]() \t")))
+    found.sort()
+    markings = [f for _, f in found if f]
+    if markings:
+        log.info("classification markings found count=%d first=%s", len(markings), markings[0])
+    return markings
+
+
+# --- instructions aimed at an AI ---------------------------------------------------------
+
+_EN_PREV = r"(?:previous|prior|above|preceding|earlier|foregoing|original|initial)"
+_EN_ORDERS = (r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|messages?|commands?|tasks?|"
+              r"orders|assignments|information)")
+_INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("injection:ignore_previous", re.compile(
+        rf"(?i)\b(?:ignore|disregard|forget|override|skip)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+)?"
+        rf"(?:{_EN_PREV}\s+)(?:\w+\s+)?{_EN_ORDERS}")),
+    ("injection:ignore_previous", re.compile(
+        r"(?i)\b(?:ignore|forget|disregard)\s+(?:about\s+)?(?:all|everything)(?:\s+(?:that|we\s+discussed))?\s+"
+        r"(?:above|before|beforehand|previous|prior|earlier|(?:of\s+)?the\s+(?:assignments|tasks|instructions))\b"
+        r"|\bignore\s+(?:the\s+)?above\s+(?:and|instructions)\b|\bforget\s+everything,")),
+    ("injection:new_task", re.compile(
+        r"(?i)\b(?:now\s+)?(?:focus|concentrate)\s+on\s+(?:your|the)\s+new\s+task\b|\bnew\s+instructions\s+follow\b"
+        r"|\b(?:show|print|reveal|repeat)\s+(?:me\s+)?(?:all\s+)?your\s+(?:prompt|instructions|system)")),
+    ("injection:role_override", re.compile(
+        r"(?i)\bi\s+want\s+you\s+to\s+act\s+as\b|\bpretend\s+(?:that\s+)?you\s+are\s+an?\s+(?:\w+\s+)?(?:AI|chatbot|"
+        r"assistant|language\s+model)\b")),
+    ("injection:system_prompt", re.compile(
+        r"(?i)\b(?:ignore|disregard|forget|bypass|override|reveal|print|show|repeat|output)\s+(?:the\s+|your\s+)?"
+        r"system\s+(?:prompt|message|instructions?)")),
+    ("injection:system_prompt", re.compile(r"(?i)\bsystem\s+prompt\s*:")),
+    ("injection:new_instructions", re.compile(r"(?i)\b(?:new|updated|real|actual)\s+instructions?\s*:")),
+    ("injection:role_override", re.compile(
+        r"(?i)\byou\s+are\s+now\s+(?:a\s+|an\s+)?(?:DAN\b|AI\b|assistant\b|chatbot\b|(?:an?\s+)?(?:unrestricted|unfiltered|"
+        r"jailbroken|uncensored|evil)\b|in\s+(?:developer|god|dan|jailbreak|debug)\s+mode|no\s+longer\s+"
+        r"(?:bound|restricted|an?\s+AI)|free\s+(?:from|of)\s+(?:all|any|your))")),
+    ("injection:role_override", re.compile(
+        r"(?i)\bfrom\s+now\s+on,?\s+you\s+(?:are|will|must|shall)\s+(?:act|respond|answer|pretend|behave|ignore|only)")),
+    ("injection:as_an_ai", re.compile(
+        r"(?i)\bas\s+an?\s+(?:ai|artificial\s+intelligence)(?:\s+language)?\s+model,?\s+you\s+(?:must|should|will|shall)")),
+    ("injection:chat_markup", re.compile(
+        r"(?i)<\|(?:im_start|im_end|system|assistant|user|endoftext)\|>|\[/?INST\]|<</?SYS>>")),
+    ("injection:role_marker", re.compile(
+        r"(?im)^[ \t]*(?:assistant|ai|chatgpt)[ \t]*:|^[ \t]*system[ \t]*:[ \t]*you\b")),
+    ("injection:respond_only", re.compile(r"(?i)\b(?:respond|reply)\s+only\s+with\b")),
+    ("injection:conceal", re.compile(
+        r"(?i)\b(?:do\s+not|don't|never)\s+(?:tell|inform|mention\s+(?:this|it)\s+to|reveal\s+(?:this|it)\s+to)\s+"
+        r"the\s+user")),
+    # Chinese
+    ("injection:ignore_previous", re.compile(
+        r"(?:忽略|忽视|无视|忘记|忘掉|不要理会|抛开)(?:掉)?(?:你)?(?:以上|上述|上面|之前|此前|先前|前面|前述|原有|原来)"
+        r"(?:的)?(?:所有|全部|一切)?(?:的)?(?:指令|指示|提示|要求|规则|设定|内容|命令|说明)")),
+    ("injection:role_override", re.compile(
+        r"你现在是(?:一个|一名)?(?:DAN|AI|人工智能|助手|机器人|语言模型|不受限制|没有任何?限制|无限制)"
+        r"|你现在(?:处于|进入)了?.{0,6}模式|从现在(?:开始|起)[,，]?你(?:是|将|必须|只能|要)")),
+    ("injection:system_prompt", re.compile(r"系统提示词|系统指令[:：]")),
+    ("injection:respond_only", re.compile(r"请直接输出|只(?:能|许|准)?(?:回答|输出|回复)[“\"]")),
+    ("injection:conceal", re.compile(r"不要(?:告诉|透露给|让)用户")),
+    # German
+    ("injection:ignore_previous", re.compile(
+        r"(?i)\b(?:ignoriere|ignorieren\s+sie|vergiss|vergessen\s+sie|missachte)\s+(?:alle\s+|alles\s+|die\s+)?"
+        r"(?:vorherigen|bisherigen|obigen|vorangegangenen|vorigen|früheren)\s+(?:Anweisungen|Befehle|Instruktionen|"
+        r"Regeln|Aufgaben)")),
+    ("injection:ignore_previous", re.compile(
+        r"(?i)\bvergiss\s+(?:nun\s+)?(?:alles\s+(?:davor|bisherige|vorherige)|alle\s+(?:Aufträge|Aufgaben|vorherigen|"
+        r"bisherigen))|\b(?:ignoriere|vergiss)\s+alle\s+vorangehenden\b|\bobigen\s+Ausführungen\s+ignorieren\b")),
+    ("injection:role_override", re.compile(
+        r"(?i)\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\s+(?:ein|eine|kein|DAN)\b|\b(?:jetzt|nun)\s+bist\s+du\b"
+        r"|\bich\s+möchte,\s+dass\s+(?:Sie|du)\s+als\s+.{1,40}\s+fungier")),
+    ("injection:new_task", re.compile(r"(?i)\bdeine\s+neue\s+Aufgabe\b|\bneue\s+Anweisungen\s+folgen\b|Prompt-Text")),
+)
+
+
+def find_injection(text: str) -> list[str]:
+    """Reason codes (``injection:<kind>``) for text that tries to instruct an AI; each code once."""
+    reasons: list[str] = []
+    for code, pattern in _INJECTION:
+        if code not in reasons and pattern.search(text):
+            reasons.append(code)
+    if reasons:
+        log.info("injection found reasons=%s", ",".join(reasons))
+    return reasons
+
+
+# --- personal data -----------------------------------------------------------------------
+
+_CN_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![\d.])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d|\.\d)")
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
+_CARD = re.compile(r"(?<![\d.,/-])(?:\d{13,19}|\d{4}(?:([ -])\d{4}){2}\1\d{1,7}|3[47]\d{2}([ -])\d{6}\2\d{5})"
+                   r"(?!\d|[.,/-]\d)")
+_SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
+
+
+def mask(value: str, keep_start: int = 3, keep_end: int = 4) -> str:
+    """``110101199001011234`` -> ``110***********1234`` (separators dropped)."""
+    compact = re.sub(r"[\s-]", "", value)
+    if len(compact) <= keep_start + keep_end:
+        return "*" * len(compact)
+    return compact[:keep_start] + "*" * (len(compact) - keep_start - keep_end) + compact[-keep_end:]
+
+
+def _mask_email(value: str) -> str:
+    local, _, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _plausible_birth(number: str) -> bool:
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= born <= dt.date.today()
+
+
+def _cn_id_kind(number: str) -> str | None:
+    if ric.is_valid(number):
+        return "cn_id"
+    return "cn_id_bad_checksum" if _plausible_birth(number) else None
+
+
+def _card_prefix(digits: str) -> bool:
+    """Issuer prefixes of the card networks (Visa, Mastercard, UnionPay, Amex, JCB, Discover, Diners)."""
+    two, four = int(digits[:2]), int(digits[:4])
+    return digits[0] == "4" or 51 <= two <= 55 or 2221 <= four <= 2720 or two in (30, 34, 35, 36, 37, 38, 60, 62,
+                                                                                    64, 65, 81)
+
+
+def find_pii(text: str) -> list[tuple[str, str]]:
+    """Personal data in ``text`` as (kind, masked value), in order of appearance.
+
+    Kinds: cn_id (valid checksum), cn_id_bad_checksum (plausible birth date, wrong check digit),
+    cn_mobile, email, bank_card (Luhn-valid, 13-19 digits), us_ssn.
+    """
+    hits: list[tuple[int, int, str, str]] = []
+
+    def taken(start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e, _, _ in hits)
+
+    for m in _CN_ID.finditer(text):
+        kind = _cn_id_kind(m.group(0).upper())
+        if kind:
+            hits.append((m.start(), m.end(), kind, mask(m.group(0).upper())))
+    for m in _EMAIL.finditer(text):
+        if not taken(*m.span()):
+            hits.append((m.start(), m.end(), "email", _mask_email(m.group(0))))
+    for m in _MOBILE.finditer(text):
+        if not taken(*m.span()):
+            hits.append((m.start(), m.end(), "cn_mobile", mask(re.sub(r"\D", "", m.group(0))[-11:])))
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", m.group(0))
+        if not 13 <= len(digits) <= 19 or taken(*m.span()) or len(set(digits)) < 4:
+            continue
+        if _card_prefix(digits) and luhn.is_valid(digits):
+            hits.append((m.start(), m.end(), "bank_card", mask(digits, 4, 4)))
+    for m in _SSN.finditer(text):
+        if not taken(*m.span()):
+            hits.append((m.start(), m.end(), "us_ssn", "***-**-" + m.group(0)[-4:]))
+    hits.sort()
+    return [(kind, masked) for _, _, kind, masked in hits]

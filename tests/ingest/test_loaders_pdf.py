@@ -1,0 +1,96 @@
+"""PDF loader on PDFs made with reportlab in tmp_path, and on the real letter-spaced eval PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+from qa_service.ingest.loaders import LoaderError, detect_type, load_file
+from qa_service.ingest.loaders.letterspacing import is_letter_spaced, repair_line
+
+pytestmark = pytest.mark.unit
+
+EVAL_PDFS = Path(__file__).resolve().parents[3] / "shared" / "eval-data" / "h2o-evals-gov-pdfs"
+VA_PDF = EVAL_PDFS / "Government_US_Veterans_Affairs" / "US_Veterans_Affairs.pdf"
+
+
+def make_pdf(path: Path) -> Path:
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle("Passport renewal guide")
+    c.drawString(72, 780, "Passport renewal")
+    c.drawString(72, 760, "Adults renew their passport online. The fee is 75 dollars.")
+    c.showPage()
+    c.rect(100, 100, 300, 300, fill=1)  # a page with a drawing and no text, like a scan
+    c.showPage()
+    c.drawString(72, 780, "T h e  D e p a r t m e n t  o f  H o m e  A f f a i r s")
+    c.drawString(72, 760, "Offices open at nine.")
+    c.showPage()
+    c.save()
+    return path
+
+
+def test_pdf_pages_title_scanned_warning_and_letter_spacing(tmp_path: Path) -> None:
+    doc = load_file(make_pdf(tmp_path / "guide.pdf"), "pdf")
+    assert doc.pages == 3
+    assert doc.title == "Passport renewal guide"
+    assert [s.page for s in doc.sections] == [1, 3]
+    assert "The fee is 75 dollars." in doc.sections[0].text
+    assert doc.sections[0].heading_path == []
+    assert doc.warnings == ["page 2: no extractable text (scanned image?)"]
+    assert doc.sections[1].text.splitlines()[0] == "The Department of Home Affairs"
+    assert "Offices open at nine." in doc.sections[1].text
+
+
+def test_pdf_without_any_text_raises(tmp_path: Path) -> None:
+    path = tmp_path / "scan.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.rect(50, 50, 200, 200)
+    c.showPage()
+    c.save()
+    with pytest.raises(LoaderError, match="no.*extractable text"):
+        load_file(path, "pdf")
+
+
+def test_broken_pdf_raises_loader_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    assert detect_type(path) == "pdf"
+    with pytest.raises(LoaderError, match="broken.pdf"):
+        load_file(path, "pdf")
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("T h e  D e p a r t m e n t  o f", "The Department of"),
+        ("V A  F Y 2 0 1 8  -  2 0 2 4  S t r a t e g i c  P l a n   11 ", "VA FY 2018 - 2024 Strategic Plan 11"),
+        ("中 华 人 民 共 和 国", "中华人民共和国"),
+        ("T h e D e p a r t m e n t", "The Department"),  # no word gaps: split where case changes
+    ],
+)
+def test_repair_line(line: str, expected: str) -> None:
+    assert is_letter_spaced(line)
+    assert repair_line(line) == expected
+
+
+@pytest.mark.parametrize("line", ["0 0 0 0 0 0", "12/30/2015 X X X", "New and replacement assets 0 0 0 0 0 0",
+                                  "A resident permit costs 40 dollars a year."])
+def test_normal_lines_are_not_letter_spaced(line: str) -> None:
+    assert not is_letter_spaced(line)
+    assert repair_line(line) == line
+
+
+@pytest.mark.skipif(not VA_PDF.is_file(), reason="eval PDFs not available")
+def test_real_letter_spaced_pdf_is_repaired() -> None:
+    doc = load_file(VA_PDF, "pdf")
+    assert doc.pages == 55
+    assert doc.title == "Department of Veterans Affairs 2018-2024 Strategic Plan"
+    text = "\n".join(s.text for s in doc.sections)
+    assert "S t r a t e g i c" not in text
+    page3 = next(s for s in doc.sections if s.page == 3)
+    assert page3.text.splitlines()[0] == "VA FY 2018 - 2024 Strategic Plan 2"
+    assert text.count("Strategic Plan") >= 50
+    assert not any(is_letter_spaced(line) for line in text.splitlines())
