@@ -21,7 +21,7 @@ class EmbeddingSettings(BaseModel):
     model_path: str | None = Field(
         None, description="Local sentence-transformers model path; default: the packaged all-MiniLM-L6-v2."
     )
-    batch_size: int = Field(64, description="Texts per encode() call during ingestion.")
+    batch_size: int = Field(32, description="Texts per encode() call during ingestion.")
     device: str = Field("cpu", description="torch device for the embedding model.")
     max_seq_length: int = Field(256, description="Token cap for each embedded text.")
 

@@ -57,4 +57,4 @@ def _sse(out: dict[str, Any]) -> Iterator[str]:
 def _parts(text: str) -> list[str]:
     import re
 
-    return [p for p in re.split(r"(?<=[。！？.!?]\]|[。！？])\s*", text) if p] or [text]
+    return [p for p in re.split(r"(?<=\])(?=\S)|(?<=\]) +", text) if p] or [text]

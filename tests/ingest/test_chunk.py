@@ -90,7 +90,8 @@ def test_tiny_chunks_merge_within_section_only() -> None:
 def test_deterministic_and_stable_for_unchanged_sections() -> None:
     def build(extra: str) -> LoadedDocument:
         return LoadedDocument(sections=[
-            Section(text="户籍迁入需要提供居民户口簿、居民身份证和房屋产权证明。", heading_path=["户籍迁入", "办理材料"]),
+            Section(text="户籍迁入需要提供居民户口簿、居民身份证和房屋产权证明。",
+                    heading_path=["户籍迁入", "办理材料"]),
             Section(text=" ".join(sentence(i) for i in range(30)), heading_path=["Rules"], page=2),
             Section(text=extra, heading_path=["Changes"]),
         ])
