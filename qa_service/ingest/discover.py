@@ -34,6 +34,7 @@ class SourceUnit:
     size: int = 0
     record_doc: LoadedDocument | None = None  # corpus records arrive already loaded
     error: str | None = None
+    error_outcome: str = "skipped"  # skipped (unsupported file) | failed (unreadable record)
 
 
 def _file_digest(path: Path) -> str:
@@ -124,6 +125,9 @@ def discover(paths: list[Path], corpus_reader: Any) -> Iterator[SourceUnit]:
 def _corpus_units(path: Path, defaults: dict[str, Any], corpus_reader: Any) -> Iterator[SourceUnit]:
     for record, doc in corpus_reader(path):
         if record.get("doc_id") is None:
+            line = record.get("line", "?")
+            yield SourceUnit(source_id=f"{path.name}#line{line}", path=path, doc_type="corpus",
+                             error=str(record.get("error") or "record has no doc_id"), error_outcome="failed")
             continue
         meta = dict(defaults)
         for key in ("title", "department", "url", "language", "visibility", "effective_date",

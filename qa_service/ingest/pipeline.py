@@ -181,12 +181,13 @@ def run_ingest(
         row.source_count = len(manifest)
         row.chunk_count = builder.total_points
         update_ledger(s, tenant, job_id, version, prepared, keep, removed_ids, chunk_counts, result)
-        job = s.get(IngestJob, job_id)
-        assert job is not None
-        job.state = state
-        job.done = done
-        job.finished_at = utcnow()
-        job.errors = result.errors
+        done_job = s.get(IngestJob, job_id)
+        if done_job is None:
+            raise IngestError(f"job {job_id} vanished from the database")
+        done_job.state = state
+        done_job.done = done
+        done_job.finished_at = utcnow()
+        done_job.errors = result.errors
         audit(s, actor=actor, role="editor", tenant=tenant, action="ingest.finish", target=job_id,
               decision=state, detail={"version": version, "sources": counts, "chunks": result.chunks})
         if publish:
@@ -195,7 +196,7 @@ def run_ingest(
             versions.garbage_collect(s, store, tenant, services.settings.store.keep_versions)
         result.seconds = time.perf_counter() - started
         result.state = state
-        job.result = result.as_dict()
+        done_job.result = result.as_dict()
     log.info("ingest done job=%s tenant=%s version=%s state=%s sources=%s chunks=%s seconds=%.1f",
              job_id, tenant, version, state, counts, result.chunks, result.seconds)
     return result
@@ -214,7 +215,7 @@ def _one_source(
     """Decide and process one source; returns its outcome or the prepared source."""
     if unit.error:
         result.errors.append({"source": unit.source_id, "error": unit.error})
-        return "skipped"
+        return unit.error_outcome
     if same_model and parent_manifest.get(unit.source_id) == unit.digest:
         return "unchanged"
     try:

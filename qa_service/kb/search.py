@@ -30,27 +30,36 @@ def search(
     k: int = 10,
     visibility: list[str] | None = None,
     valid_on: dt.date | None = None,
-    weights: tuple[float, float] = (1.0, 1.0),
+    weights: tuple[float, float] | None = None,
     version: int | None = None,
     mode: str = "hybrid",
+    rrf_k: int | None = None,
 ) -> SearchResult:
-    """Query one version (default: live) with dense + BM25 fused by RRF."""
+    """Query one version (default: live) with dense + BM25 fused by weighted RRF.
+
+    Without ``weights`` the (dense, bm25) weights follow the query's language (settings.retrieval.weights).
+    """
+    if weights is None:
+        from qa_service.answer.text import is_cjk
+
+        w = services.settings.retrieval.weights["zh" if is_cjk(text) else "en"]
+        weights = (float(w[0]), float(w[1]))
     flt = SearchFilter(visibility=visibility, valid_on=date_int(valid_on, 0) if valid_on else None)
     if version is None:
         cached = services.live.get(tenant)
         if cached is None:
             return SearchResult(None, [])
         ver, reader = cached
-        return SearchResult(ver, _query(services, reader, text, k, flt, weights, mode))
+        return SearchResult(ver, _query(services, reader, text, k, flt, weights, mode, rrf_k))
     reader = services.store.open_version(tenant, version)
     try:
-        return SearchResult(version, _query(services, reader, text, k, flt, weights, mode))
+        return SearchResult(version, _query(services, reader, text, k, flt, weights, mode, rrf_k))
     finally:
         reader.close()
 
 
 def _query(services: Services, reader: Any, text: str, k: int, flt: SearchFilter,
-           weights: tuple[float, float], mode: str) -> list[Hit]:
+           weights: tuple[float, float], mode: str, rrf_k: int | None = None) -> list[Hit]:
     cfg = services.settings.retrieval
     if mode == "dense":
         result: list[Hit] = reader.dense(services.dense.encode_query(text), flt, k)
@@ -58,7 +67,7 @@ def _query(services: Services, reader: Any, text: str, k: int, flt: SearchFilter
         result = reader.sparse(services.sparse.embed_query(text), flt, k)
     else:
         result = reader.hybrid(services.dense.encode_query(text), services.sparse.embed_query(text), flt,
-                               limit=k, prefetch=max(cfg.prefetch, k), weights=weights, rrf_k=cfg.rrf_k)
+                               limit=k, prefetch=max(cfg.prefetch, k), weights=weights, rrf_k=rrf_k or cfg.rrf_k)
     return result
 
 

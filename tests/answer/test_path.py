@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_answers_english_with_citation(town: Any) -> None:
-    ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    _, out = ask(town, "How much does a resident parking permit cost?", "town")
     assert out["decision"] == "answered", out
     assert "40 dollars" in out["answer"]
     assert out["citations"] and out["citations"][0]["source_id"] == "parking.md"

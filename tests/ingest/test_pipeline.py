@@ -162,14 +162,15 @@ def test_bad_input_is_refused_clearly(svc: Any, tmp_path: Path) -> None:
 
 def test_corpus_jsonl_one_source_per_record(svc: Any, tmp_path: Path) -> None:
     corpus = tmp_path / "laws.jsonl"
-    topics = ("出生登记 婚姻登记 收养登记 户口迁移 护照签发 驾驶证 行驶证 营业执照 食品经营 药品零售 建筑施工 消防验收 "
-              "环境评价 林木采伐 渔业捕捞 宗教活动 社会团体 民办学校 医疗机构 养老机构 殡葬服务 档案查阅 法律援助 公证办理 "
-              "司法鉴定 劳动仲裁 工伤认定 失业登记 退役安置 残疾证明").split()
+    topics = ["出生登记", "婚姻登记", "收养登记", "户口迁移", "护照签发", "驾驶证", "行驶证", "营业执照", "食品经营", "药品零售", "建筑施工", "消防验收", "环境评价", "林木采伐", "渔业捕捞", "宗教活动", "社会团体", "民办学校", "医疗机构", "养老机构", "殡葬服务", "档案查阅", "法律援助", "公证办理", "司法鉴定", "劳动仲裁", "工伤认定", "失业登记", "退役安置", "残疾证明"]
     rows = [{"doc_id": i, "title": f"示例条例第{i}条", "text": f"{topics[i - 1]}的申请人应当在规定期限内提交材料。"}
             for i in range(1, 31)]
-    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines.insert(5, '{"doc_id": 99, "title": "broken')
+    corpus.write_text("\n".join(lines), encoding="utf-8")
     res = run_ingest(svc, [corpus], "legal", publish=True)
-    assert res.sources["added"] == 30
+    assert res.sources["added"] == 30 and res.sources["failed"] == 1
+    assert res.errors[0]["source"] == "laws.jsonl#line6"
     with svc.db.session() as s:
         row = s.execute(select(KbVersion).where(KbVersion.tenant == "legal")).scalar_one()
         assert row.source_count == 30 and set(row.manifest) == {str(i) for i in range(1, 31)}

@@ -24,7 +24,7 @@ class Generate:
         ctx.generator = gen.name
         try:
             if gen.name == "extractive":
-                draft = gen.generate(ctx.query, ctx.passages, ctx.lang,  # type: ignore[call-arg]
+                draft = gen.generate(ctx.query, ctx.passages, ctx.lang,
                                      query_vector=ctx.signals.get("query_vector"))
             else:
                 draft = gen.generate(ctx.query, ctx.passages, ctx.lang)

@@ -29,9 +29,13 @@ _BLANKS = re.compile(r"\n{3,}")
 MAX_OUTLINE_TITLE = 120
 
 
+_CJK_WRAP = re.compile(r"(?<=[\u3400-\u9fff，、；：（）《》“”])\n(?=[\u3400-\u9fff，。、；：！？（）《》“”])")
+
+
 def _tidy(text: str) -> str:
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    joined = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
+    return _CJK_WRAP.sub("", joined)  # a line wrap inside Chinese text is not a word break
 
 
 def _page_text(page: Any, number: int, stats: dict[str, int]) -> str:

@@ -1,0 +1,382 @@
+"""The ``llm`` backend: any OpenAI-compatible chat endpoint (vLLM, Ollama, Qwen/DeepSeek-style APIs).
+
+The prompt numbers the passages ``[1]..[k]`` and asks for strict JSON
+``{"answer": "...", "sources_used": [n, ...], "completeness": "full"|"partial"|"none"}``.
+The answer is split into sentences, each keeping the ``[n]`` markers that follow it; numbers that
+are not one of the given passages are dropped from the sentence and reported in
+``LlmDraft.invalid_cites`` (the check-citations step can record them).
+
+Reliability policy (``ChatClient``): the llama-index ``OpenAILike`` client is built with
+``max_retries=0`` and ``timeout=settings.timeout_s``; retries are ours — up to ``settings.retries``
+more attempts with exponential backoff (0.5 s, 1 s, 2 s … capped at 8 s) on transport errors,
+timeouts and HTTP 5xx, never on 4xx. A reply that is not the JSON schema is asked for once more;
+if that is malformed too the backend is unavailable. Every failure leaves as ``GeneratorUnavailable``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from qa_service.answer.context import Draft, Passage, Sentence
+from qa_service.answer.generate.base import GeneratorUnavailable
+from qa_service.answer.generate.prompts import PromptError, PromptLibrary, prompt_name
+from qa_service.settings import LlmSettings
+
+log = logging.getLogger(__name__)
+
+COMPLETENESS = ("full", "partial", "none")
+MALFORMED_ATTEMPTS = 2  # a malformed reply is asked for once more
+
+
+class MalformedReply(ValueError):
+    """The model answered, but not in the expected shape."""
+
+
+@dataclass
+class LlmDraft(Draft):
+    """A draft from the LLM backend, with what the parser had to throw away."""
+
+    invalid_cites: list[int] = field(default_factory=list)
+    sources_used: list[int] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------
+
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
+_MARK = (r"[\[【［]\s*(?:source|src|来源|资料)?\s*\d{1,3}"
+         r"(?:\s*(?:[,，、;；]|[-–~～])\s*(?:source|src|来源|资料)?\s*\d{1,3})*\s*[\]】］]")
+_MARK_RE = re.compile(_MARK, re.IGNORECASE)
+_CLOSERS = r"[\"'”’」』）)]*"
+# a sentence ends after 。！？； (Chinese), after .!? followed by whitespace or the end (English),
+# or at a line break; [n] markers right after the terminator belong to the sentence before it.
+_SENT_END = re.compile(
+    rf"(?:[。！？；]+{_CLOSERS}|[.!?]+{_CLOSERS}(?=(?:\s*{_MARK})*(?:\s|$)))(?:[ \t]*{_MARK})*|\n+",
+    re.IGNORECASE,
+)
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([。！？；，、：.!?,;:])")
+_ONLY_PUNCT = re.compile(r"^[\s。！？；，、：.!?,;:\"'”’“‘」』）)(（-]*$")
+_BULLET = re.compile(  # list markers the model may put in front of a sentence: "- ", "1. ", "(2)", "一、"
+    r"^(?:[-*•·]\s+|[（(]?\d{1,2}(?:[.)]\s+|[.)]$|[、）])|[（(]?[一二三四五六七八九十]{1,2}[)）、])\s*")
+
+
+def extract_json(raw: str) -> dict[str, Any]:
+    """The first JSON object in ``raw``: tolerates ```json fences, <think> blocks and leading text."""
+    text = _THINK.sub("", raw or "").strip()
+    candidates = [m.group(1).strip() for m in _FENCE.finditer(text)] + [text]
+    decoder = json.JSONDecoder()
+    for cand in candidates:
+        try:
+            obj = json.loads(cand)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            return obj
+        for m in re.finditer(r"\{", cand):
+            try:
+                obj, _ = decoder.raw_decode(cand, m.start())
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                return obj
+    raise MalformedReply(f"no JSON object in reply ({len(raw or '')} chars)")
+
+
+def _numbers(marker: str) -> list[int]:
+    """``[1]`` → [1]; ``[1, 3]`` → [1, 3]; ``[2-4]`` → [2, 3, 4]."""
+    out: list[int] = []
+    for m in re.finditer(r"(\d{1,3})(?:\s*[-–~～]\s*(?:source|src|来源|资料)?\s*(\d{1,3}))?", marker, re.IGNORECASE):
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        if lo <= hi <= lo + 20:
+            out.extend(range(lo, hi + 1))
+        else:  # a reversed or absurd range: keep both ends, the check reports them
+            out.extend((lo, hi))
+    return out
+
+
+def split_answer(answer: str) -> list[tuple[str, list[int]]]:
+    """Split an answer into ``(sentence without markers, cited numbers)`` pairs, in order."""
+    chunks: list[str] = []
+    start = 0
+    for m in _SENT_END.finditer(answer):
+        chunks.append(answer[start:m.end()])
+        start = m.end()
+    chunks.append(answer[start:])
+    out: list[tuple[str, list[int]]] = []
+    for chunk in chunks:
+        cites: list[int] = []
+        for m in _MARK_RE.finditer(chunk):
+            cites.extend(_numbers(m.group(0)))
+        text = _MARK_RE.sub(" ", chunk)
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", re.sub(r"[ \t\u3000]+", " ", text)).strip()
+        text = _BULLET.sub("", text).strip()
+        cites = list(dict.fromkeys(cites))
+        if _ONLY_PUNCT.match(text):
+            if cites and out:  # markers on their own: they belong to the sentence before
+                prev_text, prev_cites = out[-1]
+                out[-1] = (prev_text, list(dict.fromkeys(prev_cites + cites)))
+            continue
+        out.append((text, cites))
+    return out
+
+
+def _valid_numbers(valid: int | Iterable[int]) -> set[int]:
+    return set(range(1, valid + 1)) if isinstance(valid, int) else set(valid)
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        m = re.search(r"\d{1,3}", value)
+        return int(m.group(0)) if m else None
+    return None
+
+
+def parse_answer(raw: str, valid: int | Iterable[int]) -> tuple[list[Sentence], list[int], str]:
+    """Parse a model reply into ``(sentences, invalid citation numbers, completeness)``.
+
+    ``valid`` is the number of passages ``k`` (valid numbers 1..k) or the passage numbers
+    themselves. Invalid numbers are removed from the sentences (and from ``sources_used``) and
+    returned, in order of first appearance. Raises ``MalformedReply`` when the reply is not the schema.
+    """
+    sentences, invalid, completeness, _ = _parse(raw, valid)
+    return sentences, invalid, completeness
+
+
+def _parse(raw: str, valid: int | Iterable[int]) -> tuple[list[Sentence], list[int], str, list[int]]:
+    obj = extract_json(raw)
+    answer = obj.get("answer")
+    if not isinstance(answer, str):
+        raise MalformedReply("reply has no string 'answer'")
+    completeness = str(obj.get("completeness", "")).strip().lower()
+    if completeness not in COMPLETENESS:
+        raise MalformedReply(f"reply has completeness={obj.get('completeness')!r}")
+    used_raw = obj.get("sources_used", [])
+    if used_raw is None:
+        used_raw = []
+    if not isinstance(used_raw, list):
+        raise MalformedReply("reply has a non-list 'sources_used'")
+    ok = _valid_numbers(valid)
+    invalid: list[int] = []
+    sentences: list[Sentence] = []
+    for text, cites in split_answer(answer):
+        bad = [n for n in cites if n not in ok]
+        invalid.extend(bad)
+        sentences.append(Sentence(text=text, cites=[n for n in cites if n in ok]))
+    used: list[int] = []
+    for item in used_raw:
+        n = _as_int(item)
+        if n is None:
+            continue
+        if n in ok:
+            used.append(n)
+        else:
+            invalid.append(n)
+    return sentences, list(dict.fromkeys(invalid)), completeness, list(dict.fromkeys(used))
+
+
+# --------------------------------------------------------------------------------------------
+# Transport
+# --------------------------------------------------------------------------------------------
+
+
+class ChatClient:
+    """One OpenAI-compatible chat endpoint with our retry policy (see the module docstring)."""
+
+    def __init__(self, settings: LlmSettings, *, purpose: str = "generate", backoff_s: float = 0.5,
+                 max_backoff_s: float = 8.0, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.purpose = purpose
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._sleep = sleep
+        self._llm: Any = None
+
+    def _client(self) -> Any:
+        if self._llm is None:
+            if not self.settings.base_url:
+                raise GeneratorUnavailable(f"{self.purpose}: no base_url configured for the LLM endpoint")
+            from llama_index.llms.openai_like import OpenAILike
+
+            self._llm = OpenAILike(
+                model=self.settings.model,
+                api_base=self.settings.base_url,
+                api_key=self.settings.api_key,
+                temperature=0.0,
+                max_tokens=self.settings.max_tokens,
+                timeout=self.settings.timeout_s,
+                max_retries=0,
+                is_chat_model=True,
+                is_function_calling_model=False,
+            )
+        return self._llm
+
+    def backoff(self, attempt: int) -> float:
+        """Delay before retry number ``attempt`` (1-based): 0.5 s, 1 s, 2 s …, capped."""
+        return float(min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1))))
+
+    def complete(self, system: str, user: str) -> str:
+        """Send one chat request; returns the reply text.
+
+        Raises ``GeneratorUnavailable`` (transport failure after retries, 4xx) or ``MalformedReply``
+        (a 200 whose body is not a chat completion, or empty content).
+        """
+        import openai
+        from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+        llm = self._client()
+        messages = ([ChatMessage(role=MessageRole.SYSTEM, content=system)] if system else []) + [
+            ChatMessage(role=MessageRole.USER, content=user)]
+        attempts = 1 + max(0, self.settings.retries)
+        for attempt in range(1, attempts + 1):
+            started = time.monotonic()
+            try:
+                resp = llm.chat(messages)
+            except openai.APIStatusError as exc:
+                kind = f"http_{exc.status_code}"
+                if exc.status_code < 500:
+                    log.warning("llm_call_failed purpose=%s attempt=%d error=%s retry=no", self.purpose, attempt, kind)
+                    raise GeneratorUnavailable(
+                        f"{self.purpose}: endpoint refused the request (HTTP {exc.status_code})") from exc
+                error: Exception = exc
+            except openai.APITimeoutError as exc:
+                kind, error = "timeout", exc
+            except openai.APIConnectionError as exc:
+                kind, error = "transport", exc
+            except (openai.APIResponseValidationError, ValueError, AttributeError, KeyError, IndexError,
+                    TypeError) as exc:
+                raise MalformedReply(f"response is not a chat completion: {type(exc).__name__}") from exc
+            except openai.OpenAIError as exc:
+                raise GeneratorUnavailable(f"{self.purpose}: {type(exc).__name__}: {exc}") from exc
+            else:
+                content = resp.message.content
+                log.info("llm_call purpose=%s attempt=%d ms=%.0f chars=%d", self.purpose, attempt,
+                         (time.monotonic() - started) * 1000, len(content or ""))
+                if not content or not content.strip():
+                    raise MalformedReply("empty reply content")
+                return str(content)
+            if attempt < attempts:
+                delay = self.backoff(attempt)
+                log.warning("llm_call_failed purpose=%s attempt=%d/%d error=%s retry_in_s=%.2f",
+                            self.purpose, attempt, attempts, kind, delay)
+                self._sleep(delay)
+            else:
+                log.warning("llm_call_failed purpose=%s attempt=%d/%d error=%s retry=exhausted",
+                            self.purpose, attempt, attempts, kind)
+                raise GeneratorUnavailable(
+                    f"{self.purpose}: {kind} after {attempts} attempt(s): {type(error).__name__}") from error
+        raise GeneratorUnavailable(f"{self.purpose}: no attempt made")  # pragma: no cover - attempts >= 1
+
+    def complete_parsed(self, system: str, user: str, parse: Callable[[str], Any]) -> tuple[Any, str]:
+        """``complete`` + ``parse``; a malformed reply is asked for once more. Returns (parsed, raw)."""
+        last: MalformedReply | None = None
+        for attempt in range(1, MALFORMED_ATTEMPTS + 1):
+            raw = ""
+            try:
+                raw = self.complete(system, user)
+                return parse(raw), raw
+            except MalformedReply as exc:
+                last = exc
+                log.warning("llm_malformed_reply purpose=%s attempt=%d/%d error=%s chars=%d",
+                            self.purpose, attempt, MALFORMED_ATTEMPTS, exc, len(raw))
+        raise GeneratorUnavailable(f"{self.purpose}: malformed reply after {MALFORMED_ATTEMPTS} attempts: {last}")
+
+
+# --------------------------------------------------------------------------------------------
+# Generator
+# --------------------------------------------------------------------------------------------
+
+_REWRITE_PREFIX = re.compile(
+    r"^\s*(?:standalone question|rewritten question|question|改写后的完整问题|改写后的问题|完整问题|问题)\s*[:：]\s*",
+    re.IGNORECASE)
+_QUOTES = "\"'“”‘’「」『』`"
+
+
+def clean_rewrite(raw: str) -> str:
+    """The standalone question from a rewrite reply ('' when there is none)."""
+    text = _THINK.sub("", raw or "").strip()
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    if text.startswith("{"):
+        try:
+            obj = extract_json(text)
+        except MalformedReply:
+            obj = {}
+        for key in ("question", "standalone", "standalone_question", "rewritten"):
+            if isinstance(obj.get(key), str):
+                text = obj[key]
+                break
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    return _REWRITE_PREFIX.sub("", line).strip().strip(_QUOTES).strip()
+
+
+class LlmGenerator:
+    """Generator protocol over an OpenAI-compatible chat endpoint."""
+
+    name = "llm"
+
+    def __init__(self, settings: LlmSettings, prompts: PromptLibrary, *, backoff_s: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.prompts = prompts
+        self.client = ChatClient(settings, purpose="generate", backoff_s=backoff_s, sleep=sleep)
+        self.rewrite_client = ChatClient(settings, purpose="rewrite", backoff_s=backoff_s, sleep=sleep)
+
+    def generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
+        try:
+            return self._generate(question, passages, lang)
+        except GeneratorUnavailable:
+            raise
+        except PromptError as exc:
+            log.error("llm_prompt_error error=%s", exc)
+            raise GeneratorUnavailable(f"generate: prompt error: {exc}") from exc
+        except Exception as exc:
+            log.exception("llm_unexpected_error error=%s", type(exc).__name__)
+            raise GeneratorUnavailable(f"generate: unexpected {type(exc).__name__}: {exc}") from exc
+
+    def _generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
+        name = prompt_name("answer", lang, question)
+        if not passages:
+            return LlmDraft([], completeness="none", model=self.settings.model,
+                            prompt_hash=self.prompts.prompt_hash(name))
+        prompt = self.prompts.render_chat(name, question=question, passages=passages)
+        numbers = [p.n for p in passages]
+        parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, lambda r: _parse(r, numbers))
+        sentences, invalid, completeness, used = parsed
+        if invalid:
+            log.warning("llm_invalid_citations removed=%s given=%d", ",".join(map(str, invalid)), len(passages))
+        return LlmDraft(sentences=sentences, completeness=completeness, model=self.settings.model,
+                        prompt_hash=prompt.prompt_hash, raw_output=raw, invalid_cites=invalid, sources_used=used)
+
+    def rewrite(self, question: str, history: list[str], lang: str) -> str:
+        """A standalone version of a follow-up question; the original question on any failure."""
+        if not history:
+            return question
+        try:
+            prompt = self.prompts.render_chat(prompt_name("rewrite", lang, question), question=question,
+                                              history=history[-5:])
+            out = clean_rewrite(self.rewrite_client.complete(prompt.system, prompt.user))
+        except (GeneratorUnavailable, MalformedReply, PromptError) as exc:
+            log.warning("llm_rewrite_fallback error=%s", exc)
+            return question
+        except Exception as exc:
+            log.exception("llm_rewrite_fallback error=%s", type(exc).__name__)
+            return question
+        limit = max(200, 3 * (len(question) + sum(len(h) for h in history[-5:])))
+        if not out or len(out) > limit:
+            log.warning("llm_rewrite_fallback error=unusable_reply chars=%d", len(out))
+            return question
+        return out
