@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from qa_service.answer.risk import RiskPolicy
     from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
     from qa_service.kb.live import LiveReaderCache
+    from qa_service.kb.stats import TermStatsCache
     from qa_service.kb.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,12 @@ class Services:
         from qa_service.kb.live import LiveReaderCache
 
         return LiveReaderCache(self.store)
+
+    @cached_property
+    def term_stats(self) -> TermStatsCache:
+        from qa_service.kb.stats import TermStatsCache
+
+        return TermStatsCache()
 
     @cached_property
     def generator(self) -> Any:

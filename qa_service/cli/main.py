@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from qa_service.cli.ask import ask
+from qa_service.cli.bench import bench_app
 from qa_service.cli.common import _state
 from qa_service.cli.ingest import ingest
 from qa_service.cli.kb import kb_app
@@ -32,3 +33,4 @@ app.command("ingest")(ingest)
 app.add_typer(kb_app, name="kb")
 app.command("ask")(ask)
 app.command("serve")(serve)
+app.add_typer(bench_app, name="bench")

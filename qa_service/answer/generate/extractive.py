@@ -43,7 +43,7 @@ class ExtractiveGenerator:
             return faq
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
         for p in passages[: self.max_passages]:
-            body = p.text
+            body = p.text.partition("\n")[2] if p.kind == "faq" else p.text  # never quote an FAQ's question
             for i, sent in enumerate(split_sentences(body)):
                 if 4 <= len(sent) <= 400:
                     cands.append((p.n, i, sent))

@@ -42,6 +42,10 @@ class CheckCitations:
             pvec = np.asarray(self.services.dense.encode([p.text for p in ctx.passages], 32))
             sims = svec @ pvec.T
         index = {p.n: i for i, p in enumerate(ctx.passages)}
+        invented = list(getattr(ctx.draft, "invalid_cites", []) or [])  # the LLM parser already dropped them
+        if invented:
+            ctx.add_reason("invalid_citation_removed")
+            ctx.removed.append({"sentence": None, "reason": "invalid_citation", "cites": invented})
         for si, s in enumerate(ctx.sentences):
             valid = [n for n in dict.fromkeys(s.cites) if n in by_n]
             invalid = [n for n in s.cites if n not in by_n]

@@ -80,6 +80,10 @@ class Retrieve:
                 valid = [h for h in valid if h.payload.get("visibility") == "public"]
         valid = valid[:k]
         ctx.passages = [_passage(i + 1, h) for i, h in enumerate(valid)]
+        stats = self.services.term_stats.get(ctx.tenant, ctx.kb_version, reader)
+        cover = [stats.coverage(sparse_q.indices, set(self.services.sparse.embed_document(p.text).indices))
+                 for p in ctx.passages[:3]]
+        ctx.signals["idf_coverage"] = round(max(cover, default=0.0), 4)
         ctx.signals.update({
             "query_lang": "zh" if zh else "en",
             "weights": [round(w, 3) for w in weights],

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.text import is_cjk, overlap, terms
+from qa_service.answer.text import is_cjk
 from qa_service.services import Services
 
 
-def retrieval_confidence(question: str, passages_text: list[str], dense_top: float) -> float:
-    """Coverage of the question's content terms by the best passage, blended with dense similarity."""
-    qt = terms(question)
-    coverage = max((overlap(qt, t) for t in passages_text), default=0.0)
-    w = 0.15 if is_cjk(question) else 0.5
-    return round((1 - w) * coverage + w * max(dense_top, 0.0), 4)
+def retrieval_confidence(question: str, idf_coverage: float, dense_top: float) -> float:
+    """IDF-weighted coverage of the question's BM25 tokens by the best passage, blended with the dense
+    similarity (little weight for Chinese: the default embedding model is English-only)."""
+    w = 0.15 if is_cjk(question) else 0.4
+    return round((1 - w) * idf_coverage + w * max(dense_top, 0.0), 4)
 
 
 class LabelRisk:
@@ -25,7 +24,7 @@ class LabelRisk:
     def run(self, ctx: AnswerContext) -> None:
         th = self.policy.thresholds
         cited = {n for s in ctx.sentences for n in s.cites}
-        conf = retrieval_confidence(ctx.query, [p.text for p in ctx.passages[:3]],
+        conf = retrieval_confidence(ctx.query, float(ctx.signals.get("idf_coverage", 0.0)),
                                     float(ctx.signals.get("dense_top", 0.0)))
         ctx.signals["confidence"] = conf
         if conf < th["confidence_high_risk"]:
