@@ -31,14 +31,12 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from qa_service.kb.types import Hit, SearchFilter, SparseVec, StoredPoint
+from qa_service.kb.types import DENSE, SPARSE, Hit, SearchFilter, SparseVec, StoredPoint, hit_from, stored_from
 
 log = logging.getLogger(__name__)
 
 #: Namespace of point ids: ``uuid5(NAMESPACE, chunk_id)``. Never change it (ids would move).
 NAMESPACE = uuid.UUID("6f6b2a52-5d0b-4b8e-9a43-6b62c1f0a9d1")
-DENSE = "dense"
-SPARSE = "bm25"
 KEYWORD_FIELDS = ("tenant", "visibility", "source_id", "chunk_id", "language", "kind")
 RANGE_FIELDS = ("effective", "expiry")  # yyyymmdd ints; effective=0 unknown, expiry=99991231 none
 SEALED = "SEALED"
@@ -129,23 +127,11 @@ def matches_nothing(flt: SearchFilter) -> bool:
 
 
 def _hit(point: qe.ScoredPoint) -> Hit:
-    payload = dict(point.payload or {})
-    return Hit(str(payload.get("chunk_id", point.id)), float(point.score), payload)
+    return hit_from(point.payload, point.id, point.score)
 
 
 def _stored(record: qe.Record, with_vectors: bool) -> StoredPoint:
-    payload = dict(record.payload or {})
-    dense: list[float] = []
-    sparse = SparseVec([], [])
-    vec = record.vector
-    if with_vectors and isinstance(vec, dict):
-        d = vec.get(DENSE)
-        if isinstance(d, list):
-            dense = [float(x) for x in d]  # type: ignore[arg-type]
-        s = vec.get(SPARSE)
-        if isinstance(s, qe.SparseVector):
-            sparse = SparseVec(list(s.indices), [float(x) for x in s.values])
-    return StoredPoint(str(payload.get("chunk_id", record.id)), dense, sparse, payload)
+    return stored_from(record.payload, record.id, record.vector, with_vectors, qe.SparseVector)
 
 
 # --------------------------------------------------------------------------- writer

@@ -49,7 +49,7 @@ from qa_service.kb.edge_store import (
     pid_alive,
     point_id,
 )
-from qa_service.kb.types import Hit, SearchFilter, SparseVec, StoredPoint
+from qa_service.kb.types import Hit, SearchFilter, SparseVec, StoredPoint, hit_from, stored_from
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +91,11 @@ _NO_SENTINEL = models.Filter(must_not=[models.HasIdCondition(has_id=[SENTINEL_ID
 
 
 def _hit(p: models.ScoredPoint) -> Hit:
-    payload = dict(p.payload or {})
-    return Hit(str(payload.get("chunk_id", p.id)), float(p.score), payload)
+    return hit_from(p.payload, p.id, p.score)
 
 
 def _stored(r: models.Record, with_vectors: bool) -> StoredPoint:
-    payload = dict(r.payload or {})
-    dense: list[float] = []
-    sparse = SparseVec([], [])
-    vec = r.vector
-    if with_vectors and isinstance(vec, dict):
-        d = vec.get(DENSE)
-        if isinstance(d, list):
-            dense = [float(x) for x in d]  # type: ignore[arg-type]
-        s = vec.get(SPARSE)
-        if isinstance(s, models.SparseVector):
-            sparse = SparseVec(list(s.indices), [float(x) for x in s.values])
-    return StoredPoint(str(payload.get("chunk_id", r.id)), dense, sparse, payload)
+    return stored_from(r.payload, r.id, r.vector, with_vectors, models.SparseVector)
 
 
 class ServerVersionWriter:

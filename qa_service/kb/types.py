@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+DENSE = "dense"
+SPARSE = "bm25"
+
 
 @dataclass
 class SparseVec:
@@ -37,3 +40,25 @@ class Hit:
     chunk_id: str
     score: float
     payload: dict[str, Any]
+
+
+def hit_from(payload: dict[str, Any] | None, point_id: object, score: float) -> Hit:
+    """A search hit from either backend's scored point."""
+    data = dict(payload or {})
+    return Hit(str(data.get("chunk_id", point_id)), float(score), data)
+
+
+def stored_from(payload: dict[str, Any] | None, point_id: object, vector: object, with_vectors: bool,
+                sparse_type: type) -> StoredPoint:
+    """A stored point from either backend's record (``sparse_type``: the backend's sparse-vector class)."""
+    data = dict(payload or {})
+    dense: list[float] = []
+    sparse = SparseVec([], [])
+    if with_vectors and isinstance(vector, dict):
+        d = vector.get(DENSE)
+        if isinstance(d, list):
+            dense = [float(x) for x in d]
+        s = vector.get(SPARSE)
+        if isinstance(s, sparse_type):
+            sparse = SparseVec(list(s.indices), [float(x) for x in s.values])  # type: ignore[attr-defined]
+    return StoredPoint(str(data.get("chunk_id", point_id)), dense, sparse, data)

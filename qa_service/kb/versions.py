@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from qa_service.audit.trail import record as audit
 from qa_service.db.models import IngestJob, KbVersion, utcnow
+from qa_service.kb.edge_store import pid_alive
 from qa_service.kb.store import VectorStore
 
 log = logging.getLogger(__name__)
@@ -146,22 +147,12 @@ def garbage_collect(session: Session, store: VectorStore, tenant: str, keep: int
     return dropped
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_orphans(session: Session, store: VectorStore) -> list[str]:
     """Mark jobs whose process died (e.g. SIGKILL) failed, with their unsealed drafts."""
     host = socket.gethostname()
     failed: list[str] = []
     for job in session.execute(select(IngestJob).where(IngestJob.state == "running")).scalars():
-        if job.host == host and job.pid and job.pid != os.getpid() and not _pid_alive(job.pid):
+        if job.host == host and job.pid and job.pid != os.getpid() and not pid_alive(job.pid):
             job.state = "failed"
             job.finished_at = utcnow()
             job.errors = [*list(job.errors or []), {"source": None, "error": "process died mid-job (orphaned)"}]
