@@ -1,0 +1,87 @@
+"""The `qa` commands exactly as editors and checks call them, with --json output parsed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from qa_service.cli import common
+from qa_service.cli.main import app
+from tests.kbdata import PARKING, write_folder
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def qa(make_services: Any, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    svc = make_services(database_url=db_url)
+    monkeypatch.setitem(common._state, "services", svc)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> Any:
+        result = runner.invoke(app, list(args))
+        if ok:
+            assert result.exit_code == 0, (args, result.output, result.exception)
+        return result
+
+    return run
+
+
+def _json(result: Any) -> Any:
+    lines = [ln for ln in result.stdout.splitlines() if ln.strip().startswith("{")]
+    return [json.loads(ln) for ln in lines]
+
+
+def test_ingest_list_diff_publish_rollback_search(qa: Any, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "kb")
+    first = _json(qa("ingest", str(folder), "--tenant", "town", "--publish", "--json"))[0]
+    assert set(first) >= {"job_id", "version", "sources", "chunks", "seconds"}
+    assert set(first["sources"]) >= {"added", "updated", "unchanged", "removed", "refused", "failed"}
+    assert set(first["chunks"]) >= {"embedded", "reused", "flagged"}
+    assert first["version"] == 1 and first["sources"]["added"] == 5
+    (folder / "parking.md").write_text(PARKING.replace("40 dollars", "70 dollars"), encoding="utf-8")
+    second = _json(qa("ingest", str(folder), "--tenant", "town", "--json"))[0]
+    assert second["version"] == 2 and second["sources"]["updated"] == 1 and not second["published"]
+    listing = _json(qa("kb", "list", "--tenant", "town", "--json"))[0]
+    assert {v["version"]: v["state"] for v in listing["versions"]} == {1: "live", 2: "draft"}
+    diff = _json(qa("kb", "diff", "--tenant", "town", "1", "2", "--json"))[0]
+    assert diff["sources"]["changed"] == ["parking.md"]
+    qa("kb", "publish", "--tenant", "town", "2")
+    found = _json(qa("kb", "search", "resident parking permit dollars", "--tenant", "town", "--k", "3", "--json"))[0]
+    assert found["version"] == 2
+    assert set(found["results"][0]) >= {"chunk_id", "source_id", "title", "heading", "score", "text"}
+    assert any("70 dollars" in r["text"] for r in found["results"])
+    qa("kb", "rollback", "--tenant", "town")
+    listing = _json(qa("kb", "list", "--tenant", "town", "--json"))[0]
+    assert listing["live"] == 1
+    internal = _json(qa("kb", "search", "waive the permit fee blue badge", "--tenant", "town", "--visibility",
+                        "public", "--json"))[0]
+    assert all(r["visibility"] == "public" for r in internal["results"])
+
+
+def test_ask_single_and_file(qa: Any, tmp_path: Path) -> None:
+    qa("ingest", str(write_folder(tmp_path / "kb")), "--tenant", "town", "--publish", "--json")
+    one = _json(qa("ask", "How much does a resident parking permit cost?", "--tenant", "town", "--json"))[0]
+    assert set(one) >= {"decision", "answer", "citations", "risk", "ai_generated", "kb_version", "trace_id",
+                        "timings_ms"}
+    assert one["decision"] == "answered" and one["citations"][0]["chunk_id"].startswith("parking.md:")
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text('{"qid": "a", "question": "户籍迁入需要提供哪些材料？"}\nnot json\n'
+                     '{"qid": "b", "question": "Can counter staff waive the permit fee?"}\n', encoding="utf-8")
+    rows = _json(qa("ask", "--file", str(qfile), "--tenant", "town", "--channel", "staff", "--json"))
+    assert [r.get("qid") for r in rows] == ["a", None, "b"]
+    assert rows[0]["decision"] == "answered" and "error" in rows[1]
+
+
+def test_errors_exit_non_zero_with_a_message(qa: Any, tmp_path: Path) -> None:
+    bad = qa("ingest", str(tmp_path / "missing"), "--tenant", "town", "--json", ok=False)
+    assert bad.exit_code == 1 and "not found" in _json(bad)[0]["error"]
+    nover = qa("kb", "publish", "--tenant", "town", "9", "--json", ok=False)
+    assert nover.exit_code == 1 and "no version 9" in _json(nover)[0]["error"]
+    nolive = qa("kb", "search", "x", "--tenant", "town", "--json", ok=False)
+    assert nolive.exit_code == 1
+    assert qa("ask", "x", "--tenant", "town", "--channel", "admin", ok=False).exit_code != 0
