@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_service.db.models import Finding, Source, utcnow
+from qa_service.ingest.discover import SourceUnit
 from qa_service.ingest.prepare import PreparedSource
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def update_ledger(
     removed: list[str],
     chunk_counts: Counter[str],
     result: IngestResult,
+    refused: list[tuple[SourceUnit, str]] | None = None,
 ) -> None:
     """Record processed, kept, removed and refused sources and the job's findings."""
     now = utcnow()
@@ -57,11 +59,14 @@ def update_ledger(
         row = _get(session, tenant, sid)
         if row is not None:
             row.state, row.last_changed, row.last_job_id = "removed", now, job_id
+    for unit, _reason in refused or []:  # recorded without any of its text
+        row = _get(session, tenant, unit.source_id)
+        if row is None:
+            row = Source(tenant=tenant, source_id=unit.source_id, first_seen=now, versions=[], title=unit.source_id,
+                         path=str(unit.path), doc_type=unit.doc_type, digest=unit.digest, bytes=unit.size)
+            session.add(row)
+        row.state, row.last_job_id, row.last_changed = "refused", job_id, now
     for f in result.findings:
-        if f.get("kind") == "classified":
-            row = _get(session, tenant, f["source"])
-            if row is not None:
-                row.state, row.last_job_id = "refused", job_id
         session.add(Finding(tenant=tenant, job_id=job_id, source_id=str(f.get("source")),
                             chunk_id=f.get("chunk_id"), digest=f.get("digest"), kind=str(f.get("kind")),
                             detail=str(f.get("detail"))[:2000]))

@@ -180,7 +180,7 @@ def run_ingest(
         row.manifest = manifest
         row.source_count = len(manifest)
         row.chunk_count = builder.total_points
-        update_ledger(s, tenant, job_id, version, prepared, keep, removed_ids, chunk_counts, result)
+        update_ledger(s, tenant, job_id, version, prepared, keep, removed_ids, chunk_counts, result, builder.refusals)
         done_job = s.get(IngestJob, job_id)
         if done_job is None:
             raise IngestError(f"job {job_id} vanished from the database")

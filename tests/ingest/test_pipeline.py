@@ -109,6 +109,8 @@ def test_scans_refuse_classified_flag_injection_and_approve(svc: Any, tmp_path: 
     assert not any("Ignore all previous instructions" in t for t in texts)
     assert not any("停车收费调整" in t for t in texts)
     with svc.db.session() as s:
+        memo = s.execute(select(Source).where(Source.source_id == "memo.txt")).scalar_one()
+        assert memo.state == "refused" and memo.chunk_count == 0 and memo.versions == []
         kinds = {(f.source_id, f.kind) for f in s.execute(select(Finding)).scalars()}
         assert ("memo.txt", "classified") in kinds and ("trap.md", "injection") in kinds
         digest = next(f.digest for f in s.execute(select(Finding).where(Finding.kind == "injection")).scalars())
