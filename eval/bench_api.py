@@ -37,11 +37,27 @@ def child_env(data_dir: Path, tenant: str) -> dict[str, str]:
     return env
 
 
+def _vm_hwm_kib(pid: int) -> int:
+    """Peak RSS (VmHWM, KiB) of a running process; 0 when unavailable.
+
+    getrusage/wait4 maxrss is not used for children: on Linux it includes the RSS the child
+    inherited at fork from this (large) process, even after exec."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _wait_child(proc: subprocess.Popen[bytes]) -> tuple[int, int]:
-    """Reap ``proc`` with wait4: (exit status, peak RSS in KiB)."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, int(usage.ru_maxrss)
+    """Wait for ``proc``, sampling its VmHWM: (exit code, peak RSS in KiB as last seen)."""
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _vm_hwm_kib(proc.pid))
+        time.sleep(0.02)
+    return int(proc.returncode), peak
 
 
 def cold_ask(data_dir: Path, tenant: str, question: str) -> dict[str, Any]:
@@ -97,37 +113,21 @@ def start_server(data_dir: Path, tenant: str, log_file: Path, timeout_s: float =
 
 
 def stop_server(server: Server) -> int:
-    """SIGTERM (then SIGKILL) the server; returns its peak RSS in KiB."""
+    """SIGTERM (then SIGKILL) the server; returns its peak RSS in KiB seen just before."""
+    peak = server_peak_rss_kib(server)
     if server.proc.poll() is None:
         server.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while server.proc.poll() is None and time.monotonic() < deadline:
-            try:
-                pid, status, usage = os.wait4(server.proc.pid, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid:
-                server.proc.returncode = os.waitstatus_to_exitcode(status)
-                return int(usage.ru_maxrss)
-            time.sleep(0.1)
-        if server.proc.poll() is None:
+        try:
+            server.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
             server.proc.kill()
-    try:
-        _, _, usage = os.wait4(server.proc.pid, 0)
-        return int(usage.ru_maxrss)
-    except ChildProcessError:
-        return 0
+            server.proc.wait()
+    return peak
 
 
 def server_peak_rss_kib(server: Server) -> int:
     """VmHWM of the running server (KiB), 0 when unavailable."""
-    try:
-        for line in Path(f"/proc/{server.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _vm_hwm_kib(server.proc.pid)
 
 
 async def _load(base: str, tenant: str, questions: list[str], concurrency: int, requests: int,
