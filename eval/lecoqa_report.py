@@ -40,7 +40,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "lecoqa.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     lines = [f"# LeCoQA dev ({len(queries)} questions), {report['date']}", "",
-             "| retriever | recall@1 | recall@5 | recall@10 | hit@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|---|---|"]
+             "| retriever | recall@1 | recall@5 | recall@10 | hit@5 | MRR@10 | nDCG@10 |",
+             "|---|---|---|---|---|---|---|"]
     for name, m in report["retrieval"].items():
         lines.append(f"| {name} | {m['recall@1']} | {m['recall@5']} | {m['recall@10']} | {m['hit@5']} | "
                      f"{m['mrr@10']} | {m['ndcg@10']} |")
