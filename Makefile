@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run test test-all lint eval eval-full bench browser-deps clean
+.PHONY: help install run test test-all lint eval bench browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,11 +38,8 @@ lint: install ## ruff + mypy
 	$(BIN)/ruff check qa_service tests eval
 	$(BIN)/mypy
 
-eval: install ## run the evaluation suites on ../shared/eval-data (samples) and write eval/reports/
-	$(BIN)/qa eval run
-
-eval-full: install ## full evaluation sets (long)
-	$(BIN)/qa eval run --full
+eval: install ## LeCoQA retrieval / answers / hold-out on ../shared/eval-data; writes eval/reports/<date>/
+	QA_DATA_DIR=data/eval $(BIN)/python -m eval.lecoqa_report
 
 bench: install ## benchmarks: ingestion throughput, query latency by scale, API load
 	$(BIN)/qa bench run
