@@ -10,6 +10,8 @@ question matches returns its answer.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -22,6 +24,38 @@ from qa_service.settings import GenerateSettings
 log = logging.getLogger(__name__)
 
 
+class SentenceVectors:
+    """LRU cache of sentence embeddings: passages recur across questions, their sentences need
+    encoding once (a KB version is immutable, so a sentence's vector never changes)."""
+
+    def __init__(self, dense: DenseEmbedder, capacity: int = 50_000) -> None:
+        self.dense = dense
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def encode(self, sentences: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        if missing:
+            fresh = np.asarray(self.dense.encode(missing, 64))
+            with self._lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            rows = []
+            for s in sentences:
+                vec = self._cache.get(s)
+                if vec is None:  # evicted meanwhile by another thread
+                    vec = np.asarray(self.dense.encode([s], 1)[0])
+                else:
+                    self._cache.move_to_end(s)
+                rows.append(vec)
+        return np.vstack(rows)
+
+
 class ExtractiveGenerator:
     name = "extractive"
 
@@ -29,6 +63,7 @@ class ExtractiveGenerator:
         self.dense = dense
         self.settings = settings
         self.max_passages = max_passages
+        self.vectors = SentenceVectors(dense)
 
     def rewrite(self, question: str, history: list[str], lang: str) -> str:
         return f"{history[-1]} {question}" if history else question
@@ -49,7 +84,7 @@ class ExtractiveGenerator:
                     cands.append((p.n, i, sent))
         if not cands:
             return Draft([], completeness="none")
-        vecs = np.asarray(self.dense.encode([c[2] for c in cands], 64))
+        vecs = self.vectors.encode([c[2] for c in cands])
         sims = vecs @ qvec
         w_sem = 0.25 if zh else 0.6
         rank_bonus = {p.n: 0.08 * (1 - i / max(1, len(passages))) for i, p in enumerate(passages)}
@@ -86,7 +121,7 @@ class ExtractiveGenerator:
             if not a.strip():
                 continue
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
-            sem = float(np.asarray(self.dense.encode_query(q)) @ qvec)
+            sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical
             if score >= 0.55:
                 sents = split_sentences(a) or [a.strip()]
