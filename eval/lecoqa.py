@@ -41,6 +41,7 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
 
     out: dict[str, dict[str, float]] = {}
     retr = Retrieve(services)
+    retr.cfg = services.settings.retrieval.model_copy(update={"top_k": 10})
     for mode in modes:
         agg: dict[str, list[float]] = {m: [] for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10",
                                                          "hit@5")}
@@ -48,7 +49,6 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
             gold = {str(g) for g in q["gold_doc_ids"]}
             if mode == "ours":
                 ctx = AnswerContext(question=q["query"], tenant=tenant, channel="staff", lang="zh")
-                retr.cfg = services.settings.retrieval.model_copy(update={"top_k": 10})
                 retr.run(ctx)
                 ranked = dedupe([p.source_id for p in ctx.passages])
             else:

@@ -104,5 +104,5 @@ class AnswerContext:
 
     @property
     def answer_text(self) -> str:
-        return " ".join(f"{s.text}{''.join(f'[{n}]' for n in s.cites)}" for s in self.sentences) if (
-            self.lang != "zh") else "".join(f"{s.text}{''.join(f'[{n}]' for n in s.cites)}" for s in self.sentences)
+        sep = "" if self.lang == "zh" else " "
+        return sep.join(f"{s.text}{''.join(f'[{n}]' for n in s.cites)}" for s in self.sentences)

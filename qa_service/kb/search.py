@@ -18,6 +18,14 @@ class SearchResult:
     hits: list[Hit]
 
 
+def base_weights(by_lang: dict[str, list[float]], text: str) -> tuple[float, float]:
+    """(dense, bm25) RRF weights for the query's language (settings.retrieval.weights)."""
+    from qa_service.answer.text import is_cjk
+
+    dense_w, bm25_w = by_lang["zh" if is_cjk(text) else "en"]
+    return float(dense_w), float(bm25_w)
+
+
 def visibility_for(channel: str) -> list[str]:
     """Citizens see public knowledge only; staff see public and internal."""
     return ["public", "internal"] if channel == "staff" else ["public"]
@@ -40,10 +48,7 @@ def search(
     Without ``weights`` the (dense, bm25) weights follow the query's language (settings.retrieval.weights).
     """
     if weights is None:
-        from qa_service.answer.text import is_cjk
-
-        w = services.settings.retrieval.weights["zh" if is_cjk(text) else "en"]
-        weights = (float(w[0]), float(w[1]))
+        weights = base_weights(services.settings.retrieval.weights, text)
     flt = SearchFilter(visibility=visibility, valid_on=date_int(valid_on, 0) if valid_on else None)
     if version is None:
         cached = services.live.get(tenant)

@@ -12,14 +12,14 @@ from qa_service.answer.context import AnswerContext, Passage
 from qa_service.answer.statuses import ERROR_NO_KNOWLEDGE_BASE, NO_CONTENT
 from qa_service.answer.text import is_cjk
 from qa_service.ingest.catalog import date_int
-from qa_service.kb.search import visibility_for
+from qa_service.kb.search import base_weights, visibility_for
 from qa_service.kb.types import Hit, SearchFilter
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def fusion_weights(zh: bool, dense_top: float, sparse_gap: float, settings_weights: dict[str, list[float]]
+def fusion_weights(query: str, dense_top: float, sparse_gap: float, settings_weights: dict[str, list[float]]
                    ) -> tuple[float, float]:
     """(dense, bm25) RRF weights from the query language and per-retriever confidence.
 
@@ -27,7 +27,7 @@ def fusion_weights(zh: bool, dense_top: float, sparse_gap: float, settings_weigh
     gets a small weight; for English dense leads. A sharp BM25 winner (large gap between its first
     and fifth score) or a weak dense match shifts weight to BM25.
     """
-    dense_w, bm25_w = settings_weights["zh" if zh else "en"]
+    dense_w, bm25_w = base_weights(settings_weights, query)
     if sparse_gap > 0.35:
         bm25_w *= 1.5
     if dense_top < 0.3:
@@ -62,7 +62,7 @@ class Retrieve:
         dense_top = dense_hits[0].score if dense_hits else 0.0
         s_scores = [h.score for h in sparse_hits]
         sparse_gap = (s_scores[0] - s_scores[-1]) / s_scores[0] if len(s_scores) > 1 and s_scores[0] > 0 else 0.0
-        weights = fusion_weights(zh, dense_top, sparse_gap, self.cfg.weights)
+        weights = fusion_weights(query, dense_top, sparse_gap, self.cfg.weights)
         hits = reader.hybrid(dense_q, sparse_q, flt, limit=k * 3, prefetch=pre, weights=weights, rrf_k=self.cfg.rrf_k)
         today = date_int(dt.date.today(), 0)
         valid: list[Hit] = []

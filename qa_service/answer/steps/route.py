@@ -19,9 +19,7 @@ class Route:
         self.policy = services.risk_policy
 
     def run(self, ctx: AnswerContext) -> None:
-        if ctx.stopped:
-            if ctx.status != ANSWERED and ctx.risk_level == "low" and ctx.status not in ("answered_curated",):
-                ctx.risk_level = "high" if ctx.status == HELD_FOR_REVIEW else ctx.risk_level
+        if ctx.stopped:  # an earlier step already decided
             return
         route = self.policy.routes.get(ctx.risk_level, "hold")
         if route == "hold":
