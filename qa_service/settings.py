@@ -88,6 +88,15 @@ class ServerSettings(BaseModel):
     sample_knowledge: str | None = Field(
         None, description="Folder ingested on first start when the KB is empty; default: ./knowledge."
     )
+    citizen_rate_per_minute: int = Field(
+        20, description="Citizen questions per client address per minute (0 = no limit)."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for rate limits shared by several API workers; unset = per process."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Department websites allowed to embed the widget (CORS origins)."
+    )
 
 
 class Settings(BaseSettings):

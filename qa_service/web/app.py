@@ -12,8 +12,10 @@ from fastapi import FastAPI, Request, Response
 
 from qa_service.services import Services
 from qa_service.web.metrics import make_metrics
+from qa_service.web.ratelimit import make_limiter
 from qa_service.web.routes_ask import router as ask_router
 from qa_service.web.routes_health import router as health_router
+from qa_service.web.routes_pages import router as pages_router
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,13 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     app.state.metrics = make_metrics()
     app.state.ready = False
     app.state.conversations = {}
+    server = services.settings.server
+    app.state.limiter = make_limiter(server.citizen_rate_per_minute, server.redis_url)
+    if server.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Content-Type"], max_age=600)
 
     @app.middleware("http")
     async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -54,4 +63,5 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(ask_router, prefix="/api/v1")
+    app.include_router(pages_router)
     return app

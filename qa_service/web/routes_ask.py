@@ -12,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from qa_service.answer.service import ask
-from qa_service.answer.statuses import ERROR_INTERNAL, canned
+from qa_service.answer.statuses import ERROR_INTERNAL, RATE_LIMITED, canned
+from qa_service.audit.trail import record
 from qa_service.web.schemas import AnswerResponse, AskRequest
 
 router = APIRouter(tags=["ask"])
@@ -24,6 +25,9 @@ MAX_TURNS = 5
 async def ask_route(body: AskRequest, request: Request) -> Any:
     services = request.app.state.services
     tenant = body.tenant or services.settings.server.default_tenant
+    limited = await run_in_threadpool(_rate_limited, request, tenant, body)
+    if limited is not None:
+        return limited
     convs: dict[str, list[str]] = request.app.state.conversations
     history = list(convs.get(body.conversation_id or "", [])) if body.conversation_id else []
     try:
@@ -42,6 +46,31 @@ async def ask_route(body: AskRequest, request: Request) -> Any:
     if not body.stream:
         return out
     return StreamingResponse(_sse(out), media_type="text/event-stream")
+
+
+def _rate_limited(request: Request, tenant: str, body: AskRequest) -> JSONResponse | None:
+    """Citizen questions are limited per client address and tenant; the first refusal in a window is audited
+    (the address itself is not stored)."""
+    limiter = request.app.state.limiter
+    if limiter is None or body.channel != "citizen":
+        return None
+    client = request.client.host if request.client else "unknown"
+    count, reset = limiter.hit(f"{tenant}:{client}")
+    if count <= limiter.limit:
+        return None
+    lang = body.lang or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in body.question) else "en")
+    if count == limiter.limit + 1:
+        services = request.app.state.services
+        with services.db.session() as s:
+            record(s, actor="anonymous", role="citizen", action="ask.refused", tenant=tenant,
+                   decision=RATE_LIMITED, reasons=["rate_limit"], detail={"limit_per_minute": limiter.limit})
+        log.info("rate limited tenant=%s limit=%s", tenant, limiter.limit)
+    request.app.state.metrics.observe_answer(RATE_LIMITED, "low", {})
+    return JSONResponse({"decision": RATE_LIMITED, "answer": canned(RATE_LIMITED, lang),
+                         "message": canned(RATE_LIMITED, lang), "citations": [],
+                         "risk": {"level": "low", "reasons": ["rate_limit"]}, "ai_generated": True,
+                         "kb_version": None, "trace_id": "", "lang": lang, "generator": "", "timings_ms": {}},
+                        status_code=429, headers={"Retry-After": str(reset)})
 
 
 def _sse(out: dict[str, Any]) -> Iterator[str]:
