@@ -98,6 +98,20 @@ class Services:
 
         return AnswerPipeline(self)
 
+    @cached_property
+    def curated_matcher(self) -> Any:
+        """The answer path's curated step: staff-approved answers reused for matching questions."""
+        from qa_service.review.curated import CuratedMatcher
+
+        return CuratedMatcher(self)
+
+    @cached_property
+    def review_sink(self) -> Any:
+        """Where held and sampled answers go: the review queue."""
+        from qa_service.review.sink import ReviewSink
+
+        return ReviewSink(self)
+
     def close(self) -> None:
         if "live" in self.__dict__:
             self.live.close()

@@ -99,6 +99,16 @@ class ServerSettings(BaseModel):
     )
 
 
+class ReviewSettings(BaseModel):
+    lease_seconds: int = Field(900, description="A claim expires after this long; the item returns to the queue.")
+    sla_hours_held: float = Field(24, description="Held answers must be reviewed within this many hours.")
+    sla_hours_other: float = Field(72, description="SLA for sampled, feedback and re-check items.")
+    curated_min_similarity: float = Field(
+        0.86, description="A question matches a curated answer at or above this similarity (0..1)."
+    )
+    retention_days: int = Field(365, description="`qa retention purge` deletes answers older than this.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", env_nested_delimiter="__", extra="ignore")
 
@@ -118,6 +128,7 @@ class Settings(BaseSettings):
     )
     answer: AnswerSettings = AnswerSettings()
     server: ServerSettings = ServerSettings()
+    review: ReviewSettings = ReviewSettings()
 
     @property
     def db_url(self) -> str:

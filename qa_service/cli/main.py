@@ -11,6 +11,7 @@ from qa_service.cli.bench import bench_app
 from qa_service.cli.common import _state
 from qa_service.cli.ingest import ingest
 from qa_service.cli.kb import kb_app
+from qa_service.cli.people import audit_app, curated_app, retention_app, review_app, users_app
 from qa_service.cli.serve import serve
 
 app = typer.Typer(
@@ -34,3 +35,8 @@ app.add_typer(kb_app, name="kb")
 app.command("ask")(ask)
 app.command("serve")(serve)
 app.add_typer(bench_app, name="bench")
+app.add_typer(users_app, name="users")
+app.add_typer(review_app, name="review")
+app.add_typer(curated_app, name="curated")
+app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")

@@ -174,3 +174,86 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A staff member, editor, admin or auditor. Only a hash of the API token is stored."""
+
+    __tablename__ = "users"
+    __table_args__ = (Index("ix_users_token_hash", "token_hash", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # staff | editor | admin | auditor
+    tenant: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None = every tenant (admin, auditor)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReviewItem(Base):
+    """An answer a person must look at: held (high risk), sampled (medium), not-helpful feedback, an
+    escalation, or a curated answer whose cited passage changed. ``ticket`` is the citizen's handle."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_tenant_state", "tenant", "state", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # held | sampled | feedback | escalation | recheck
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    # pending | claimed | approved | edited | rejected | escalated
+    ticket: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    trace_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    question: Mapped[str] = mapped_column(Text)  # redacted
+    draft_answer: Mapped[str] = mapped_column(Text, default="")
+    citations: Mapped[list[Any]] = mapped_column(JSON, default=list)  # with the passage text as shown
+    risk_level: Mapped[str] = mapped_column(String(8), default="high")
+    risk_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    assignee: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    sla_due: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    final_answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    final_citations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    curated_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class CuratedAnswer(Base):
+    """A staff-approved answer reused for matching questions of the same tenant."""
+
+    __tablename__ = "curated_answers"
+    __table_args__ = (Index("ix_curated_tenant_state", "tenant", "state"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | retired
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # question variants (redacted)
+    answer: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{n, chunk_id, digest, source_id, ...}]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    suspended_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    review_item: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """A citizen's or staff member's verdict on one answer; the comment is redacted like questions."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64), index=True)
+    trace_id: Mapped[str] = mapped_column(String(40), index=True)
+    helpful: Mapped[bool] = mapped_column()
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

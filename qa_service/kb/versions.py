@@ -95,6 +95,7 @@ def publish(session: Session, store: VectorStore, tenant: str, version: int, act
     row.published_at = utcnow()
     audit(session, actor=actor, role="editor", tenant=tenant, action="kb.publish", target=f"v{version}",
           detail={"from": current.version if current else None})
+    recheck_curated(session, store, tenant, version, actor)
     log.info("kb publish tenant=%s version=%s from=%s", tenant, version, current.version if current else None)
     return row
 
@@ -125,6 +126,7 @@ def rollback(session: Session, store: VectorStore, tenant: str, actor: str = "sy
     target.published_at = utcnow()
     audit(session, actor=actor, role="editor", tenant=tenant, action="kb.rollback",
           target=f"v{target.version}", detail={"from": current.version})
+    recheck_curated(session, store, tenant, target.version, actor)
     log.info("kb rollback tenant=%s from=%s to=%s", tenant, current.version, target.version)
     return target
 
@@ -189,6 +191,19 @@ class Diff:
                 "chunks": {k: len(v) for k, v in self.chunks.items()},
             },
         }
+
+
+def recheck_curated(session: Session, store: VectorStore, tenant: str, version: int, actor: str) -> list[str]:
+    """A new live version suspends (and queues for re-review) curated answers whose cited passages it changed."""
+    from qa_service.db.models import CuratedAnswer
+    from qa_service.review.curated import on_publish
+    from qa_service.settings import ReviewSettings
+
+    active = session.scalar(select(func.count()).select_from(CuratedAnswer)
+                            .where(CuratedAnswer.tenant == tenant, CuratedAnswer.state == "active"))
+    if not active:
+        return []
+    return on_publish(session, _chunk_digests(store, tenant, version), tenant, version, actor, ReviewSettings())
 
 
 def _chunk_digests(store: VectorStore, tenant: str, version: int) -> dict[str, str]:

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from qa_service.answer.service import ask
 from qa_service.answer.statuses import ERROR_INTERNAL, RATE_LIMITED, canned
 from qa_service.audit.trail import record
+from qa_service.web.auth import identity_of
 from qa_service.web.schemas import AnswerResponse, AskRequest
 
 router = APIRouter(tags=["ask"])
@@ -25,6 +26,13 @@ MAX_TURNS = 5
 async def ask_route(body: AskRequest, request: Request) -> Any:
     services = request.app.state.services
     tenant = body.tenant or services.settings.server.default_tenant
+    if body.channel == "staff":  # internal knowledge: signed-in staff of this tenant only
+        who = await run_in_threadpool(identity_of, request)
+        if who is None:
+            raise HTTPException(status_code=401, detail="the staff channel needs a staff token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if not who.may("ask_staff", tenant):
+            raise HTTPException(status_code=403, detail=f"{who.name!r} may not use the staff channel of {tenant!r}")
     limited = await run_in_threadpool(_rate_limited, request, tenant, body)
     if limited is not None:
         return limited

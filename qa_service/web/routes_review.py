@@ -1,0 +1,145 @@
+"""Staff: the review queue, curated answers, feedback figures. Citizens: ticket status and feedback."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from qa_service.review import curated as cur
+from qa_service.review import feedback as fb
+from qa_service.review import queue
+from qa_service.review.tickets import ticket_status
+from qa_service.users.accounts import Identity
+from qa_service.web.auth import require
+
+router = APIRouter(tags=["review"])
+
+
+class ClaimBody(BaseModel):
+    item_id: str | None = Field(None, description="Claim this item; default: the most urgent one.")
+
+
+class ResolveBody(BaseModel):
+    action: Literal["approve", "edit", "reject", "escalate"]
+    answer: str | None = Field(None, max_length=8000, description="edit: the corrected answer.")
+    note: str | None = Field(None, max_length=2000)
+    save_curated: bool = Field(False, description="approve/edit: reuse this answer for matching questions.")
+    question_variants: list[str] = Field(default_factory=list, description="More ways people ask it.")
+
+
+class FeedbackBody(BaseModel):
+    trace_id: str = Field(..., max_length=40)
+    helpful: bool
+    reasons: list[str] = Field(default_factory=list)
+    comment: str | None = Field(None, max_length=2000)
+
+
+class CuratedBody(BaseModel):
+    questions: list[str] = Field(..., min_length=1)
+    answer: str = Field(..., min_length=1, max_length=8000)
+    lang: Literal["zh", "en"] = "zh"
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+@router.get("/review/{tenant}/items")
+def list_items(tenant: str, request: Request, state: str | None = None,
+               who: Identity = Depends(require("review"))) -> list[dict[str, Any]]:
+    states = tuple(state.split(",")) if state else None
+    with _services(request).db.session() as s:
+        return [queue.item_dict(i) for i in queue.list_items(s, tenant, states)]
+
+
+@router.post("/review/{tenant}/claim")
+def claim(tenant: str, body: ClaimBody, request: Request, who: Identity = Depends(require("review"))) -> Any:
+    services = _services(request)
+    with services.db.session() as s:
+        item = queue.claim(s, services.settings.review, tenant, who, body.item_id)
+        if item is None:
+            raise HTTPException(status_code=404, detail="nothing to claim")
+        return queue.item_dict(item)
+
+
+@router.post("/review/{tenant}/items/{item_id}")
+def resolve(tenant: str, item_id: str, body: ResolveBody, request: Request,
+            who: Identity = Depends(require("review"))) -> Any:
+    services = _services(request)
+    try:
+        with services.db.session() as s:
+            queue.get_item(s, item_id, tenant)
+            item = queue.resolve(s, item_id, who, body.action, answer=body.answer, note=body.note)
+            if body.save_curated and body.action in ("approve", "edit"):
+                if not who.may("curated", tenant):
+                    raise HTTPException(status_code=403, detail="saving curated answers needs the editor role")
+                row = cur.add(s, tenant=tenant, questions=[item.question, *body.question_variants],
+                              answer=item.final_answer or "", lang=item.lang, actor=who.name, role=who.role,
+                              citations=[c for c in item.final_citations if c.get("cited", True)],
+                              review_item=item.id)
+                item.curated_id = row.id
+            return queue.item_dict(item)
+    except (queue.ReviewError, cur.CuratedError) as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+@router.get("/curated/{tenant}")
+def list_curated(tenant: str, request: Request, who: Identity = Depends(require("review"))) -> Any:
+    with _services(request).db.session() as s:
+        return [cur.curated_dict(r) for r in cur.list_curated(s, tenant)]
+
+
+@router.post("/curated/{tenant}", status_code=201)
+def add_curated(tenant: str, body: CuratedBody, request: Request, who: Identity = Depends(require("curated"))) -> Any:
+    try:
+        with _services(request).db.session() as s:
+            row = cur.add(s, tenant=tenant, questions=body.questions, answer=body.answer, citations=body.citations,
+                          lang=body.lang, actor=who.name, role=who.role)
+            return cur.curated_dict(row)
+    except cur.CuratedError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+@router.post("/curated/{tenant}/{curated_id}/suspend")
+def suspend_curated(tenant: str, curated_id: str, request: Request,
+                    who: Identity = Depends(require("curated"))) -> Any:
+    try:
+        with _services(request).db.session() as s:
+            return cur.curated_dict(cur.suspend(s, curated_id, "suspended by staff", who.name, who.role,
+                                                tenant=tenant))
+    except cur.CuratedError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+
+@router.get("/feedback/{tenant}/figures")
+def feedback_figures(tenant: str, request: Request, who: Identity = Depends(require("review"))) -> Any:
+    with _services(request).db.session() as s:
+        return fb.figures(s, tenant)
+
+
+@router.post("/feedback", status_code=201)
+async def feedback(body: FeedbackBody, request: Request) -> Any:
+    services = _services(request)
+
+    def work() -> dict[str, Any]:
+        with services.db.session() as s:
+            row = fb.submit(s, services.settings.review, body.trace_id, body.helpful, body.reasons, body.comment)
+            return {"id": row.id, "queued_for_review": not row.helpful}
+
+    try:
+        return await run_in_threadpool(work)
+    except fb.FeedbackError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+@router.get("/tickets/{ticket}")
+def ticket(ticket: str, request: Request, lang: Literal["zh", "en"] | None = None) -> Any:
+    with _services(request).db.session() as s:
+        out = ticket_status(s, ticket, lang)
+    if out is None:
+        raise HTTPException(status_code=404, detail="no such ticket")
+    return out
