@@ -10,7 +10,6 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -86,12 +85,10 @@ def test_claim_needs_a_live_lease_and_right_owner(db_url: str) -> None:
         item_id = item.id
     with db.session() as s:
         assert queue.claim(s, CFG, "city", b) is None  # held by a
-    with pytest.raises(queue.ReviewError):
-        with db.session() as s:
-            queue.resolve(s, item_id, b, "approve")
-    with pytest.raises(queue.ReviewError):
-        with db.session() as s:
-            queue.resolve(s, item_id, a, "edit", answer="  ")
+    with pytest.raises(queue.ReviewError), db.session() as s:
+        queue.resolve(s, item_id, b, "approve")
+    with pytest.raises(queue.ReviewError), db.session() as s:
+        queue.resolve(s, item_id, a, "edit", answer="  ")
     with db.session() as s:
         assert queue.resolve(s, item_id, a, "reject").state == "rejected"
     db.dispose()
@@ -138,7 +135,6 @@ def test_staff_of_another_tenant_cannot_resolve(db_url: str) -> None:
         item = queue.claim(s, CFG, "city", Identity("a", "staff", "city"))
         assert item is not None
         item_id = item.id
-    with pytest.raises(queue.ReviewError):
-        with db.session() as s:
-            queue.resolve(s, item_id, Identity("a", "staff", "tax"), "approve")
+    with pytest.raises(queue.ReviewError), db.session() as s:
+        queue.resolve(s, item_id, Identity("a", "staff", "tax"), "approve")
     db.dispose()
