@@ -43,3 +43,22 @@ def demo_page(request: Request, lang: str = Query("zh", pattern="^(zh|en)$"), te
         "lang": lang, "t": DEMO_TEXT[lang], "tenant": chosen, "tenants": tenants, "open": open,
         "base": str(request.base_url).rstrip("/"),
     })
+
+
+STATIC = {"console.js": "application/javascript", "console.css": "text/css", "widget.js": "application/javascript"}
+
+
+@router.get("/static/{name}", include_in_schema=False)
+def static_file(name: str) -> FileResponse:
+    media = STATIC.get(name)
+    if media is None:
+        from fastapi import HTTPException
+
+        raise HTTPException(status_code=404)
+    return FileResponse(HERE / "static" / name, media_type=media, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
+def console_page(request: Request) -> Any:
+    """Staff and editors: answer assist, review queue, knowledge base (sign in with an API token)."""
+    return templates.TemplateResponse(request, "console.html", {})

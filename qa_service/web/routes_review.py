@@ -143,3 +143,16 @@ def ticket(ticket: str, request: Request, lang: Literal["zh", "en"] | None = Non
     if out is None:
         raise HTTPException(status_code=404, detail="no such ticket")
     return out
+
+
+@router.get("/me")
+def me(request: Request) -> Any:
+    """Who the token belongs to (the console uses it to pick tabs and the tenant)."""
+    from qa_service.users.accounts import PERMISSIONS
+    from qa_service.web.auth import identity_of
+
+    who = identity_of(request)
+    if who is None:
+        raise HTTPException(status_code=401, detail="sign in: Authorization: Bearer <token>")
+    return {"name": who.name, "role": who.role, "tenant": who.tenant,
+            "permissions": sorted(PERMISSIONS.get(who.role, set()))}

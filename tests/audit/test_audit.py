@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,9 @@ ROUTE_AUDIT = {
     ("POST", "/api/v1/curated/{tenant}"): "curated.add",
     ("POST", "/api/v1/curated/{tenant}/{curated_id}/suspend"): "curated.suspend",
     ("POST", "/api/v1/feedback"): "feedback.submit",
+    ("POST", "/api/v1/kb/{tenant}/ingest"): "ingest.finish",
+    ("POST", "/api/v1/kb/{tenant}/versions/{version}/publish"): "kb.publish",
+    ("POST", "/api/v1/kb/{tenant}/rollback"): "kb.rollback",
     # answers are recorded in the answers table; refused or blocked ones also in the audit trail
     ("POST", "/api/v1/ask"): "ask.refused",
 }
@@ -119,6 +123,24 @@ def test_every_mutating_route_writes_an_audit_row(env: Any) -> None:
               lambda: c.post(f"/api/v1/curated/town/{cur['id']}/suspend", headers=h))
         check(("POST", "/api/v1/feedback"),
               lambda: c.post("/api/v1/feedback", json={"trace_id": ans["trace_id"], "helpful": True}))
+
+        def upload() -> Any:
+            r = c.post("/api/v1/kb/town/ingest", headers=h, data={"publish": "false"},
+                       files=[("files", ("pool.md", b"# Pool\nThe pool opens at 7.", "text/markdown"))])
+            assert r.status_code == 202, r.text
+            for _ in range(600):  # the job runs in the background; wait for it to finish
+                jobs = c.get("/api/v1/kb/town/jobs", headers=h).json()
+                if jobs and jobs[0]["state"] != "running" and jobs[0]["job_id"] != first_job:
+                    return jobs[0]
+                time.sleep(0.1)
+            raise AssertionError("upload job did not finish")
+
+        first_job = c.get("/api/v1/kb/town/jobs", headers=h).json()[0]["job_id"]
+        job = check(("POST", "/api/v1/kb/{tenant}/ingest"), upload)
+        check(("POST", "/api/v1/kb/{tenant}/versions/{version}/publish"),
+              lambda: c.post(f"/api/v1/kb/town/versions/{job['version']}/publish", headers=h))
+        check(("POST", "/api/v1/kb/{tenant}/rollback"), lambda: c.post("/api/v1/kb/town/rollback", headers=h))
+        assert c.post("/api/v1/kb/town/rollback", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert seen == dict.fromkeys(ROUTE_AUDIT, True)
 
 
