@@ -21,7 +21,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("CN_LANDLINE", re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")),
     ("US_SSN", re.compile(r"(?<!\d)\d{3}-\d{2}-\d{4}(?!\d)")),
     ("UK_NINO", re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b")),
-    ("PHONE", re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)")),
+    ("PHONE", re.compile(r"(?<![\d+])(?:\+\d{1,3}[ .-]?)?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?!\d)")),
     ("PASSPORT", re.compile(r"(?<![A-Za-z0-9])(?:[EGDSP][A-Z]?\d{7,8}|[A-Z]\d{8})(?![A-Za-z0-9])")),
 ]
 _LABELLED_PASSPORT = re.compile(r"(?i)(?:passport|护照)(?:\s*(?:no\.?|number|号码?|#))?\s*[:：]?\s*([A-Z0-9]{6,9})")

@@ -1,0 +1,188 @@
+"""The input guard's checks. Each returns reason codes; :func:`inspect` turns them into one verdict.
+
+Order: classification markings (block, store nothing) → prompt injection and jailbreak (rules in zh/en/de,
+structural signs, hidden payloads decoded for inspection) → harmful requests. The rules are patterns the
+project wrote for the attack families, never strings copied from evaluation sets.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from qa_service.answer.statuses import BLOCKED_CLASSIFIED, BLOCKED_HARMFUL, BLOCKED_INJECTION
+from qa_service.ingest.normalise import normalise
+from qa_service.ingest.scan import find_classification, find_injection
+
+_B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
+_ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|%[0-9a-fA-F]{2}){4,}")
+
+# --- jailbreak and role-play framing (structural signs) -------------------------------------------
+_JAILBREAK_EN = re.compile(
+    r"(?i)\bDAN\b|do\s+anything\s+now|developer\s+mode|jailbr(?:eak|oken)|\bstay\s+in\s+character\b|break(?:ing)?\s+"
+    r"character|\bunfiltered\b|\buncensored\b|\bamoral\b|without\s+(?:any\s+)?(?:moral|ethical|content)\s+"
+    r"(?:restrictions|limits|guidelines|filters|constraints)"
+    r"|(?:no|without\s+any|free\s+of|not\s+bound\s+by)\s+(?:\w+\s+)?(?:restrictions|limitations|filters|censorship|"
+    r"guidelines|rules|ethics|morals)\b"
+    r"|(?:openai|anthropic|content)(?:'s)?\s+(?:content\s+)?(?:policy|policies|guidelines)"
+    r"|\bnever\s+refuses?\b|\b(?:always|must)\s+(?:answer|respond|comply)\b(?!\s+(?:in|within|by))"
+    r"|\b(?:pretend|imagine)\s+(?:to\s+be|as\s+(?:if|though)|that)\b"
+    r"|\b(?:behave|respond|answer|reply)\s+as\s+(?:if|though)\s+you\b"
+    r"|\brole[- ]?play(?:ing)?\b|\bin\s+character\b|\byou\s+are\s+(?:going|about)\s+to\s+(?:act|pretend|play)\b"
+    r"|\b(?:character|persona)\s+(?:description|named|called)\b|\b(?:two|2)\s+(?:different\s+)?(?:responses|answers)\b"
+    r"|\bhypothetical(?:ly)?\b.{0,60}\b(?:illegal|no\s+rules|unethical)\b|\bopposite\s+(?:mode|day)\b"
+    r"|\[(?:🔓|🔒)?\s*(?:JAILBREAK|CLASSIC|DAN)\]|\bevil\s+(?:confidant|ai|bot|assistant)\b"
+    r"|\b(?:ignore|bypass|disable|override)\s+(?:your|all|the|any)\s+(?:\w+\s+)?(?:safety|ethic\w*|filters?|"
+    r"guidelines|restrictions|programming|training)\b"
+    r"|\byour\s+(?:system|initial|original|hidden)\s+(?:prompt|instructions)\b|\bprompt\s+injection\b"
+    r"|\b(?:repeat|print|output|reveal|show)\s+(?:the\s+)?(?:text|words|everything)\s+above\b"
+    r"|\bbegin(?:ning)?\s+of\s+(?:the\s+)?(?:conversation|prompt)\b"
+    r"|\byou\s+are\s+\w*GPT\b|\bpersonify\b|\bfictional\s+(?:ai|assistant|chatbot|character)\b"
+    r"|\b(?:without|no)\s+\S{0,12}\s*filters?\b|\b(?:emulates|mimics|simulates)\b|\balways\s+start\s+your\s+(?:reply|response)\b"
+    r"|\bfor\s+all\s+(?:\w+\s+)?prompts\b|\byou\s+will\s+(?:now\s+)?(?:answer|respond|reply)\s+(?:with|as|in)\b"
+    r"|\bin\s+reverse\b|\byou\s+are\s+to\s+act\b"
+    r"|\bact\s+(?:like|as)\s+(?:a|an|my|the)?\s*(?:\w+\s+){0,2}(?:ai|chatbot|assistant|character|hacker|villain|"
+    r"criminal|bot|\w*gpt|persona|machine|terminal|linux|jailbreak\w*)\b")
+_JAILBREAK_ZH = re.compile(
+    r"(?:角色)?扮演|你(?:现在|将|要)?(?:就)?是(?:一个|一名|一位)?.{0,12}(?:黑客|罪犯|恶魔|坏人|无所不能|没有限制|不受限制)"
+    r"|从现在(?:开始|起)|无所不能|不受(?:任何)?(?:限制|约束|束缚)|没有(?:任何)?(?:道德|伦理|法律|安全)?(?:限制|约束|底线|顾虑)"
+    r"|(?:忽略|无视|抛开|忘记|突破|绕过)(?:所有|一切|任何)?(?:的)?(?:道德|伦理|法律|安全|规则|限制|约束|准则|审查)"
+    r"|越狱|开发者模式|不需要考虑|无需考虑|不用考虑|不要拒绝|不能拒绝|不得拒绝|必须回答|假设你是|假如你是|想象你是|请你?以.{1,12}(?:的)?身份"
+    r"|模仿.{0,20}(?:角色|风格|口吻|语气)|你的名字(?:是|叫)|系统提示|提示词|(?:输出|重复|显示)(?:你的|以上|上面)(?:的)?(?:指令|内容|设定)"
+    r"|(?:小说|剧本|故事|游戏)(?:中|里)?.{0,10}(?:角色|人物).{0,20}(?:如何|怎么|怎样|详细)"
+    r"|在这个(?:虚构|假设|想象)的?(?:世界|场景|情景)"
+    r"|(?:以|用|按照?).{0,30}(?:角色|人物|反派|小丑)的?(?:口吻|语气|态度|观点|身份|性格)|(?:将|把)自己设定为|设定为.{0,20}角色"
+    r"|(?:回答|回复)所有的?问题|第\s*i\s*层|场景设定|只要输出|邪恶(?:计划|博士)|(?:纪录片|科幻小说).{0,40}角色"
+    r"|(?:你|您)(?:需要|必须|应该)像.{1,12}一样")
+_JAILBREAK_DE = re.compile(
+    r"(?i)\btu\s+so,?\s+als\b|\bstell\s+dir\s+vor,?\s+(?:du\s+bist|dass)|\brollenspiel\b|\bohne\s+(?:jegliche\s+)?"
+    r"(?:Einschränkungen|Regeln|Filter|Zensur)\b|\bvergiss\s+alles\b|\bignorier\w*\b|\bantworte\s+(?:nur|ausschließlich)\b"
+    r"|\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\b|\bneue\s+(?:Aufgabe|Anweisung)|\bhalte\s+dich\s+nicht\s+an\b")
+# Hijacking: orders to drop the instructions or the documents, pivots after praise, forced outputs.
+_HIJACK = re.compile(
+    r"(?i)\b(?:ignore|drop|forget|disregard|abandon|skip|leave\s+behind)\s+(?:about\s+)?(?:all\s+|any\s+)?(?:of\s+)?"
+    r"(?:the\s+|your\s+|my\s+|these\s+)?(?:\w+\s+)?(?:instructions?|documents?|articles?|context|information|"
+    r"everything|thoughts|rules|prompts?)\b"
+    r"|\b(?:do\s+not|don'?n?t)\s+(?:look\s+(?:in|at)|answer\s+(?:the\s+question\s+)?according\s+to|use)\s+(?:the\s+)?"
+    r"(?:documents?|articles?|context|sources)"
+    r"|\b(?:answer|respond)\s+(?:by|from|with)\s+your\s+own\s+knowledge\b|\bnot\s+by\s+the\s+(?:articles|documents)\b"
+    r"|\b(?:new|additional|further)\s+(?:tasks?|instructions?|challenge)\s*(?:follow|:|-)"
+    r"|\bstart\s+over\b|\brepeat\s+after\s+me\b|\bmake\s+something\s+up\b"
+    r"|\bwhat\s+(?:are|were)\s+your\s+(?:instructions|rules|guidelines)\b|\bwhat\s+is\s+written\s+above\b"
+    r"|^\s*(?:stop|achtung|stopp)\b\s*[-:!]|\b(?:stop|stopp)\s*[-:]\s*(?:write|say|print|schreib)"
+    r"|\b(?:say|print|output|write|schreibe?|sag(?:e|en\s+Sie)?)\s+(?:only\s+|just\s+|nur\s+)?(?:mir\s+)?[\"'“„«]"
+    r"|\b(?:now|jetzt|nun)\s+you\s+are\b|\bimagine\s+(?:that\s+)?you\s+are\b|\byou\s+are\s+(?:no|not\s+a)\s+\w+"
+    r"|\b(?:stays?|remains?)\s+in\s+(?:their|his|her|your)\s+roles?\b|\bplays?\s+the\s+(?:leading\s+)?roles?\b"
+    r"|\bhate\s+speech\b|\bswear\s*words\b|\btheoretical\s+world\b"
+    r"|(?:^|\n)\s*(?:document\s+)?(?:context|kontext)\s*[:{\"]|\binstruction\s*:"
+    r"|(?:\\\s*n\s*){3,}"
+    r"|\b(?:well\s+done|great\s+job|excellent|perfect|that'?s\s+enough|sehr\s+gut(?:\s+gemacht)?|gut\s+gemacht|"
+    r"ausgezeichnet\w*|großartig|das\s+genügt|das\s+war\s+schon\s+mal\s+ok)\b[^.!?]{0,60}[.!?\"]\s*"
+    r"(?:\w+\s+){0,6}?(?:now|jetzt|nun|bitte|please|aber)\b"
+    r"|\b(?:vergiss|vergessen\s+Sie|lassen\s+Sie)\s+(?:\w+\s+){0,3}(?:alle|alles)\b|\bvon\s+vorne\b"
+    r"|\b(?:vorherigen|bisherigen)\s+Informationen\b|\b(?:weitere[nr]?|neue[nr]?)\s+(?:Aufgabe|Herausforderung)"
+    r"|\bnun\s+folgen\b|\bim\s+Stil(?:e)?\s+(?:eine[sr]?|des|der)\b|\bANTWORTE\b|\bDU\s+BIST\b"
+    r"|\bolvida\w*\s+(?:todas?\s+)?(?:las\s+)?(?:instrucciones|todo)\b")
+
+# Delimiter games: fake message boundaries or instruction blocks inside a question.
+_DELIMITER = re.compile(r"(?im)^\s*(?:#{2,}|-{3,}|={3,}|\*{3,})\s*(?:system|instruction|admin|end|new)\b"
+                        r"|\[(?:system|admin|instruction)s?\]|<\s*/?\s*(?:system|instructions?|admin)\s*>"
+                        r"|\bEND\s+OF\s+(?:PROMPT|INSTRUCTIONS|CONTEXT)\b")
+
+# --- harmful requests -------------------------------------------------------------------------
+_HARMFUL_EN = re.compile(
+    r"(?i)\b(?:how\s+(?:to|do\s+i|can\s+i|would\s+(?:i|you|one))|ways\s+to|steps\s+to|instructions\s+(?:for|to)|"
+    r"help\s+me|teach\s+me|tell\s+me\s+how\s+to)\b.{0,60}\b(?:make|build|synthesi[sz]e|cook|produce|buy|get|obtain|"
+    r"kill|poison|hurt|stab|shoot|kidnap|launder|counterfeit|forge|fake|hack|steal|smuggle|traffic|bomb|rob)\b"
+    r".{0,60}\b(?:bomb|explosives?|weapons?|guns?|nerve\s+agent|poison|meth\w*|cocaine|heroin|fentanyl|drugs?|"
+    r"someone|people|person|(?:my\s+)?(?:wife|husband|neighbou?r|boss)|money|passports?|ids?|documents?|"
+    r"licen[cs]es?|accounts?|identity|children|organs?|bank|car)\b"
+    r"|\b(?:build|make)\s+(?:a|an)\s+(?:pipe\s+)?bomb\b|\bkill\s+(?:myself|him|her|them|someone)\b")
+_HARMFUL_ZH = re.compile(
+    r"(?:如何|怎么|怎样|教我|告诉我|方法|步骤|哪里(?:能|可以)?(?:买|搞))[^。？?]{0,20}"
+    r"(?:制造|制作|合成|配制|购买|获取|弄到|搞到)[^。？?]{0,10}(?:炸弹|炸药|爆炸物|枪支?|毒品|冰毒|海洛因|摇头丸|毒药|管制刀具)"
+    r"|(?:如何|怎么|怎样|教我|告诉我)[^。？?]{0,12}(?:杀(?:死|掉)?人|投毒|下毒|绑架|拐卖|洗钱|诈骗|盗刷|偷(?:窃|盗)?|抢劫|走私"
+    r"|伪造|造假|办假证|做假证|黑进|入侵|破解)(?![^。？?]{0,6}(?:怎么办|如何处罚|判几年|犯法吗|违法吗|的处罚|罪))"
+    r"|(?:伪造|假冒|变造)[^。？?]{0,8}(?:身份证|证件|公章|印章|发票|户口|护照|学历|证明)[^。？?]{0,8}(?:方法|教程|步骤|怎么做|如何做)")
+
+
+@dataclass
+class Verdict:
+    """None status = let the question through; reasons are reported either way."""
+
+    status: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    decoded: list[str] = field(default_factory=list)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese for matching (OpenCC tables)."""
+    try:
+        from opencc import OpenCC
+    except ImportError:  # pragma: no cover - opencc is a dependency; without it, match as written
+        return text
+    if not _CC:
+        _CC.append(OpenCC("t2s"))
+    return str(_CC[0].convert(text))
+
+
+_CC: list[Any] = []
+
+
+def decode_hidden(text: str) -> list[str]:
+    """Base64 blobs and escaped runs decoded to text, for inspection only."""
+    out: list[str] = []
+    for m in _B64.finditer(text):
+        blob = m.group(0)
+        try:
+            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
+            s = raw.decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+        if s and sum(ch.isprintable() or ch.isspace() for ch in s) / len(s) > 0.9:
+            out.append(s)
+    for m in _ESC.finditer(text):
+        try:
+            s = m.group(0).encode("latin-1", "ignore").decode("unicode_escape")
+            from urllib.parse import unquote
+
+            out.append(unquote(s))
+        except (UnicodeDecodeError, ValueError):
+            continue
+    return out
+
+
+def matching_text(text: str) -> str:
+    """NFKC (full-width → half-width), zero-width and tag characters removed, simplified Chinese."""
+    cleaned, _ = normalise(unicodedata.normalize("NFKC", text))
+    return to_simplified(cleaned)
+
+
+def inspect(text: str) -> Verdict:
+    """One verdict for a question (or any text a user sends)."""
+    base = matching_text(text)
+    decoded = decode_hidden(base)
+    hay = "\n".join([base, *decoded])
+    v = Verdict(decoded=decoded)
+    marks = find_classification(hay)
+    if marks:
+        v.status, v.reasons = BLOCKED_CLASSIFIED, ["classified_marking"]
+        return v
+    reasons = list(find_injection(hay))
+    for code, pattern in (("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH),
+                          ("jailbreak:de", _JAILBREAK_DE), ("injection:delimiter", _DELIMITER),
+                          ("injection:hijack", _HIJACK)):
+        if pattern.search(hay):
+            reasons.append(code)
+    if decoded and (reasons or any(find_injection(d) for d in decoded)):
+        reasons.append("injection:encoded_payload")
+    if reasons:
+        v.status, v.reasons = BLOCKED_INJECTION, reasons
+        return v
+    if _HARMFUL_EN.search(hay) or _HARMFUL_ZH.search(hay):
+        v.status, v.reasons = BLOCKED_HARMFUL, ["harmful_request"]
+    return v
