@@ -72,6 +72,8 @@ _HIJACK = re.compile(
     r"|\b(?:answer|respond)\s+(?:by|from|with)\s+your\s+own\s+knowledge\b|\bnot\s+by\s+the\s+(?:articles|documents)\b"
     r"|\b(?:new|additional|further)\s+(?:tasks?|instructions?|challenge)\s*(?:follow|:|-)"
     r"|\bstart\s+over\b|\brepeat\s+after\s+me\b|\bmake\s+something\s+up\b"
+    r"|\bignore\s+(?:the|this|my|your)\s+(?:question|query|request)\b"
+    r"|\b(?:tell|instruct|urge)\s+the\s+(?:reader|user|customer|citizen)s?\s+to\b"
     r"|\bwhat\s+(?:are|were)\s+your\s+(?:instructions|rules|guidelines)\b|\bwhat\s+is\s+written\s+above\b"
     r"|^\s*(?:stop|achtung|stopp)\b\s*[-:!]|\b(?:stop|stopp)\s*[-:]\s*(?:write|say|print|schreib)"
     r"|\b(?:say|print|output|write|schreibe?|sag(?:e|en\s+Sie)?)\s+(?:only\s+|just\s+|nur\s+)?(?:mir\s+)?[\"'“„«]"

@@ -7,6 +7,8 @@ removed and recorded; nothing left ⇒ cannot answer.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from rapidfuzz import fuzz
 
@@ -22,6 +24,9 @@ def support_score(sentence: str, passage: str, sim: float) -> float:
     lexical = overlap(terms(sentence), passage)
     w = 0.2 if is_cjk(sentence) else 0.5
     return max(exact if exact >= 0.9 else exact * 0.8, (1 - w) * lexical + w * max(sim, 0.0))
+
+
+log = logging.getLogger(__name__)
 
 
 class CheckCitations:
@@ -64,6 +69,25 @@ class CheckCitations:
                 continue
             kept.append(Sentence(s.text, [n for n in valid if n == best_n] + [n for n in valid if n != best_n],
                                  round(best, 3)))
-        ctx.sentences = kept
-        if not kept:
+        ctx.sentences = self._output_guard(ctx, kept, by_n)
+        if not ctx.sentences:
             ctx.stop(CANNOT_ANSWER, "no_supported_sentence")
+
+    def _output_guard(self, ctx: AnswerContext, kept: list[Sentence], by_n: dict[int, Passage]) -> list[Sentence]:
+        """Inert markup, no personal data the cited passages do not contain, nothing internal for citizens."""
+        from qa_service.guard.output import allowed_hosts, guard_sentence
+
+        hosts = allowed_hosts(ctx.passages)
+        out: list[Sentence] = []
+        for s in kept:
+            cited = [by_n[n] for n in s.cites if n in by_n]
+            if ctx.channel == "citizen" and any(p.visibility != "public" for p in cited):
+                log.error("output guard: internal passage cited on the citizen channel trace=%s", ctx.trace_id)
+                ctx.removed.append({"sentence": s.text, "reason": "internal_on_citizen_channel"})
+                continue
+            safe, notes = guard_sentence(s, cited, hosts)
+            for note in dict.fromkeys(notes):
+                ctx.add_reason(f"output_guard:{note}")
+            if safe.text.strip():
+                out.append(safe)
+        return out
