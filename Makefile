@@ -38,8 +38,10 @@ lint: install ## ruff + mypy
 	$(BIN)/ruff check qa_service tests eval
 	$(BIN)/mypy
 
-eval: install ## LeCoQA retrieval / answers / hold-out on ../shared/eval-data; writes eval/reports/<date>/
+eval: install ## LeCoQA retrieval/answers/hold-out, risk calibration sweep, safety sets; writes eval/reports/<date>/
 	QA_DATA_DIR=data/eval $(BIN)/python -m eval.lecoqa_report
+	QA_DATA_DIR=data/eval $(BIN)/python -m eval.risk_sweep --out eval/reports/$$(date +%F)/risk-calibration.md
+	$(BIN)/python -m eval.safety --out eval/reports/$$(date +%F)
 
 bench: install ## benchmarks: ingestion throughput, query latency by scale, API load
 	$(BIN)/qa bench run

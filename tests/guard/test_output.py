@@ -60,7 +60,7 @@ def test_indirect_injection_in_ingested_mail_is_flagged_and_never_followed(make_
     with svc.db.session() as s:
         flagged = {f.source_id for f in s.scalars(select(Finding).where(Finding.kind == "injection"))}
     assert "mail.txt" in flagged  # reported to editors, kept out of the version
-    ctx, out = ask(svc, "When are resident parking permits renewed?", "town")
+    _ctx, out = ask(svc, "When are resident parking permits renewed?", "town")
     assert "6222020200112233445" not in out["answer"] and "evil.example" not in out["answer"]
     assert "Ignore all previous" not in out["answer"]
 
@@ -77,7 +77,7 @@ def test_exact_phrase_probes_of_internal_chunks_return_nothing_to_citizens(town:
     for text in internal:
         hits = search(town, "town", text, k=20, visibility=["public"]).hits
         assert all(h.payload.get("visibility") == "public" for h in hits)
-        ctx, out = ask(town, text, "town", "citizen")
+        _ctx, out = ask(town, text, "town", "citizen")
         assert all(not c["chunk_id"].startswith("staff-notes") for c in out["citations"])
         assert text not in out["answer"]
         ctx2 = AnswerContext(question=text, tenant="town", channel="citizen")
