@@ -39,6 +39,7 @@ lint: install ## ruff + mypy
 	$(BIN)/mypy
 
 eval: install ## LeCoQA retrieval/answers/hold-out, risk calibration sweep, safety sets; writes eval/reports/<date>/
+	QA_DATA_DIR=data/eval $(BIN)/qa eval --out eval/reports/$$(date +%F)
 	QA_DATA_DIR=data/eval $(BIN)/python -m eval.lecoqa_report
 	QA_DATA_DIR=data/eval $(BIN)/python -m eval.risk_sweep --out eval/reports/$$(date +%F)/risk-calibration.md
 	$(BIN)/python -m eval.safety --out eval/reports/$$(date +%F)

@@ -9,6 +9,7 @@ import typer
 from qa_service.cli.ask import ask
 from qa_service.cli.bench import bench_app
 from qa_service.cli.common import _state
+from qa_service.cli.evaluate import eval_cmd
 from qa_service.cli.ingest import ingest
 from qa_service.cli.kb import kb_app
 from qa_service.cli.people import audit_app, curated_app, retention_app, review_app, users_app
@@ -35,6 +36,7 @@ app.add_typer(kb_app, name="kb")
 app.command("ask")(ask)
 app.command("serve")(serve)
 app.add_typer(bench_app, name="bench")
+app.command("eval")(eval_cmd)
 app.add_typer(users_app, name="users")
 app.add_typer(review_app, name="review")
 app.add_typer(curated_app, name="curated")

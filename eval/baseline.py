@@ -1,0 +1,45 @@
+"""The baseline a team builds in an afternoon: llama-index `VectorStoreIndex` (in-memory SimpleVectorStore)
+over the same chunks with the same embedding model, dense top-k, the passages concatenated as the answer.
+It never abstains, never checks citations and has no guard; it is measured with the same metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from qa_service.services import Services
+
+
+class Baseline:
+    def __init__(self, services: Services, tenant: str, top_k: int = 10) -> None:
+        from llama_index.core import Settings as LiSettings
+        from llama_index.core import VectorStoreIndex
+        from llama_index.core.schema import TextNode
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        model_path = services.dense.model_path
+        embed = HuggingFaceEmbedding(model_name=str(model_path), device="cpu")
+        LiSettings.embed_model = embed
+        live = services.live.get(tenant)
+        if live is None:
+            raise ValueError(f"tenant {tenant!r} has no live version")
+        _, reader = live
+        nodes = [TextNode(id_=p.chunk_id, text=str(p.payload.get("text") or ""),
+                          metadata={"source_id": str(p.payload.get("source_id"))})
+                 for p in reader.iter_points(with_vectors=False)]
+        t0 = time.perf_counter()
+        self.index = VectorStoreIndex(nodes, embed_model=embed, show_progress=False)
+        self.build_seconds = round(time.perf_counter() - t0, 1)
+        self.retriever = self.index.as_retriever(similarity_top_k=top_k)
+        self.top_k = top_k
+
+    def retrieve(self, question: str) -> tuple[list[str], list[str], float]:
+        """(source ids in rank order, passage texts, milliseconds)."""
+        t0 = time.perf_counter()
+        hits = self.retriever.retrieve(question)
+        ms = (time.perf_counter() - t0) * 1000
+        return [str(h.node.metadata.get("source_id")) for h in hits], [h.node.get_content() for h in hits], ms
+
+    def answer(self, question: str, k: int = 3) -> dict[str, Any]:
+        sources, texts, ms = self.retrieve(question)
+        return {"decision": "answered", "answer": "\n\n".join(texts[:k]), "sources": sources[:k], "ms": ms}
