@@ -19,6 +19,12 @@ class RiskPolicy:
     routes: dict[str, str]
     sample_rate_medium: float
     topics: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    scope_cues: dict[str, list[str]] = field(default_factory=dict)
+
+    def about_public_services(self, tenant: str, text: str) -> bool:
+        cues = self.scope_cues.get(tenant) or self.scope_cues.get("default") or []
+        low = text.lower()
+        return not cues or any(c.lower() in low for c in cues)
 
     def level_for(self, reasons: list[str]) -> str:
         level = "low"
@@ -46,4 +52,5 @@ def load_policy(path: Path | None = None) -> RiskPolicy:
         routes=dict(data["routes"]),
         sample_rate_medium=float(data.get("sample_rate_medium", 0.2)),
         topics=data.get("topics") or {},
+        scope_cues=data.get("scope_cues") or {},
     )

@@ -51,8 +51,8 @@ def test_expired_source_is_excluded_and_reported(town: Any) -> None:
 
 def test_unrelated_question_is_not_answered(town: Any) -> None:
     _, out = ask(town, "What is the boiling point of tungsten in kelvin?", "town")
-    assert out["decision"] in ("unanswerable_no_content", "unanswerable_cannot_answer", "held_for_review"), out
-    assert out["citations"] == [] or out["decision"] == "held_for_review"
+    assert out["decision"] == "out_of_scope", out  # far from the knowledge and not about public services
+    assert out["citations"] == []
 
 
 def test_bad_input_and_missing_kb(town: Any) -> None:

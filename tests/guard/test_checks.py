@@ -79,3 +79,13 @@ def test_path_refuses_audits_and_stores_no_classified_text(make_services: Any, d
     assert "青松" not in stored and "13812345678" not in stored
     assert sorted(e.decision or "" for e in events) == ["blocked_classified", "blocked_harmful", "blocked_injection"]
     assert all("青松" not in str(e.detail) for e in events)
+
+
+@pytest.mark.integration
+def test_out_of_scope_only_when_far_from_the_knowledge_and_not_a_service_question(town: Any) -> None:
+    _, out = ask(town, "Who won the football match last night?", "town")
+    assert out["decision"] == "out_of_scope" and "12345" in out["answer"]
+    _, out = ask(town, "How do I apply for a fishing licence?", "town")
+    assert out["decision"] in ("unanswerable_no_content", "held_for_review", "unanswerable_cannot_answer")
+    _, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert out["decision"] == "answered"

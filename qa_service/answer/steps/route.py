@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, canned
+from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, NO_CONTENT, OUT_OF_SCOPE, canned
 from qa_service.services import Services
 
 
@@ -19,6 +19,11 @@ class Route:
         self.policy = services.risk_policy
 
     def run(self, ctx: AnswerContext) -> None:
+        if self._out_of_scope(ctx):
+            ctx.stopped = False
+            ctx.stop(OUT_OF_SCOPE, "out_of_scope")
+            ctx.sentences = []
+            return
         if ctx.stopped:  # an earlier step already decided
             return
         route = self.policy.routes.get(ctx.risk_level, "hold")
@@ -36,3 +41,10 @@ class Route:
         sink = getattr(self.services, "review_sink", None)
         if sink is not None and ctx.signals.get("review"):
             sink(ctx)
+
+    def _out_of_scope(self, ctx: AnswerContext) -> bool:
+        """Far from the tenant's knowledge and not about public services: point the citizen elsewhere."""
+        far = ctx.status == NO_CONTENT or (
+            not ctx.stopped and float(ctx.signals.get("confidence", 1.0)) < self.policy.thresholds.get(
+                "out_of_scope_confidence", 0.0))
+        return far and not self.policy.about_public_services(ctx.tenant, ctx.query)
