@@ -18,6 +18,7 @@ from typing import Any
 
 from eval import lecoqa
 from eval.baseline import Baseline
+from eval.data import eval_data_dir
 from eval.metrics import dedupe, hit_at, mrr_at, ndcg_at, percentile, recall_at
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
@@ -25,7 +26,7 @@ from qa_service.answer.response import to_response
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.services import Services
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+DATA = eval_data_dir()
 SEED = 20261123
 SUITES = ("lecoqa", "rgb_en", "safety")
 NOT_ANSWERED = ("held_for_review", "unanswerable_no_content", "unanswerable_cannot_answer")

@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 
 from eval import lecoqa
+from eval.data import eval_data_dir
 from qa_service.services import Services
 from qa_service.settings import load_settings
 
-EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "lecoqa-zh-legal"
+EVAL_DATA = eval_data_dir() / "lecoqa-zh-legal"
 
 
 def main() -> None:

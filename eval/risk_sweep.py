@@ -19,13 +19,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eval.data import eval_data_dir
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW
 from qa_service.services import Services
 from qa_service.settings import load_settings
 
-EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "lecoqa-zh-legal"
+EVAL_DATA = eval_data_dir() / "lecoqa-zh-legal"
 SIGNALS = ("confidence", "idf_coverage", "sparse_top", "sparse_gap", "dense_top", "margin")
 
 

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from eval.data import eval_data_dir
 from qa_service.guard.checks import inspect
 from qa_service.guard.pii import redact
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+DATA = eval_data_dir()
 SEED = 20261123
 
 

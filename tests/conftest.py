@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from eval.data import eval_data_dir
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 PG_ADMIN_URL = os.environ.get("QA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-EVAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+EVAL_DATA = eval_data_dir()
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -38,7 +38,7 @@ def test_sampled_figures_stay_above_their_floors(make_services: Any, tmp_path: P
     if not DATA.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"evaluation data missing at {DATA}")
-        pytest.skip("no ../shared/eval-data here")
+        pytest.skip(f"no evaluation data at {DATA} (set QA_EVAL_DATA)")
     svc = make_services()
     lecoqa = run(svc, ("lecoqa", "rgb_en"), sample=40, baseline=False)
     safety = run(svc, ("safety",), sample=None)

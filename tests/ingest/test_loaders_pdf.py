@@ -8,12 +8,13 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from eval.data import eval_data_dir
 from qa_service.ingest.loaders import LoaderError, detect_type, load_file
 from qa_service.ingest.loaders.letterspacing import is_letter_spaced, repair_line
 
 pytestmark = pytest.mark.unit
 
-EVAL_PDFS = Path(__file__).resolve().parents[3] / "shared" / "eval-data" / "h2o-evals-gov-pdfs"
+EVAL_PDFS = eval_data_dir() / "h2o-evals-gov-pdfs"
 VA_PDF = EVAL_PDFS / "Government_US_Veterans_Affairs" / "US_Veterans_Affairs.pdf"
 
 
