@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class LlmDraft(Draft):
 
     invalid_cites: list[int] = field(default_factory=list)
     sources_used: list[int] = field(default_factory=list)
+    canary_leaked: bool = False  # the reply repeated the system prompt's secret marker
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,6 +336,9 @@ class LlmGenerator:
         self.prompts = prompts
         self.client = ChatClient(settings, purpose="generate", backoff_s=backoff_s, sleep=sleep)
         self.rewrite_client = ChatClient(settings, purpose="rewrite", backoff_s=backoff_s, sleep=sleep)
+        # A marker in the system prompt that no honest answer contains; seeing it in a reply means the
+        # model was talked into revealing its instructions. New per process, never logged.
+        self.canary = f"QA-CANARY-{secrets.token_hex(6)}"
 
     def generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
         try:
@@ -352,9 +357,21 @@ class LlmGenerator:
         if not passages:
             return LlmDraft([], completeness="none", model=self.settings.model,
                             prompt_hash=self.prompts.prompt_hash(name))
-        prompt = self.prompts.render_chat(name, question=question, passages=passages)
+        prompt = self.prompts.render_chat(name, question=question, passages=passages, canary=self.canary)
         numbers = [p.n for p in passages]
-        parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, lambda r: _parse(r, numbers))
+        leaked: list[bool] = []
+
+        def parse(reply: str) -> Any:
+            if self.canary in reply:
+                leaked.append(True)
+                return [], [], "none", []
+            return _parse(reply, numbers)
+
+        parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, parse)
+        if leaked:
+            log.error("llm_canary_leaked model=%s", self.settings.model)
+            return LlmDraft([], completeness="none", model=self.settings.model, prompt_hash=prompt.prompt_hash,
+                            raw_output=None, canary_leaked=True)
         sentences, invalid, completeness, used = parsed
         if invalid:
             log.warning("llm_invalid_citations removed=%s given=%d", ",".join(map(str, invalid)), len(passages))

@@ -6,7 +6,7 @@ import logging
 
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.generate.base import GeneratorUnavailable
-from qa_service.answer.statuses import CANNOT_ANSWER, ERROR_LLM_UNAVAILABLE, NO_CONTENT
+from qa_service.answer.statuses import BLOCKED_INJECTION, CANNOT_ANSWER, ERROR_LLM_UNAVAILABLE, NO_CONTENT
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,9 @@ class Generate:
             ctx.stop(ERROR_LLM_UNAVAILABLE, "llm_unavailable")
             return
         ctx.draft = draft
+        if getattr(draft, "canary_leaked", False):  # the model was made to reveal its instructions
+            ctx.stop(BLOCKED_INJECTION, "output_guard:canary_leaked")
+            return
         ctx.sentences = list(draft.sentences)
         if draft.completeness == "partial":
             ctx.add_reason("model_partial")
