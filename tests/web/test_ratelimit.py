@@ -62,7 +62,10 @@ def test_redis_down_fails_open() -> None:
 def test_third_citizen_question_is_refused_and_audited_once(town: Any) -> None:
     town.settings.server.default_tenant = "town"
     town.settings.server.citizen_rate_per_minute = 2
-    with TestClient(create_app(town, warm=False)) as client:
+    app = create_app(town, warm=False)
+    assert isinstance(app.state.limiter, MemoryLimiter) and app.state.limiter.limit == 2
+    app.state.limiter = MemoryLimiter(2, clock=lambda: 120.0)  # one fixed window: no minute boundary mid-test
+    with TestClient(app) as client:
         codes = [client.post("/api/v1/ask", json={"question": "parking permit fee"}).status_code for _ in range(2)]
         assert codes == [200, 200]
         r = client.post("/api/v1/ask", json={"question": "停车证多少钱"})
