@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from eval import lecoqa
 from eval.baseline import Baseline
 from eval.data import eval_data_dir
-from eval.metrics import dedupe, hit_at, mrr_at, ndcg_at, percentile, recall_at
+from eval.metrics import dedupe, percentile, retrieval_scores
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.answer.response import to_response
@@ -34,17 +33,6 @@ NOT_ANSWERED = ("held_for_review", "unanswerable_no_content", "unanswerable_cann
 
 def _sample(rows: list[Any], n: int | None) -> list[Any]:
     return rows if not n or n >= len(rows) else random.Random(SEED).sample(rows, n)
-
-
-def _retrieval_scores(ranked_lists: list[list[str]], golds: list[set[str]]) -> dict[str, float]:
-    agg: dict[str, list[float]] = defaultdict(list)
-    for ranked, gold in zip(ranked_lists, golds, strict=True):
-        for k in (1, 5, 10):
-            agg[f"recall@{k}"].append(recall_at(ranked, gold, k))
-        agg["hit@5"].append(hit_at(ranked, gold, 5))
-        agg["mrr@10"].append(mrr_at(ranked, gold, 10))
-        agg["ndcg@10"].append(ndcg_at(ranked, gold, 10))
-    return {k: round(statistics.fmean(v), 4) for k, v in agg.items()}
 
 
 def _answers(services: Services, items: list[tuple[str, set[str]]], tenant: str, lang: str,
@@ -94,7 +82,7 @@ def _baseline_block(base: Baseline, items: list[tuple[str, set[str]]]) -> dict[s
         ms.append(t)
         cites_gold += bool(set(sources[:3]) & gold)
     n = max(1, len(items))
-    return {"retrieval": _retrieval_scores(ranked, [g for _, g in items]),
+    return {"retrieval": retrieval_scores(ranked, [g for _, g in items]),
             "answers": {"answered_share": 1.0, "not_answered_share": 0.0,
                         "answered_citing_gold_share": round(cites_gold / n, 4), "holdout_not_answered_share": 0.0,
                         "citation_check": "none", "guard": "none"},
@@ -142,7 +130,7 @@ def suite_rgb_en(services: Services, sample: int | None, data: Path = DATA, base
     golds = [g for _, g in items]
     modes: dict[str, dict[str, Any]] = {"dense": {"mode": "dense"}, "bm25": {"mode": "bm25"},
                                         "naive": {"rrf_k": 60, "weights": (1.0, 1.0)}, "ours": {}}
-    retrieval = {name: _retrieval_scores(
+    retrieval = {name: retrieval_scores(
         [dedupe([str(h.payload["source_id"]) for h in search(services, "rgben", q, k=20, **kw).hits])
          for q, _ in items], golds) for name, kw in modes.items()}
     return {

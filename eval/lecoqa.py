@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import dedupe, hit_at, mrr_at, ndcg_at, percentile, recall_at
+from eval.metrics import dedupe, percentile, retrieval_scores
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.response import to_response
 from qa_service.ingest.pipeline import run_ingest
@@ -43,25 +42,21 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
     retr = Retrieve(services)
     retr.cfg = services.settings.retrieval.model_copy(update={"top_k": 10})
     for mode in modes:
-        agg: dict[str, list[float]] = {m: [] for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10",
-                                                         "hit@5")}
+        ranked_lists, golds = [], []
         for q in queries:
-            gold = {str(g) for g in q["gold_doc_ids"]}
+            golds.append({str(g) for g in q["gold_doc_ids"]})
             if mode == "ours":
                 ctx = AnswerContext(question=q["query"], tenant=tenant, channel="staff", lang="zh")
                 retr.run(ctx)
-                ranked = dedupe([p.source_id for p in ctx.passages])
+                ranked_lists.append(dedupe([p.source_id for p in ctx.passages]))
+                continue
+            if mode == "probe":  # what `qa kb search` returns (language-aware weights)
+                hits = search(services, tenant, q["query"], k=20).hits
             else:
-                if mode == "probe":  # what `qa kb search` returns (language-aware weights)
-                    hits = search(services, tenant, q["query"], k=20).hits
-                    ranked = dedupe([str(h.payload["source_id"]) for h in hits])
-                    _score(agg, ranked, gold)
-                    continue
                 kind = {"naive": "hybrid"}.get(mode, mode)
                 hits = search(services, tenant, q["query"], k=20, mode=kind, rrf_k=60, weights=(1.0, 1.0)).hits
-                ranked = dedupe([str(h.payload["source_id"]) for h in hits])
-            _score(agg, ranked, gold)
-        out[mode] = {k: round(statistics.fmean(v), 4) for k, v in agg.items()}
+            ranked_lists.append(dedupe([str(h.payload["source_id"]) for h in hits]))
+        out[mode] = retrieval_scores(ranked_lists, golds)
     return out
 
 
@@ -99,11 +94,3 @@ def answers(services: Services, queries: list[dict[str, Any]], tenant: str = "le
         "latency_ms": {"p50": round(percentile(totals, 50), 1), "p95": round(percentile(totals, 95), 1)},
     }
 
-
-def _score(agg: dict[str, list[float]], ranked: list[str], gold: set[str]) -> None:
-    agg["recall@1"].append(recall_at(ranked, gold, 1))
-    agg["recall@5"].append(recall_at(ranked, gold, 5))
-    agg["recall@10"].append(recall_at(ranked, gold, 10))
-    agg["hit@5"].append(hit_at(ranked, gold, 5))
-    agg["mrr@10"].append(mrr_at(ranked, gold, 10))
-    agg["ndcg@10"].append(ndcg_at(ranked, gold, 10))

@@ -45,3 +45,16 @@ def percentile(values: Sequence[float], p: float) -> float:
     xs = sorted(values)
     idx = min(len(xs) - 1, max(0, math.ceil(p / 100 * len(xs)) - 1))
     return xs[idx]
+
+
+def retrieval_scores(ranked_lists: Sequence[Sequence[str]], golds: Sequence[set[str]]) -> dict[str, float]:
+    """Mean recall@1/5/10, hit@5, MRR@10 and nDCG@10 over questions (rounded to 4 places)."""
+    rows = list(zip(ranked_lists, golds, strict=True))
+    if not rows:
+        return {}
+    metrics = {
+        "recall@1": lambda r, g: recall_at(r, g, 1), "recall@5": lambda r, g: recall_at(r, g, 5),
+        "recall@10": lambda r, g: recall_at(r, g, 10), "mrr@10": lambda r, g: mrr_at(r, g, 10),
+        "ndcg@10": lambda r, g: ndcg_at(r, g, 10), "hit@5": lambda r, g: hit_at(r, g, 5),
+    }
+    return {name: round(sum(fn(r, g) for r, g in rows) / len(rows), 4) for name, fn in metrics.items()}

@@ -131,12 +131,7 @@ def _resolve(action: str, item: str, who: str, answer: str | None, note: str | N
         with get_services().db.session() as s:
             it = queue.resolve(s, item, me, action, answer=answer, note=note)
             if curated:
-                if not me.may("curated", it.tenant):
-                    raise queue.ReviewError("saving curated answers needs the editor role")
-                row = cur.add(s, tenant=it.tenant, questions=[it.question, *variants], answer=it.final_answer or "",
-                              citations=[c for c in it.final_citations if c.get("cited", True)], lang=it.lang,
-                              actor=me.name, role=me.role, review_item=it.id)
-                it.curated_id = row.id
+                cur.save_reviewed(s, it, me, variants)
             out = queue.item_dict(it)
     except (queue.ReviewError, cur.CuratedError) as exc:
         fail(str(exc), as_json=as_json)

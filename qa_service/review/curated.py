@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,17 @@ def add(session: Session, *, tenant: str, questions: list[str], answer: str, cit
     session.flush()
     record(session, actor=actor, role=role, tenant=tenant, action="curated.add", target=row.id,
            detail={"questions": len(questions), "citations": [c.get("chunk_id") for c in citations]})
+    return row
+
+
+def save_reviewed(session: Session, item: Any, who: Any, variants: list[str]) -> CuratedAnswer:
+    """Save an approved or edited review item as a curated answer (editors only); links the item to it."""
+    if not who.may("curated", item.tenant):
+        raise CuratedError("saving curated answers needs the editor role")
+    row = add(session, tenant=item.tenant, questions=[item.question, *variants], answer=item.final_answer or "",
+              citations=[c for c in item.final_citations if c.get("cited", True)], lang=item.lang,
+              actor=who.name, role=who.role, review_item=item.id)
+    item.curated_id = row.id
     return row
 
 
@@ -125,7 +137,9 @@ class CuratedMatcher:
                 self._vectors[key] = hit
         return hit
 
-    def best(self, tenant: str, question: str, channel: str) -> tuple[CuratedAnswer | None, float]:
+    def best(self, tenant: str, question: str, channel: str,
+             encode: Callable[[str], list[float]] | None = None) -> tuple[CuratedAnswer | None, float]:
+        """The closest active curated answer and its similarity; ``encode`` embeds the question."""
         now = utcnow()
         with self.services.db.session() as s:
             rows = [r for r in list_curated(s, tenant, "active") if r.expires_at is None or r.expires_at > now]
@@ -135,7 +149,7 @@ class CuratedMatcher:
             rows = [r for r in rows if all(c.get("visibility", "public") == "public" for c in r.citations)]
         if not rows:
             return None, 0.0
-        q_vec = np.asarray(self.services.dense.encode_query(question), dtype=np.float32)
+        q_vec = np.asarray((encode or self.services.dense.encode_query)(question), dtype=np.float32)
         best: tuple[CuratedAnswer | None, float] = (None, 0.0)
         for r in rows:
             for variant in r.questions:
@@ -145,7 +159,12 @@ class CuratedMatcher:
         return best
 
     def __call__(self, ctx: AnswerContext) -> None:
-        row, score = self.best(ctx.tenant, ctx.query, ctx.channel)
+        def encode(text: str) -> list[float]:  # kept for the retrieve step, which needs the same vector
+            vec = self.services.dense.encode_query(text)
+            ctx.signals["query_vector"], ctx.signals["query_vector_text"] = vec, text
+            return vec
+
+        row, score = self.best(ctx.tenant, ctx.query, ctx.channel, encode)
         ctx.signals["curated_best"] = round(score, 4)
         if row is None or score < self.cfg.curated_min_similarity:
             return

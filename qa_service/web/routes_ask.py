@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from qa_service.answer.service import ask
 from qa_service.answer.statuses import ERROR_INTERNAL, RATE_LIMITED, canned
+from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
 from qa_service.web.auth import identity_of
 from qa_service.web.schemas import AnswerResponse, AskRequest
@@ -66,7 +67,7 @@ def _rate_limited(request: Request, tenant: str, body: AskRequest) -> JSONRespon
     count, reset = limiter.hit(f"{tenant}:{client}")
     if count <= limiter.limit:
         return None
-    lang = body.lang or ("zh" if any("\u4e00" <= c <= "\u9fff" for c in body.question) else "en")
+    lang = body.lang or ("zh" if is_cjk(body.question) else "en")
     if count == limiter.limit + 1:
         services = request.app.state.services
         with services.db.session() as s:

@@ -77,11 +77,7 @@ def resolve(tenant: str, item_id: str, body: ResolveBody, request: Request,
             if body.save_curated and body.action in ("approve", "edit"):
                 if not who.may("curated", tenant):
                     raise HTTPException(status_code=403, detail="saving curated answers needs the editor role")
-                row = cur.add(s, tenant=tenant, questions=[item.question, *body.question_variants],
-                              answer=item.final_answer or "", lang=item.lang, actor=who.name, role=who.role,
-                              citations=[c for c in item.final_citations if c.get("cited", True)],
-                              review_item=item.id)
-                item.curated_id = row.id
+                cur.save_reviewed(s, item, who, body.question_variants)
             return queue.item_dict(item)
     except (queue.ReviewError, cur.CuratedError) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc

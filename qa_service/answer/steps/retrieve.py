@@ -53,7 +53,8 @@ class Retrieve:
         ctx.kb_version, reader = live
         query = ctx.query
         zh = is_cjk(query)
-        dense_q = self.services.dense.encode_query(query)
+        reuse = ctx.signals.get("query_vector_text") == query  # the curated step may have embedded it already
+        dense_q = ctx.signals["query_vector"] if reuse else self.services.dense.encode_query(query)
         sparse_q = self.services.sparse.embed_query(query)
         flt = SearchFilter(visibility=visibility_for(ctx.channel), exclude_source_ids=ctx.exclude_sources or None)
         k, pre = self.cfg.top_k, self.cfg.prefetch
