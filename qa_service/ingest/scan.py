@@ -60,6 +60,95 @@ def find_classification(text: str) -> list[str]:
 
 # --- instructions aimed at an AI ---------------------------------------------------------
 
+# Indirect injection: a passage (an e-mail, a table cell, a web page) telling the model what to put in, or how
+# to shape, *its answer*. Ordinary text says "your reply" too ("please quote your reference number in your
+# reply"), so each rule needs an order about the answer's content or form, not just the words.
+_S = r"(?:[^.!?\n]|[.!?](?=\w))"  # within one sentence: a dot inside a domain or a number does not end it
+_YOUR_OUT = (r"(?:your|every|each|all\s+(?:of\s+)?your)\s+(?:answers?|responses?|repl(?:y|ies)|outputs?|messages?)"
+             r"(?:'s)?")
+_ADD = (r"(?:add|include|insert|integrate|incorporate|append|embed|weave|slip|inject|attach|mention|put|place|"
+        r"(?:start|begin|end|close|finish|conclude)\s+with)")
+_ADDED = (r"(?:sentences?|lines?|statements?|paragraphs?|notes?|tips?|reminders?|recommendations?|references?|links?|"
+          r"urls?|hyperlinks?|headlines?|facts?|statistics?|stats?|phrases?|comments?|appeals?|reasons?|pleas?|"
+          r"warnings?|disclaimers?|promotions?|promos?|call\s+to\s+action|quotes?|quotations?|slogans?|hashtags?|"
+          r"postscripts?|p\.\s?s\.|advert(?:isement)?s?|ads?|offers?|jokes?|suggestions?|claims?|invitations?|"
+          r"remarks?|stor(?:y|ies)|anecdotes?|teasers?|taglines?|signatures?|plugs?|shout-?outs?|endorsements?|"
+          r"announcements?|discounts?|coupons?|deals?|mentions?)")
+_FORM = r"(?:letters?|vowels?|consonants?|characters?|words?|spaces|symbols?|numbers?|digits?|emojis?|emoticons?|" \
+        r"typos|misspellings?|punctuation)"
+_SCHEME = (r"(?:substitution|cipher|base\s?-?64|hex(?:adecimal)?|binary|morse|emojis?|emoticons?|symbols|"
+           r"misspellings?|typos|anagram\w*|no\s+spaces|spaces|punctuation|reverse|backwards|leet\w*|pig\s+latin|"
+           r"rot-?13|caesar)")
+# languages a reply could be switched to; not Chinese or English, the service's own languages, which a citizen
+# may rightly ask for
+_LANGS = (r"(?:spanish|french|german|italian|portuguese|russian|japanese|korean|arabic|hindi|dutch|greek|turkish|"
+          r"polish|swedish|hebrew|latin|klingon)")
+_INDIRECT: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # "add a sentence / a link / a reminder ... in your response"
+    ("injection:answer_addition", re.compile(
+        rf"(?i)\b{_ADD}\s+(?:an?\s+|the\s+|one\s+|another\s+|some\s+|this\s+|these\s+)?(?:(?!your\b)[\w'-]+\s+){{0,3}}?"
+        rf"{_ADDED}\b(?!\s*(?:numbers?|no\b|codes?|ids?)\b){_S}{{0,150}}?\b(?:in|to|into|within|throughout|at\s+the\s+(?:end|start|beginning)\s+of)\s+"
+        rf"{_YOUR_OUT}")),
+    # 'add "..." to your reply', 'integrate www.example.com in your answer'
+    ("injection:answer_addition", re.compile(
+        rf"(?i)\b{_ADD}\s+(?:the\s+(?:text|phrase|line|link|url|words?)\s+)?(?:[\"“‘'][^\"”’\n]{{3,200}}[\"”’']|"
+        rf"(?:https?://|www\.)\S+|[\w-]+\.(?:com|net|org|xyz|io|info|biz)\b)[^\n]{{0,100}}?\b(?:to|in|into|within|"
+        rf"at\s+the\s+end\s+of)\s+{_YOUR_OUT}")),
+    # "modify / augment / enhance your answer to ..."
+    ("injection:answer_addition", re.compile(
+        rf"(?i)\b(?:modify|augment|enhance|embellish|supplement|spice\s+up|tailor)\s+{_YOUR_OUT}\s+(?:to|with|by|so)\b")),
+    # "In your response, suggest users ..."
+    ("injection:answer_addition", re.compile(
+        rf"(?i)\b(?:in|within|throughout|at\s+the\s+end\s+of)\s+{_YOUR_OUT}\s*,\s*(?:please\s+|also\s+|be\s+sure\s+to\s+|"
+        r"make\s+sure\s+(?:to|you)\s+)?(?:add|include|mention|suggest|tease|promote|recommend|insert|say|tell|state|"
+        r"remind|invite|encourage|urge|write|hint|claim|offer|direct|link|advertise|express|thank|refer|point|"
+        r"highlight|emphasi[sz]e|stress)\b")),
+    # "also mention ... in your answer", "be sure to recommend ... to the user"
+    ("injection:answer_addition", re.compile(
+        r"(?i)\b(?:also|always|make\s+sure\s+(?:to|you)|be\s+sure\s+to|remember\s+to|(?:do\s+not|don'?t)\s+forget\s+to)"
+        rf"\s+(?:mention|say|state|include|add|recommend|promote|suggest|advertise|insert)\b{_S}{{0,100}}?\b"
+        rf"(?:in\s+{_YOUR_OUT}|to\s+(?:the\s+)?(?:users?|readers?)\b)")),
+    # "encode / encrypt / translate / reverse your answer ..."
+    ("injection:answer_format", re.compile(
+        r"(?i)\b(?:encode|encrypt|encipher|obfuscate|scramble|jumble|misspell|anagram|reverse|translate|rewrite|"
+        r"render|convert|transform|transliterate|rearrange)\w*\s+(?:(?!your\b)\w+\s+){0,4}?"
+        rf"(?:(?:in|of|from|to|for|within)\s+)?{_YOUR_OUT}")),
+    # "replace letters with numbers in your answer", "remove spaces from your response"
+    ("injection:answer_format", re.compile(
+        r"(?i)\b(?:replace|substitute|swap|remove|delete|strip|group|combine|convert|omit|scramble|jumble|shuffle|"
+        rf"introduce)\s+(?:(?!your\b)\w+\s+){{0,4}}?{_FORM}\b{_S}{{0,60}}?\b(?:in|of|from|to|for|within|"
+        rf"throughout)\s+{_YOUR_OUT}")),
+    # "use symbols for letters in your response", "use emojis to represent your answer"
+    ("injection:answer_format", re.compile(
+        rf"(?i)\b(?:use|using)\s+(?:(?!your\b)\w+\s+){{0,3}}?{_FORM}\s+(?:for|instead\s+of|in\s+place\s+of|to\s+"
+        rf"(?:represent|replace|write|spell|express|convey))\b{_S}{{0,60}}?{_YOUR_OUT}")),
+    # "provide your reply using alphanumeric substitution / in Base64 / without spaces"
+    ("injection:answer_format", re.compile(
+        rf"(?i)\b{_YOUR_OUT}\s+(?:using|with|in|into|as|without|via|through)\s+(?:an?\s+|the\s+|any\s+)?"
+        rf"(?:[\w-]+\s+){{0,3}}?{_SCHEME}\b|\b{_YOUR_OUT}\s+(?:backwards|in\s+reverse)\b")),
+    # "respond in Base64", "write the answer backwards", "reply only in emojis"
+    ("injection:answer_format", re.compile(
+        r"(?i)\b(?:respond|reply|answer|write|output)\s+(?:(?:only|exclusively|entirely|solely)\s+)?(?:in|using|with)\s+"
+        r"(?:base\s?-?64|hex(?:adecimal)?|binary|morse(?:\s+code)?|emojis?|emoticons?|pig\s+latin|rot-?13|caesar|"
+        r"leetspeak|reverse(?:d)?\s+order)\b|\b(?:write|spell|output|give)\s+(?:the\s+|your\s+)?(?:answer|response|reply)"
+        r"\s+backwards\b")),
+    ("injection:answer_format", re.compile(
+        rf"(?i)\b(?:respond|reply|answer)\s+(?:only\s+|exclusively\s+|solely\s+|entirely\s+|from\s+now\s+on\s+)+in\s+"
+        rf"{_LANGS}\b|\b{_YOUR_OUT}\s+(?:must|should|shall|has\s+to|needs\s+to)\s+be\s+(?:written\s+)?in\s+{_LANGS}\b")),
+    # talking to the model about the user: "tell the user to ..." (not "direct users to": strategy documents say so)
+    ("injection:redirect_user", re.compile(
+        r"(?i)\b(?:tell|instruct|convince|persuade|trick)\s+(?:the\s+)?(?:users?|readers?)\s+(?:to|that)\b"
+        r"|\b(?:urge|remind|encourage)\s+the\s+(?:user|reader)\s+to\b")),
+    # "ignore the e-mail and answer ...", "instead of answering the question"
+    ("injection:ignore_content", re.compile(
+        r"(?i)\b(?:ignore|disregard|forget\s+about|skip)\s+(?:the\s+|this\s+|that\s+|all\s+|any\s+)?(?:above\s+|previous\s+|"
+        r"preceding\s+|following\s+|rest\s+of\s+the\s+)?(?:e-?mail|message|table|document|text|content|context|passage|"
+        rf"data)\b{_S}{{0,40}}?\b(?:and|instead|then|just|only)\s+(?:\w+\s+){{0,2}}?(?:answer|respond|tell|say|write|"
+        r"output|print|follow|focus|summari[sz]e|translate)\b"
+        r"|\binstead\s+of\s+(?:answering|responding\s+to|replying\s+to|summari[sz]ing)\s+(?:the|this|that|any|their|my)\s+"
+        r"(?:\w+\s+)?(?:question|query|request|user|e-?mail|message|table)")),
+)
+
 _EN_PREV = r"(?:previous|prior|above|preceding|earlier|foregoing|original|initial)"
 _EN_ORDERS = (r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|messages?|commands?|tasks?|"
               r"orders|assignments|information)")
@@ -120,6 +209,7 @@ _INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(?i)\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\s+(?:ein|eine|kein|DAN)\b|\b(?:jetzt|nun)\s+bist\s+du\b"
         r"|\bich\s+möchte,\s+dass\s+(?:Sie|du)\s+als\s+.{1,40}\s+fungier")),
     ("injection:new_task", re.compile(r"(?i)\bdeine\s+neue\s+Aufgabe\b|\bneue\s+Anweisungen\s+folgen\b|Prompt-Text")),
+    *_INDIRECT,
 )
 
 
