@@ -40,7 +40,7 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
 
     out: dict[str, dict[str, float]] = {}
     retr = Retrieve(services)
-    retr.cfg = services.settings.retrieval.model_copy(update={"top_k": 10})
+    retr.cfg = services.settings.retrieval.model_copy(update={"top_k": 20})  # as deep as the k=20 probes
     for mode in modes:
         ranked_lists, golds = [], []
         for q in queries:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from qa_service.answer.risk import RiskPolicy
     from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
     from qa_service.kb.live import LiveReaderCache
+    from qa_service.kb.rerank import CrossEncoderReranker
     from qa_service.kb.stats import TermStatsCache
     from qa_service.kb.store import VectorStore
 
@@ -48,6 +49,16 @@ class Services:
         from qa_service.kb.embed import SparseEmbedder
 
         return SparseEmbedder()
+
+    @cached_property
+    def reranker(self) -> CrossEncoderReranker | None:
+        """The optional cross-encoder (None unless retrieval.rerank_model_path is set)."""
+        cfg = self.settings.retrieval
+        if not cfg.rerank_model_path:
+            return None
+        from qa_service.kb.rerank import CrossEncoderReranker
+
+        return CrossEncoderReranker(cfg.rerank_model_path, device=self.settings.embedding.device)
 
     @cached_property
     def live(self) -> LiveReaderCache:

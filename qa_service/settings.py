@@ -52,12 +52,24 @@ class IngestSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(6, description="Passages handed to the generator.")
     prefetch: int = Field(40, description="Candidates per retriever before fusion.")
-    rrf_k: int = Field(10, description="RRF constant (measured on LeCoQA dev: k=10 beats 60 for zh).")
-    rerank_model_path: str | None = Field(None, description="Optional local cross-encoder for reranking.")
-    weights: dict[str, list[float]] = Field(
-        default_factory=lambda: {"zh": [0.1, 1.0], "en": [1.0, 0.7]},
-        description="(dense, bm25) RRF weights by query language; adjusted per query by confidence.",
+    rrf_k: dict[str, int] = Field(
+        default_factory=lambda: {"zh": 10, "en": 2},
+        description="RRF constant by query language (Qdrant's weighted RRF: 1 / ((rank + 1) / weight + k - 1)); "
+                    "measured on LeCoQA dev and RGB-en, docs/retrieval.md.",
     )
+    rerank_model_path: str | None = Field(
+        None, description="Optional local sentence-transformers cross-encoder; reorders the fused candidates.")
+    rerank_candidates: int = Field(20, description="Fused candidates the cross-encoder scores (top_k are kept).")
+    weights: dict[str, list[float]] = Field(
+        default_factory=lambda: {"zh": [0.05, 1.0], "en": [1.0, 0.1]},
+        description="(dense, bm25) RRF weights by query language; the larger one names the language's lead retriever.",
+    )
+    lead_gap: dict[str, float] = Field(
+        default_factory=lambda: {"zh": 0.10, "en": 0.10},
+        description="When the lead retriever's first score beats its second by more than this share, it is sure: "
+                    "the other retriever's weight is multiplied by lead_cut for that query.",
+    )
+    lead_cut: float = Field(0.3, description="Weight factor of the other retriever when the lead one is sure.")
 
 
 class LlmSettings(BaseModel):
@@ -109,6 +121,26 @@ class ReviewSettings(BaseModel):
     retention_days: int = Field(365, description="`qa retention purge` deletes answers older than this.")
 
 
+class GuardSettings(BaseModel):
+    """Input guard: the similarity layer (qa_service/guard/similarity.py) behind the regex rules."""
+
+    similarity_enabled: bool = Field(True, description="Also block questions close to the attack exemplars.")
+    exemplars_path: str | None = Field(None, description="Exemplar YAML; default: the packaged guard/exemplars.yaml.")
+    min_similarity: float = Field(
+        0.55, description="Cosine to the nearest attack exemplar a piece needs before it can be blocked (en).")
+    min_margin: float = Field(
+        0.10, description="How much nearer the attack exemplar must be than the nearest benign one (en).")
+    min_similarity_de: float = Field(0.60, description="min_similarity for German pieces (weaker model there).")
+    min_margin_de: float = Field(0.12, description="min_margin for German pieces.")
+    min_similarity_zh: float = Field(
+        0.90, description="min_similarity for mostly-Chinese pieces; all-MiniLM-L6-v2 hardly separates zh, so high.")
+    min_margin_zh: float = Field(0.20, description="min_margin for mostly-Chinese pieces.")
+    max_segments: int = Field(8, description="Whole text plus at most this many sentences in all are scored.")
+    max_chars: int = Field(2000, description="Only the first this-many characters are scored (latency cap).")
+    latency_budget_ms: float = Field(
+        60.0, description="Median ms per question the whole input guard should stay under (eval/safety.py).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", env_nested_delimiter="__", extra="ignore")
 
@@ -129,6 +161,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     server: ServerSettings = ServerSettings()
     review: ReviewSettings = ReviewSettings()
+    guard: GuardSettings = GuardSettings()
 
     @property
     def db_url(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from qa_service.ingest.catalog import date_int
 from qa_service.kb.types import Hit, SearchFilter
 from qa_service.services import Services
+from qa_service.settings import RetrievalSettings
 
 
 @dataclass
@@ -24,6 +25,39 @@ def base_weights(by_lang: dict[str, list[float]], text: str) -> tuple[float, flo
 
     dense_w, bm25_w = by_lang["zh" if is_cjk(text) else "en"]
     return float(dense_w), float(bm25_w)
+
+
+def rrf_k_for(cfg: RetrievalSettings, text: str) -> int:
+    """The RRF constant for the query's language."""
+    from qa_service.answer.text import is_cjk
+
+    return int(cfg.rrf_k["zh" if is_cjk(text) else "en"])
+
+
+def lead_gap(scores: list[float]) -> float:
+    """Relative gap between a retriever's first and second score (1.0 with a single hit, 0.0 with none)."""
+    if not scores or scores[0] <= 0:
+        return 0.0
+    return 1.0 if len(scores) < 2 else (scores[0] - scores[1]) / scores[0]
+
+
+def adaptive_weights(cfg: RetrievalSettings, text: str, dense_scores: list[float], sparse_scores: list[float]
+                     ) -> tuple[float, float]:
+    """(dense, bm25) weights for one query: the language's base weights, and when the lead retriever
+    (the one with the larger base weight: BM25 for Chinese with the English-only default model, dense
+    for English) is sure of its first hit, the other one is damped so it cannot push that hit down.
+    Measured on LeCoQA dev and RGB-en (docs/retrieval.md)."""
+    from qa_service.answer.text import is_cjk
+
+    lang = "zh" if is_cjk(text) else "en"
+    dense_w, bm25_w = base_weights(cfg.weights, text)
+    needed = float(cfg.lead_gap.get(lang, 1.0))
+    if dense_w >= bm25_w:
+        if lead_gap(dense_scores) > needed:
+            bm25_w *= cfg.lead_cut
+    elif lead_gap(sparse_scores) > needed:
+        dense_w *= cfg.lead_cut
+    return dense_w, bm25_w
 
 
 def visibility_for(channel: str) -> list[str]:
@@ -45,10 +79,9 @@ def search(
 ) -> SearchResult:
     """Query one version (default: live) with dense + BM25 fused by weighted RRF.
 
-    Without ``weights`` the (dense, bm25) weights follow the query's language (settings.retrieval.weights).
+    Without ``weights`` the (dense, bm25) weights follow the query's language and the lead retriever's
+    confidence (:func:`adaptive_weights`), as in the answer path.
     """
-    if weights is None:
-        weights = base_weights(services.settings.retrieval.weights, text)
     flt = SearchFilter(visibility=visibility, valid_on=date_int(valid_on, 0) if valid_on else None)
     if version is None:
         cached = services.live.get(tenant)
@@ -64,15 +97,19 @@ def search(
 
 
 def _query(services: Services, reader: Any, text: str, k: int, flt: SearchFilter,
-           weights: tuple[float, float], mode: str, rrf_k: int | None = None) -> list[Hit]:
+           weights: tuple[float, float] | None, mode: str, rrf_k: int | None = None) -> list[Hit]:
     cfg = services.settings.retrieval
     if mode == "dense":
         result: list[Hit] = reader.dense(services.dense.encode_query(text), flt, k)
     elif mode == "bm25":
         result = reader.sparse(services.sparse.embed_query(text), flt, k)
     else:
-        result = reader.hybrid(services.dense.encode_query(text), services.sparse.embed_query(text), flt,
-                               limit=k, prefetch=max(cfg.prefetch, k), weights=weights, rrf_k=rrf_k or cfg.rrf_k)
+        dense_q, sparse_q = services.dense.encode_query(text), services.sparse.embed_query(text)
+        if weights is None:  # the same per-query weights as the answer path's retrieve step
+            weights = adaptive_weights(cfg, text, [h.score for h in reader.dense(dense_q, flt, 2)],
+                                       [h.score for h in reader.sparse(sparse_q, flt, 2)])
+        result = reader.hybrid(dense_q, sparse_q, flt, limit=k, prefetch=max(cfg.prefetch, k), weights=weights,
+                               rrf_k=rrf_k or rrf_k_for(cfg, text))
     return result
 
 

@@ -1,6 +1,7 @@
 """Retrieve: hybrid dense + BM25 over the tenant's live version, fused by weighted RRF in one
-Qdrant query. Weights follow the query's language and how confident each retriever is; filters:
-visibility allowed for the channel, validity dates (expired passages are excluded and reported).
+Qdrant query. Weights follow the query's language and how sure its lead retriever is
+(qa_service/kb/search.py adaptive_weights), then reordered by a cross-encoder when one is configured.
+Filters: visibility allowed for the channel, validity dates (expired passages are excluded and reported).
 """
 
 from __future__ import annotations
@@ -12,27 +13,11 @@ from qa_service.answer.context import AnswerContext, Passage
 from qa_service.answer.statuses import ERROR_NO_KNOWLEDGE_BASE, NO_CONTENT
 from qa_service.answer.text import is_cjk
 from qa_service.ingest.catalog import date_int
-from qa_service.kb.search import base_weights, visibility_for
+from qa_service.kb.search import adaptive_weights, rrf_k_for, visibility_for
 from qa_service.kb.types import Hit, SearchFilter
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
-
-
-def fusion_weights(query: str, dense_top: float, sparse_gap: float, settings_weights: dict[str, list[float]]
-                   ) -> tuple[float, float]:
-    """(dense, bm25) RRF weights from the query language and per-retriever confidence.
-
-    The default embedding model is English-only, so for Chinese the dense list is mostly noise and
-    gets a small weight; for English dense leads. A sharp BM25 winner (large gap between its first
-    and fifth score) or a weak dense match shifts weight to BM25.
-    """
-    dense_w, bm25_w = base_weights(settings_weights, query)
-    if sparse_gap > 0.35:
-        bm25_w *= 1.5
-    if dense_top < 0.3:
-        dense_w *= 0.5
-    return dense_w, bm25_w
 
 
 class Retrieve:
@@ -63,8 +48,10 @@ class Retrieve:
         dense_top = dense_hits[0].score if dense_hits else 0.0
         s_scores = [h.score for h in sparse_hits]
         sparse_gap = (s_scores[0] - s_scores[-1]) / s_scores[0] if len(s_scores) > 1 and s_scores[0] > 0 else 0.0
-        weights = fusion_weights(query, dense_top, sparse_gap, self.cfg.weights)
-        hits = reader.hybrid(dense_q, sparse_q, flt, limit=k * 3, prefetch=pre, weights=weights, rrf_k=self.cfg.rrf_k)
+        weights = adaptive_weights(self.cfg, query, [h.score for h in dense_hits], s_scores)
+        limit = max(k * 3, self.cfg.rerank_candidates if self.services.reranker is not None else 0)
+        hits = reader.hybrid(dense_q, sparse_q, flt, limit=limit, prefetch=pre, weights=weights,
+                             rrf_k=rrf_k_for(self.cfg, query))
         today = date_int(dt.date.today(), 0)
         valid: list[Hit] = []
         expired: list[str] = []
@@ -79,6 +66,12 @@ class Retrieve:
             if leaked:  # impossible by the filter; never show it if it happens
                 log.error("retrieve visibility leak trace=%s chunks=%s", ctx.trace_id, leaked)
                 valid = [h for h in valid if h.payload.get("visibility") == "public"]
+        reranker = self.services.reranker
+        if reranker is not None and valid:
+            pool = valid[: max(k, self.cfg.rerank_candidates)]
+            ranked = reranker.order(query, [str(h.payload.get("text") or "") for h in pool])
+            valid = [pool[i] for i, _ in ranked]
+            ctx.signals["rerank_top"] = round(ranked[0][1], 4)
         valid = valid[:k]
         ctx.passages = [_passage(i + 1, h) for i, h in enumerate(valid)]
         stats = self.services.term_stats.get(ctx.tenant, ctx.kb_version, reader)
