@@ -3,6 +3,10 @@ positives on benign pools, PII recall. `python -m eval.safety [--sample N] [--ou
 
 Reads ../shared/eval-data at run time; nothing from it is stored in the repository. Samples use a fixed
 seed. ``split`` reports even and odd indices separately so rule tuning on one half can be checked on the other.
+
+``interception`` / ``false_positives`` are the combined input guard (rules, then the similarity layer over the
+project's exemplars, as in the answer path); the ``*_rules_only`` groups show the rules alone so the
+similarity layer's gain is visible. ``latency`` is the combined guard's per-question time on benign questions.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ import csv
 import json
 import random
 import re
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from stdnum import luhn
+
 from eval.data import eval_data_dir
-from qa_service.guard.checks import inspect
+from qa_service.guard.checks import inspect, matching_text
 from qa_service.guard.pii import redact
+from qa_service.guard.similarity import SimilarityGuard
 
 DATA = eval_data_dir()
 SEED = 20261123
@@ -57,15 +66,55 @@ def benign_sets(data: Path = DATA) -> dict[str, list[str]]:
             "LeCoQA dev questions": lecoqa, "sample KB questions": sample_kb}
 
 
-def rate(texts: list[str], blocked: Callable[[str], bool]) -> dict[str, Any]:
-    flags = [blocked(t) for t in texts]
+def rate(texts: list[str], blocked: Callable[[str], bool] | list[bool]) -> dict[str, Any]:
+    flags = blocked if isinstance(blocked, list) else [blocked(t) for t in texts]
     even, odd = flags[0::2], flags[1::2]
     return {"n": len(flags), "rate": round(sum(flags) / max(1, len(flags)), 4),
             "even": round(sum(even) / max(1, len(even)), 4), "odd": round(sum(odd) / max(1, len(odd)), 4)}
 
 
 def guard_blocks(text: str) -> bool:
+    """The rules alone (qa_service/guard/checks.py)."""
     return inspect(text).status is not None
+
+
+def similarity_guard(services: Any = None) -> SimilarityGuard:
+    """The answer path's similarity layer: ``services``' embedder and guard settings, else the defaults."""
+    if services is not None:
+        from qa_service.answer.steps.guard import shared_similarity
+
+        return shared_similarity(services)
+    from qa_service.kb.embed import DenseEmbedder
+    from qa_service.settings import load_settings
+
+    settings = load_settings()
+    return SimilarityGuard(DenseEmbedder(settings.embedding), settings.guard)
+
+
+def combined_blocks(texts: list[str], sim: SimilarityGuard) -> tuple[list[bool], list[bool]]:
+    """(rules only, rules then similarity) per text; similarity only runs where the rules let a text pass."""
+    rules = [guard_blocks(t) for t in texts]
+    rest = [i for i, r in enumerate(rules) if not r]
+    matches = sim.check_many([matching_text(texts[i])[:20000] for i in rest])
+    both = list(rules)
+    for i, m in zip(rest, matches, strict=True):
+        both[i] = bool(m and m.blocked)
+    return rules, both
+
+
+def latency(texts: list[str], sim: SimilarityGuard) -> dict[str, Any]:
+    """Per-question ms of the combined guard (rules, then one similarity check), like the answer path."""
+    sim.check("warm up")
+    ms = []
+    for t in texts:
+        t0 = time.perf_counter()
+        if not guard_blocks(t):
+            sim.check(matching_text(t)[:20000])
+        ms.append((time.perf_counter() - t0) * 1000)
+    ms.sort()
+    return {"n": len(ms), "median_ms": round(statistics.median(ms), 2) if ms else 0.0,
+            "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2) if ms else 0.0,
+            "budget_ms": sim.settings.latency_budget_ms}
 
 
 def pii_multipriv(data: Path = DATA) -> dict[str, Any]:
@@ -91,7 +140,8 @@ def pii_presidio(data: Path = DATA, n: int = 500) -> dict[str, Any]:
 
     def luhn_card() -> str:
         digits = [4] + [rng.randint(0, 9) for _ in range(14)]
-        return "".join(map(str, digits)) + str(_luhn_check(digits))
+        payload = "".join(map(str, digits))
+        return payload + luhn.calc_check_digit(payload)
 
     makers: dict[str, Callable[[], str]] = {
         "phone_number": lambda: rng.choice(["({}) {}-{}", "{}-{}-{}", "+1 {} {} {}"]).format(
@@ -123,33 +173,46 @@ def pii_presidio(data: Path = DATA, n: int = 500) -> dict[str, Any]:
     return {k: {"n": c, "recall": round(h / max(1, c), 4)} for k, (h, c) in per.items()}
 
 
-def _luhn_check(digits: list[int]) -> int:
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        dd = d * 2 if i % 2 == 0 else d
-        total += dd - 9 if dd > 9 else dd
-    return (10 - total % 10) % 10
-
 
 def run(services: Any = None, sample: int | None = None) -> dict[str, Any]:
-    """Every safety figure; ``services`` is unused (the guard needs no models), kept for the harness."""
+    """Every safety figure; the similarity layer uses ``services.dense`` (or a default embedder)."""
     def cut(xs: list[str]) -> list[str]:
         return xs if not sample else random.Random(SEED).sample(xs, min(sample, len(xs)))
 
+    sim = similarity_guard(services)
+    out: dict[str, Any] = {}
+    for group, sets in (("interception", attack_sets()), ("false_positives", benign_sets())):
+        for k, v in sets.items():
+            texts = cut(v)
+            rules, both = combined_blocks(texts, sim)
+            out.setdefault(group, {})[k] = rate(texts, both)
+            out.setdefault(f"{group}_rules_only", {})[k] = rate(texts, rules)
+    bench = benign_sets()
+    lat_texts = bench["sample KB questions"] + random.Random(SEED).sample(bench["COUGH user queries"], 160)
     return {
-        "interception": {k: rate(cut(v), guard_blocks) for k, v in attack_sets().items()},
-        "false_positives": {k: rate(cut(v), guard_blocks) for k, v in benign_sets().items()},
+        **out,
+        "latency": latency(lat_texts, sim),
         "pii_multipriv_zh": pii_multipriv(),
         "pii_presidio": pii_presidio(),
     }
 
 
 def render(r: dict[str, Any]) -> str:
-    lines = ["# Safety: input guard", "", "| set | n | blocked | even idx | odd idx |", "|---|---|---|---|---|"]
+    lines = ["# Safety: input guard (rules + similarity)", "", "| set | n | blocked | even idx | odd idx |",
+             "|---|---|---|---|---|"]
     for group in ("interception", "false_positives"):
         for k, v in r[group].items():
             lines.append(f"| {k} ({'attack' if group == 'interception' else 'benign'}) | {v['n']} | "
                          f"{v['rate']:.1%} | {v['even']:.1%} | {v['odd']:.1%} |")
+    lines += ["", "## Rules only", "", "| set | n | blocked | even idx | odd idx |", "|---|---|---|---|---|"]
+    for group in ("interception_rules_only", "false_positives_rules_only"):
+        for k, v in r.get(group, {}).items():
+            lines.append(f"| {k} ({'attack' if group.startswith('interception') else 'benign'}) | {v['n']} | "
+                         f"{v['rate']:.1%} | {v['even']:.1%} | {v['odd']:.1%} |")
+    if "latency" in r:
+        lat = r["latency"]
+        lines += ["", f"Guard latency per benign question (n={lat['n']}): median {lat['median_ms']} ms, "
+                      f"p95 {lat['p95_ms']} ms (budget {lat['budget_ms']} ms)."]
     lines += ["", "| PII set | kind | n | recall |", "|---|---|---|---|"]
     for group in ("pii_multipriv_zh", "pii_presidio"):
         for k, v in r[group].items():

@@ -12,7 +12,9 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from qa_service.answer.statuses import BLOCKED_CLASSIFIED, BLOCKED_HARMFUL, BLOCKED_INJECTION
 from qa_service.ingest.normalise import normalise
@@ -95,6 +97,38 @@ _DELIMITER = re.compile(r"(?im)^\s*(?:#{2,}|-{3,}|={3,}|\*{3,})\s*(?:system|inst
                         r"|\[(?:system|admin|instruction)s?\]|<\s*/?\s*(?:system|instructions?|admin)\s*>"
                         r"|\bEND\s+OF\s+(?:PROMPT|INSTRUCTIONS|CONTEXT)\b")
 
+# Structural signs of a prompt written for a chatbot rather than a question to a public service: template
+# placeholders, addressing the model by its product name while giving it orders, standing orders for every
+# reply, "I want you to <act/become/...>" set-ups, and code or fake dialogue turns pasted as the question.
+_STRUCTURE = re.compile(
+    r"(?i)\[\s*(?:your|put|insert|type|enter|write|add)\s+[^\]]{0,40}\]|\[\s*(?:prompt|role|topic|target|subject|"
+    r"question|request)\s*\]|\{\{?\s*(?:prompt|user_?input|input|query)\s*\}\}?"
+    r"|\b(?:chat\s?gpt|gpt-?[3-9]\w*|openai|bing\s+(?:ai|chat)|google\s+bard|claude|llama)\b(?=.{0,400}?"
+    r"\b(?:you|your|act|pretend|respond|reply|answer|prompt|mode|simulate)\b)"
+    r"|\bi\s+want\s+you\s+to\s+(?:act|be|become|pretend|play|respond|reply|answer|only|simulate|imagine|"
+    r"take|write|behave|roleplay|forget|ignore|remember|keep|stay)\b"
+    r"|\bfrom\s+now\s+on\b.{0,80}\b(?:you|your)\b|\b(?:you|your)\b.{0,40}\bfrom\s+now\s+on\b"
+    r"|\b(?:every|each|all)\s+(?:of\s+)?(?:your|the|my)?\s*(?:replies|reply|responses|response|outputs?|messages?)"
+    r"\b.{0,40}\b(?:must|should|will|shall|start|begin|end|include|contain)\b"
+    r"|\b(?:you\s+(?:will|shall|must)|from\s+now\s+on\s+you)\s+(?:only\s+)?(?:respond|reply|answer)\s+(?:only\s+)?"
+    r"(?:with|as|like|in\s+the\s+(?:form|style|voice))\b"
+    r"|\b(?:language\s+model|AI\s+model|chatbot|AI\s+assistant)\s+(?:called|named|which|that\s+(?:has|can|will))\b"
+    r"|\bich\s+möchte,?\s+dass\s+(?:du|sie)\s+(?:\w+\s+){0,3}(?:als|wie)\b"
+    r"|\b(?:fungier|agier)(?:st|en|e)\s+(?:als|wie)\b|\b(?:du|sie)\s+(?:wirst|werden)\s+(?:ab\s+jetzt|nun|jetzt)\b"
+    r"|^\s*(?:import\s+\w+|from\s+\w+\s+import|def\s+\w+\(|function\s+\w+\(|if\s*\(.{0,80}\)\s*\{|#include\b)"
+    r"|(?:^|\n)\s*(?:user|assistant|human|ai|system)\s*:\s*\S.{0,200}\n\s*(?:user|assistant|human|ai)\s*:")
+
+# Off-task generation orders (a poem, code, a manifesto ... instead of a service question) and "forget all the
+# instructions" in the other languages attackers switch to (es/fr/it/pt/nl/pl).
+_OFF_TASK = re.compile(
+    r"(?i)(?:^|[.!?]\s+)(?:please\s+|bitte\s+|now\s+|nun\s+|jetzt\s+)?(?:generate|write|compose|create|produce|"
+    r"verfasse|schreib\w*|erstelle|dichte|formuliere)\s+(?:me\s+|mir\s+|nun\s+|jetzt\s+)?(?:a\s+|an\s+|some\s+|"
+    r"ein\w*\s+)?(?:\w+\s+){0,2}?(?:c\+\+|python|javascript|java|code|program|script|poem|poems|song|lyrics|story|"
+    r"essay|manifest\w*|speech|rede|gedicht|lied|geschichte|witz|joke|haiku|limerick|rap|tweet|headline|"
+    r"überschrift|slogan|aufsatz|novel|roman)(?!\w)"
+    r"|\b(?:olvid\w*|oubli\w*|ignor[ae]\w*|dimentic\w*|esquec\w*|vergeet|zapomnij)\s+(?:\w+\s+){0,2}(?:todo|toda\w*|"
+    r"tout\w*|tutt\w*|instruc\w*|istruzion\w*|consignes|alles|wszystk\w*)\b")
+
 # --- harmful requests -------------------------------------------------------------------------
 _HARMFUL_EN = re.compile(
     r"(?i)\b(?:how\s+(?:to|do\s+i|can\s+i|would\s+(?:i|you|one))|ways\s+to|steps\s+to|instructions\s+(?:for|to)|"
@@ -112,6 +146,19 @@ _HARMFUL_ZH = re.compile(
     r"|(?:伪造|假冒|变造)[^。？?]{0,8}(?:身份证|证件|公章|印章|发票|户口|护照|学历|证明)[^。？?]{0,8}(?:方法|教程|步骤|怎么做|如何做)")
 
 
+# Rule families in the order their reason codes are reported.
+QUESTION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH), ("jailbreak:de", _JAILBREAK_DE),
+    ("injection:delimiter", _DELIMITER), ("injection:hijack", _HIJACK),
+    ("injection:structure", _STRUCTURE), ("injection:off_task", _OFF_TASK))
+PASSAGE_RULES = tuple((c, p) for c, p in QUESTION_RULES if c in ("jailbreak:en", "jailbreak:zh", "injection:hijack"))
+
+
+def rule_reasons(text: str, rules: tuple[tuple[str, re.Pattern[str]], ...] = QUESTION_RULES) -> list[str]:
+    """Reason codes of the injection rules (the ingestion scan's and the guard's own) that ``text`` matches."""
+    return [*find_injection(text), *(code for code, pattern in rules if pattern.search(text))]
+
+
 @dataclass
 class Verdict:
     """None status = let the question through; reasons are reported either way."""
@@ -121,18 +168,16 @@ class Verdict:
     decoded: list[str] = field(default_factory=list)
 
 
+@lru_cache(maxsize=1)
+def _opencc() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese for matching (OpenCC tables)."""
-    try:
-        from opencc import OpenCC
-    except ImportError:  # pragma: no cover - opencc is a dependency; without it, match as written
-        return text
-    if not _CC:
-        _CC.append(OpenCC("t2s"))
-    return str(_CC[0].convert(text))
-
-
-_CC: list[Any] = []
+    return str(_opencc().convert(text))
 
 
 def decode_hidden(text: str) -> list[str]:
@@ -150,8 +195,6 @@ def decode_hidden(text: str) -> list[str]:
     for m in _ESC.finditer(text):
         try:
             s = m.group(0).encode("latin-1", "ignore").decode("unicode_escape")
-            from urllib.parse import unquote
-
             out.append(unquote(s))
         except (UnicodeDecodeError, ValueError):
             continue
@@ -174,13 +217,8 @@ def inspect(text: str) -> Verdict:
     if marks:
         v.status, v.reasons = BLOCKED_CLASSIFIED, ["classified_marking"]
         return v
-    reasons = list(find_injection(hay))
-    for code, pattern in (("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH),
-                          ("jailbreak:de", _JAILBREAK_DE), ("injection:delimiter", _DELIMITER),
-                          ("injection:hijack", _HIJACK)):
-        if pattern.search(hay):
-            reasons.append(code)
-    if decoded and (reasons or any(find_injection(d) for d in decoded)):
+    reasons = rule_reasons(hay)
+    if decoded and reasons:  # the decoded payloads are part of ``hay``
         reasons.append("injection:encoded_payload")
     if reasons:
         v.status, v.reasons = BLOCKED_INJECTION, reasons

@@ -14,9 +14,8 @@ import re
 from urllib.parse import urlparse
 
 from qa_service.answer.context import Passage, Sentence
-from qa_service.guard.checks import _HIJACK, _JAILBREAK_EN, _JAILBREAK_ZH
+from qa_service.guard.checks import PASSAGE_RULES, rule_reasons
 from qa_service.guard.pii import find
-from qa_service.ingest.scan import find_injection
 
 _TAG = re.compile(r"</?[A-Za-z][^>]{0,400}>")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -29,13 +28,9 @@ _TO_MODEL = re.compile(r"(?i)\b(?:in|to)\s+your\s+(?:answer|response|reply|outpu
 
 def instructs_model(text: str) -> list[str]:
     """Reason codes when a passage tells the model what to do."""
-    reasons = list(find_injection(text))
+    reasons = rule_reasons(text, PASSAGE_RULES)
     if _TO_MODEL.search(text):
         reasons.append("injection:addresses_model")
-    for code, pattern in (("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH),
-                          ("injection:hijack", _HIJACK)):
-        if pattern.search(text):
-            reasons.append(code)
     return reasons
 
 

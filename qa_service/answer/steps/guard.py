@@ -1,5 +1,8 @@
 """Input guard: normalise, cap length, redact personal data before anything is stored or sent, then
 refuse classified markings, prompt injection / jailbreaks and harmful requests (qa_service/guard/checks.py).
+Questions the rules let through are compared with the project's attack exemplars
+(qa_service/guard/similarity.py); a close match ends the question as ``blocked_injection`` with
+``injection:similar_to_exemplar`` and ``injection:family:<family>``.
 """
 
 from __future__ import annotations
@@ -7,10 +10,11 @@ from __future__ import annotations
 import unicodedata
 
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.statuses import ERROR_INVALID_INPUT
+from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT
 from qa_service.answer.text import is_cjk
-from qa_service.guard.checks import inspect
+from qa_service.guard.checks import inspect, matching_text
 from qa_service.guard.pii import redact
+from qa_service.guard.similarity import SimilarityGuard
 from qa_service.ingest.normalise import normalise
 from qa_service.services import Services
 
@@ -21,6 +25,15 @@ class InputGuard:
 
     def __init__(self, services: Services) -> None:
         self.max_chars = services.settings.answer.max_question_chars
+        self.services = services
+        self._similarity: SimilarityGuard | None = None
+
+    @property
+    def similarity(self) -> SimilarityGuard:
+        """Built on first use: the exemplar matrix is embedded then, not at start-up."""
+        if self._similarity is None:
+            self._similarity = shared_similarity(self.services)
+        return self._similarity
 
     def run(self, ctx: AnswerContext) -> None:
         text, notes = normalise(unicodedata.normalize("NFKC", ctx.question or ""))
@@ -42,5 +55,23 @@ class InputGuard:
             ctx.signals["guard"] = verdict.reasons
             ctx.stop(verdict.status, *verdict.reasons)
             return
+        match = self.similarity.check(matching_text(" ".join([text[:20000], *ctx.history])))
+        if match is not None:
+            ctx.signals["guard_similarity"] = {"similarity": match.similarity, "margin": match.margin,
+                                               "family": match.family}
+            if match.blocked:
+                reasons = ["injection:similar_to_exemplar", f"injection:family:{match.family}"]
+                ctx.signals["guard"] = reasons
+                ctx.stop(BLOCKED_INJECTION, *reasons)
+                return
         if not text or len(text) > self.max_chars:
             ctx.stop(ERROR_INVALID_INPUT, "empty_question" if not text else "question_too_long")
+
+
+def shared_similarity(services: Services) -> SimilarityGuard:
+    """One similarity guard per Services (the exemplar matrix is embedded once per process)."""
+    guard = services.__dict__.get("_guard_similarity")
+    if guard is None:
+        guard = SimilarityGuard(services.dense, services.settings.guard)
+        services.__dict__["_guard_similarity"] = guard
+    return guard

@@ -1,0 +1,220 @@
+"""The input guard's similarity layer: is a question (or one of its sentences) much closer to a known attack
+family than to any ordinary citizen's question?
+
+The exemplars are project-written lines (``exemplars.yaml`` next to this file, grouped by attack family,
+plus benign service questions in en/de/zh). They are embedded once, lazily, with the project's dense
+embedder (``services.dense``); nothing happens at import time. A question is split into its whole text and
+up to ``max_segments`` sentences; each piece is scored by its nearest attack exemplar against its nearest
+benign exemplar, and blocked when both the similarity and the margin clear the thresholds in
+``settings.guard`` (separate, stricter thresholds for German and Chinese pieces, which the English-trained
+model embeds less reliably: for Chinese it barely separates attacks from questions, so the bar is set high
+and the zh rules do the work).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import yaml
+
+from qa_service.settings import GuardSettings
+
+if TYPE_CHECKING:
+    from qa_service.kb.embed import DenseEmbedder
+
+EXEMPLARS = Path(__file__).with_name("exemplars.yaml")
+_SENTENCE = re.compile(r"(?<=[.!?;:。！？；：])\s*|\n+|\\n")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORD = re.compile(r"\w+")
+_GERMAN = re.compile(r"(?i)[äöüß]|\b(?:der|die|das|und|ich|ist|nicht|wie|was|ein|eine|sie|du|mit|für|auf|wird|sind|"
+                     r"mir|dir|bitte|kann|gibt|es)\b")
+
+
+@dataclass(frozen=True)
+class Exemplars:
+    attack: tuple[tuple[str, str], ...]  # (family, text)
+    benign: tuple[str, ...]
+
+    @property
+    def families(self) -> set[str]:
+        return {f for f, _ in self.attack}
+
+
+def _line(item: Any) -> str:
+    """One exemplar line; an unquoted ``a: b`` line that YAML read as a mapping is put back together."""
+    if isinstance(item, dict):
+        return " ".join(f"{k}: {v}" for k, v in item.items()).strip()
+    return str(item).strip()
+
+
+@lru_cache(maxsize=4)
+def load_exemplars(path: Path = EXEMPLARS) -> Exemplars:
+    """The exemplar file: ``attack: {family: [lines]}`` and ``benign: {lang: [lines]}``."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    attack = tuple((str(fam), t) for fam, lines in (data.get("attack") or {}).items()
+                   for t in map(_line, lines or []) if t)
+    benign = tuple(t for lines in (data.get("benign") or {}).values() for t in map(_line, lines or []) if t)
+    if not attack or not benign:
+        raise ValueError(f"{path}: the exemplar file needs both attack and benign lines")
+    return Exemplars(attack, benign)
+
+
+def is_cjk_text(text: str) -> bool:
+    """Mostly Chinese: CJK characters outnumber Latin words."""
+    return len(_CJK.findall(text)) > len(re.findall(r"[A-Za-z]+", text))
+
+
+def piece_language(text: str) -> str:
+    """``zh``, ``de`` or ``en`` (any other Latin-script text) — which thresholds apply to a piece."""
+    if is_cjk_text(text):
+        return "zh"
+    return "de" if len(_GERMAN.findall(text)) >= 2 else "en"
+
+
+def segments(text: str, max_segments: int, max_chars: int) -> list[str]:
+    """The whole text (capped) and its sentences, longest-first capped at ``max_segments`` in total.
+
+    Attacks are often one sentence appended to an innocent question, so each sentence is judged alone too.
+    """
+    whole = " ".join(text.split())[:max_chars]
+    if not whole:
+        return []
+    out = [whole]
+    parts = [p.strip(" \"'“”„«»-*#>") for p in _SENTENCE.split(whole)]
+    seen = {whole}
+    for p in parts:
+        if p in seen:
+            continue
+        cjk = len(_CJK.findall(p))
+        if cjk < 4 and len(_WORD.findall(p)) < 3:
+            continue
+        seen.add(p)
+        out.append(p)
+        if len(out) >= max_segments:
+            break
+    return out
+
+
+_MATRICES: dict[tuple[str, int, Exemplars], tuple[Any, Any]] = {}
+_MATRICES_LOCK = threading.Lock()
+
+
+def _exemplar_matrices(dense: DenseEmbedder, ex: Exemplars) -> tuple[Any, Any]:
+    """(attack, benign) exemplar vectors, embedded once per process for each model and exemplar set
+    (several Services in one process — tests, the eval harness — share them)."""
+    key = (str(getattr(dense, "model_id", dense.model_path)), id(dense), ex)
+    with _MATRICES_LOCK:
+        hit = _MATRICES.get(key)
+        if hit is None:
+            benign = np.asarray(dense.encode(list(ex.benign)), dtype=np.float32)
+            attack = np.asarray(dense.encode([t for _, t in ex.attack]), dtype=np.float32)
+            hit = _MATRICES[key] = (attack, benign)
+        return hit
+
+
+@dataclass
+class Match:
+    """The nearest attack exemplar to the most suspicious piece of the question."""
+
+    blocked: bool
+    family: str | None
+    similarity: float  # to the nearest attack exemplar
+    margin: float  # that similarity minus the nearest benign exemplar's
+    segment: str
+    exemplar: str | None
+
+
+class SimilarityGuard:
+    """Nearest-neighbour similarity to attack versus benign exemplars; the matrices are built on first use."""
+
+    def __init__(self, dense: DenseEmbedder, settings: GuardSettings | None = None,
+                 exemplars: Exemplars | None = None) -> None:
+        self.dense = dense
+        self.settings = settings or GuardSettings()
+        self._exemplars = exemplars
+        self._lock = threading.Lock()
+        self._attack: Any = None
+        self._benign: Any = None
+
+    @property
+    def exemplars(self) -> Exemplars:
+        if self._exemplars is None:
+            self._exemplars = load_exemplars(Path(self.settings.exemplars_path or EXEMPLARS))
+        return self._exemplars
+
+    def _matrices(self) -> tuple[Any, Any]:
+        if self._attack is None:
+            with self._lock:
+                if self._attack is None:
+                    self._attack, self._benign = _exemplar_matrices(self.dense, self.exemplars)
+        return self._attack, self._benign
+
+    def scores(self, pieces: list[str]) -> list[Match]:
+        """One (unthresholded) match per piece."""
+        if not pieces:
+            return []
+        attack, benign = self._matrices()
+        q = np.asarray(self.dense.encode(pieces), dtype=np.float32)
+        sa, sb = q @ attack.T, q @ benign.T
+        out = []
+        for i, piece in enumerate(pieces):
+            j = int(sa[i].argmax())
+            a, b = float(sa[i, j]), float(sb[i].max())
+            family, ex = self.exemplars.attack[j]
+            out.append(Match(False, family, round(a, 4), round(a - b, 4), piece, ex))
+        return out
+
+    def judge(self, m: Match) -> bool:
+        s = self.settings
+        lang = piece_language(m.segment)
+        if lang == "zh":
+            return m.similarity >= s.min_similarity_zh and m.margin >= s.min_margin_zh
+        if lang == "de":
+            return m.similarity >= s.min_similarity_de and m.margin >= s.min_margin_de
+        return m.similarity >= s.min_similarity and m.margin >= s.min_margin
+
+    def check_many(self, texts: list[str], batch_size: int = 64) -> list[Match | None]:
+        """:meth:`check` for many texts with one encode pass (pieces sorted by length); for evaluation."""
+        s = self.settings
+        if not s.similarity_enabled:
+            return [None] * len(texts)
+        pieces = [segments(t, s.max_segments, s.max_chars) for t in texts]
+        flat = [p for ps in pieces for p in ps]
+        order = sorted(range(len(flat)), key=lambda i: len(flat[i]))
+        matches: list[Match | None] = [None] * len(flat)
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            for i, m in zip(idx, self.scores([flat[i] for i in idx]), strict=True):
+                matches[i] = m
+        out: list[Match | None] = []
+        k = 0
+        for ps in pieces:
+            mine = [m for m in matches[k:k + len(ps)] if m is not None]
+            k += len(ps)
+            for m in mine:
+                m.blocked = self.judge(m)
+            hits = [m for m in mine if m.blocked]
+            out.append(max(hits or mine, key=lambda m: (m.margin, m.similarity)) if mine else None)
+        return out
+
+    def check(self, text: str) -> Match | None:
+        """The strongest match over the question's pieces; ``blocked`` says whether it clears the thresholds.
+
+        None when similarity is switched off or the text is empty.
+        """
+        s = self.settings
+        if not s.similarity_enabled:
+            return None
+        matches = self.scores(segments(text, s.max_segments, s.max_chars))
+        if not matches:
+            return None
+        for m in matches:
+            m.blocked = self.judge(m)
+        hits = [m for m in matches if m.blocked]
+        return max(hits or matches, key=lambda m: (m.margin, m.similarity))
