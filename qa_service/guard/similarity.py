@@ -155,12 +155,15 @@ class SimilarityGuard:
                     self._attack, self._benign = _exemplar_matrices(self.dense, self.exemplars)
         return self._attack, self._benign
 
-    def scores(self, pieces: list[str]) -> list[Match]:
-        """One (unthresholded) match per piece."""
+    def scores(self, pieces: list[str], vectors: dict[str, list[float]] | None = None) -> list[Match]:
+        """One (unthresholded) match per piece; ``vectors`` receives each piece's embedding."""
         if not pieces:
             return []
         attack, benign = self._matrices()
-        q = np.asarray(self.dense.encode(pieces), dtype=np.float32)
+        raw = self.dense.encode(pieces)
+        if vectors is not None:
+            vectors.update(zip(pieces, raw, strict=True))
+        q = np.asarray(raw, dtype=np.float32)
         sa, sb = q @ attack.T, q @ benign.T
         out = []
         for i, piece in enumerate(pieces):
@@ -203,15 +206,16 @@ class SimilarityGuard:
             out.append(max(hits or mine, key=lambda m: (m.margin, m.similarity)) if mine else None)
         return out
 
-    def check(self, text: str) -> Match | None:
+    def check(self, text: str, vectors: dict[str, list[float]] | None = None) -> Match | None:
         """The strongest match over the question's pieces; ``blocked`` says whether it clears the thresholds.
 
-        None when similarity is switched off or the text is empty.
+        None when similarity is switched off or the text is empty. ``vectors`` receives the pieces'
+        embeddings (the answer path reuses the whole question's instead of embedding it again).
         """
         s = self.settings
         if not s.similarity_enabled:
             return None
-        matches = self.scores(segments(text, s.max_segments, s.max_chars))
+        matches = self.scores(segments(text, s.max_segments, s.max_chars), vectors)
         if not matches:
             return None
         for m in matches:

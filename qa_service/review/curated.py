@@ -160,6 +160,8 @@ class CuratedMatcher:
 
     def __call__(self, ctx: AnswerContext) -> None:
         def encode(text: str) -> list[float]:  # kept for the retrieve step, which needs the same vector
+            if ctx.signals.get("query_vector_text") == text:  # the input guard embedded it already
+                return list(ctx.signals["query_vector"])
             vec = self.services.dense.encode_query(text)
             ctx.signals["query_vector"], ctx.signals["query_vector_text"] = vec, text
             return vec

@@ -108,3 +108,15 @@ def test_input_guard_step_stops_with_the_new_reason_code(make_services: Any) -> 
     ok = AnswerContext(question=BENIGN[2], tenant="town")
     step.run(ok)
     assert ok.status is None and not ok.stopped
+
+
+def test_the_model_sees_the_redacted_question_and_its_vector_is_reused(make_services: Any) -> None:
+    svc = make_services()
+    ctx = AnswerContext(question="My phone is 13812345678, how much is a parking permit?", tenant="t",
+                        channel="citizen", lang="en")
+    InputGuard(svc).run(ctx)
+    assert not ctx.stopped
+    assert "13812345678" not in ctx.signals["query_vector_text"]
+    assert ctx.signals["query_vector_text"] == ctx.query
+    again = svc.dense.encode_query(ctx.query)
+    assert sum(a * b for a, b in zip(again, ctx.signals["query_vector"], strict=True)) > 0.999

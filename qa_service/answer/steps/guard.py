@@ -55,7 +55,13 @@ class InputGuard:
             ctx.signals["guard"] = verdict.reasons
             ctx.stop(verdict.status, *verdict.reasons)
             return
-        match = self.similarity.check(matching_text(" ".join([text[:20000], *ctx.history])))
+        # the model sees the redacted text only; its vector of the whole question is kept for the
+        # curated and retrieve steps, which would otherwise embed the same text again
+        probe = matching_text(" ".join([redacted[:20000], *ctx.history]))
+        vectors: dict[str, list[float]] = {}
+        match = self.similarity.check(probe, vectors)
+        if probe == ctx.query and probe in vectors:
+            ctx.signals["query_vector"], ctx.signals["query_vector_text"] = vectors[probe], probe
         if match is not None:
             ctx.signals["guard_similarity"] = {"similarity": match.similarity, "margin": match.margin,
                                                "family": match.family}
