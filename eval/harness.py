@@ -2,7 +2,11 @@
 
 Suites: `lecoqa` (zh legal: retrieval by retriever, answers, hold-out abstention, risk calibration, latency
 per step), `rgb_en` (English news facts: retrieval, negative rejection by excluding the positive passages),
-`safety` (eval.safety). Output: ``<out>/report.md``, ``report.json`` (every figure) and PNG charts.
+`safety` (eval.safety), and the adapters in eval/suites over the generic corpus/queries format: `h2o_pdfs`
+(real government PDFs, answer-token presence), `rgb_zh` (Chinese negative rejection), `cough_oos` (COVID
+questions against the sample city KB: out of scope), `kenya_faq` (a real e-government FAQ), `bipia`
+(indirect injection through ingested emails and tables).
+Output: ``<out>/report.md``, ``report.json`` (every figure) and PNG charts.
 Corpora are ingested into their own tenants under ``QA_DATA_DIR``; re-runs reuse every vector.
 """
 
@@ -19,6 +23,7 @@ from eval import lecoqa
 from eval.baseline import Baseline
 from eval.data import eval_data_dir
 from eval.metrics import dedupe, percentile, retrieval_scores
+from eval.suites import ADAPTERS
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.answer.response import to_response
@@ -27,7 +32,7 @@ from qa_service.services import Services
 
 DATA = eval_data_dir()
 SEED = 20261123
-SUITES = ("lecoqa", "rgb_en", "safety")
+SUITES = ("lecoqa", "rgb_en", "safety", *ADAPTERS)
 NOT_ANSWERED = ("held_for_review", "unanswerable_no_content", "unanswerable_cannot_answer")
 
 
@@ -153,12 +158,20 @@ def run(services: Services, suites: tuple[str, ...] = SUITES, sample: int | None
     for name in suites:
         if name == "safety":
             report["suites"][name] = suite_safety(services, sample)
+        elif name in ADAPTERS:
+            report["suites"][name] = _adapter(name).run(services, sample, baseline=baseline)
         else:
             fn = {"lecoqa": suite_lecoqa, "rgb_en": suite_rgb_en}[name]
             report["suites"][name] = fn(services, sample, baseline=baseline)
     if out is not None:
         write(report, out)
     return report
+
+
+def _adapter(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"eval.suites.{name}")
 
 
 def write(report: dict[str, Any], out: Path) -> None:
@@ -219,6 +232,22 @@ def _charts(report: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / f"{name}-latency.png", dpi=110)
         plt.close(fig)
         made.append(f"{name}-latency.png")
+    saf = report["suites"].get("safety")
+    if saf:
+        rows = [(k, v["rate"], "#1d6b35") for k, v in saf["interception"].items()]
+        rows += [(k, v["rate"], "#8a1c1c") for k, v in saf["false_positives"].items()]
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+        ax.barh([r[0] for r in rows], [r[1] for r in rows], color=[r[2] for r in rows])
+        ax.axvline(0.95, color="#1d6b35", linestyle="--", linewidth=0.8)
+        ax.axvline(0.03, color="#8a1c1c", linestyle="--", linewidth=0.8)
+        ax.set_xlim(0, 1)
+        ax.invert_yaxis()
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_title("input guard: attacks blocked (green), benign blocked (red); targets dashed")
+        fig.tight_layout()
+        fig.savefig(out / "safety-rates.png", dpi=110)
+        plt.close(fig)
+        made.append("safety-rates.png")
     return made
 
 
@@ -259,6 +288,10 @@ def render(report: dict[str, Any], charts: list[str]) -> str:
         for group in ("pii_multipriv_zh", "pii_presidio"):
             for k, v in saf[group].items():
                 summary.append(f"| PII recall {group} {k} | {_pct(v['recall'])} | 0.0% (no redaction) |")
+    for name in ADAPTERS:
+        if report["suites"].get(name):
+            rows = _adapter(name).summary(report["suites"][name])
+            summary += [f"| {fig} | {ours} | {base} |" for fig, ours, base in rows]
     lines += [*summary, ""]
     for name in ("lecoqa", "rgb_en"):
         s = report["suites"].get(name)
@@ -277,4 +310,10 @@ def render(report: dict[str, Any], charts: list[str]) -> str:
         lines += ["", "| step | p50 ms | p95 ms |", "|---|---|---|"]
         lines += [f"| {k} | {v['p50']} | {v['p95']} |" for k, v in a["latency_ms"].items()]
         lines += [""] + [f"![{c}]({c})" for c in charts if c.startswith(name)] + [""]
+    if saf:
+        lines += ["## safety", "", "Details: `python -m eval.safety` (safety.md).", "",
+                  *[f"![{c}]({c})" for c in charts if c.startswith("safety")], ""]
+    for name in ADAPTERS:
+        if report["suites"].get(name):
+            lines += [*_adapter(name).render(report["suites"][name]), ""]
     return "\n".join(lines) + "\n"
