@@ -175,15 +175,21 @@ def pii_presidio(data: Path = DATA, n: int = 500) -> dict[str, Any]:
 
 
 def run(services: Any = None, sample: int | None = None) -> dict[str, Any]:
-    """Every safety figure; the similarity layer uses ``services.dense`` (or a default embedder)."""
-    def cut(xs: list[str]) -> list[str]:
-        return xs if not sample else random.Random(SEED).sample(xs, min(sample, len(xs)))
+    """Every safety figure; the similarity layer uses ``services.dense`` (or a default embedder).
+
+    ``sample`` cuts each attack set to a fixed-seed sample (long prompts, many sentences to embed); the benign
+    pools are short questions and are always measured whole, so false-positive rates stay comparable.
+    """
+    def cut(xs: list[str], group: str) -> list[str]:
+        if not sample or group != "interception":
+            return xs
+        return random.Random(SEED).sample(xs, min(sample, len(xs)))
 
     sim = similarity_guard(services)
     out: dict[str, Any] = {}
     for group, sets in (("interception", attack_sets()), ("false_positives", benign_sets())):
         for k, v in sets.items():
-            texts = cut(v)
+            texts = cut(v, group)
             rules, both = combined_blocks(texts, sim)
             out.setdefault(group, {})[k] = rate(texts, both)
             out.setdefault(f"{group}_rules_only", {})[k] = rate(texts, rules)

@@ -1,5 +1,7 @@
 """CI's quality gate: a fixed-seed sample of each evaluation suite must stay at or above the floors in
-eval/floors.yaml (and false positives at or below their ceilings). Reads ../shared/eval-data."""
+eval/floors.yaml (and false positives at or below their ceilings). Reads ../shared/eval-data.
+
+`QA_FLOORS_REPORT=FILE` also writes the sampled figures as JSON (how the floors were set)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from eval.harness import DATA, run
 
 pytestmark = pytest.mark.integration
 FLOORS = Path(__file__).resolve().parents[2] / "eval" / "floors.yaml"
+SAFETY_SAMPLE = 200  # items per safety set (fixed seed): the similarity layer embeds every sentence
+H2O_DOCUMENT = "Immigration_in_Singapore"  # the smallest of the six PDFs
 
 
 def _get(report: dict[str, Any], dotted: str) -> float:
@@ -39,10 +43,23 @@ def test_sampled_figures_stay_above_their_floors(make_services: Any, tmp_path: P
         if os.environ.get("CI"):
             pytest.fail(f"evaluation data missing at {DATA}")
         pytest.skip(f"no evaluation data at {DATA} (set QA_EVAL_DATA)")
+    from eval.suites import bipia, cough_oos, h2o_pdfs, kenya_faq, rgb_zh
+
     svc = make_services()
     lecoqa = run(svc, ("lecoqa", "rgb_en"), sample=40, baseline=False)
-    safety = run(svc, ("safety",), sample=None)
+    safety = run(svc, ("safety",), sample=SAFETY_SAMPLE)
     report = {"suites": {**lecoqa["suites"], **safety["suites"]}}
+    # the adapter suites on small fixed samples (the full runs are `make eval`)
+    report["suites"]["rgb_zh"] = rgb_zh.run(svc, 20, baseline=False, full_corpus=False)
+    report["suites"]["cough_oos"] = cough_oos.run(svc, 40, baseline=False)
+    report["suites"]["kenya_faq"] = kenya_faq.run(svc, None, baseline=False, routing_check=False)
+    report["suites"]["bipia"] = bipia.run(svc, 10, baseline=False)
+    report["suites"]["h2o_pdfs"] = h2o_pdfs.run(svc, 10, baseline=False, documents=(H2O_DOCUMENT,))
+    if os.environ.get("QA_FLOORS_REPORT"):
+        import json
+
+        Path(os.environ["QA_FLOORS_REPORT"]).write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str),
+                                                       encoding="utf-8")
     floors = yaml.safe_load(FLOORS.read_text(encoding="utf-8"))
     below = {k: (_get(report, k), v) for k, v in floors["min"].items() if _get(report, k) < v}
     above = {k: (_get(report, k), v) for k, v in floors["max"].items() if _get(report, k) > v}
