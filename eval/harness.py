@@ -153,9 +153,15 @@ def suite_safety(services: Services, sample: int | None) -> dict[str, Any]:
 
 
 def run(services: Services, suites: tuple[str, ...] = SUITES, sample: int | None = None,
-        out: Path | None = None, baseline: bool = True) -> dict[str, Any]:
+        out: Path | None = None, baseline: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Run the suites in order. With ``out``, ``report.json`` is rewritten after every suite, so a long run
+    that stops keeps what it measured; ``resume`` keeps the suites already in ``out/report.json``."""
     report: dict[str, Any] = {"date": dt.date.today().isoformat(), "sample": sample, "suites": {}}
+    if resume and out is not None and (out / "report.json").is_file():
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     for name in suites:
+        if name in report["suites"]:
+            continue
         if name == "safety":
             report["suites"][name] = suite_safety(services, sample)
         elif name in ADAPTERS:
@@ -163,6 +169,9 @@ def run(services: Services, suites: tuple[str, ...] = SUITES, sample: int | None
         else:
             fn = {"lecoqa": suite_lecoqa, "rgb_en": suite_rgb_en}[name]
             report["suites"][name] = fn(services, sample, baseline=baseline)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     if out is not None:
         write(report, out)
     return report
@@ -234,10 +243,10 @@ def _charts(report: dict[str, Any], out: Path) -> list[str]:
         made.append(f"{name}-latency.png")
     saf = report["suites"].get("safety")
     if saf:
-        rows = [(k, v["rate"], "#1d6b35") for k, v in saf["interception"].items()]
-        rows += [(k, v["rate"], "#8a1c1c") for k, v in saf["false_positives"].items()]
+        bars = [(k, v["rate"], "#1d6b35") for k, v in saf["interception"].items()]
+        bars += [(k, v["rate"], "#8a1c1c") for k, v in saf["false_positives"].items()]
         fig, ax = plt.subplots(figsize=(7, 3.8))
-        ax.barh([r[0] for r in rows], [r[1] for r in rows], color=[r[2] for r in rows])
+        ax.barh([b[0] for b in bars], [b[1] for b in bars], color=[b[2] for b in bars])
         ax.axvline(0.95, color="#1d6b35", linestyle="--", linewidth=0.8)
         ax.axvline(0.03, color="#8a1c1c", linestyle="--", linewidth=0.8)
         ax.set_xlim(0, 1)

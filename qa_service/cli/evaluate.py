@@ -15,6 +15,7 @@ def eval_cmd(
         [], "--suite", help="lecoqa, rgb_en, safety, h2o_pdfs, rgb_zh, cough_oos, kenya_faq, bipia (default: all)."),
     sample: int | None = typer.Option(None, "--sample", help="Fixed-seed sample of N questions per suite."),
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: eval/reports/<date>)."),
+    resume: bool = typer.Option(False, "--resume", help="Keep the suites already in <out>/report.json."),
 ) -> None:
     """Run the evaluation suites and write report.md, report.json and charts."""
     from eval.harness import SUITES, run
@@ -25,5 +26,5 @@ def eval_cmd(
         fail(f"unknown suite {bad[0]!r}; choose from {', '.join(SUITES)}")
     folder = out or Path("eval/reports") / dt.date.today().isoformat()
     with console.status(f"running {', '.join(chosen)} …"):
-        run(get_services(), chosen, sample, folder)
+        run(get_services(), chosen, sample, folder, resume=resume)
     console.print(f"report: {folder / 'report.md'}")
