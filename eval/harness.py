@@ -252,7 +252,7 @@ def _charts(report: dict[str, Any], out: Path) -> list[str]:
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_title("input guard: attacks blocked (green), benign blocked (red); targets dashed")
+        ax.set_title("input guard: attacks (green) and benign (red) blocked; targets dashed", fontsize=9)
         fig.tight_layout()
         fig.savefig(out / "safety-rates.png", dpi=110)
         plt.close(fig)
