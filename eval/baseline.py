@@ -13,14 +13,8 @@ from qa_service.services import Services
 
 class Baseline:
     def __init__(self, services: Services, tenant: str, top_k: int = 10) -> None:
-        from llama_index.core import Settings as LiSettings
-        from llama_index.core import VectorStoreIndex
         from llama_index.core.schema import TextNode
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        model_path = services.dense.model_path
-        embed = HuggingFaceEmbedding(model_name=str(model_path), device="cpu")
-        LiSettings.embed_model = embed
         live = services.live.get(tenant)
         if live is None:
             raise ValueError(f"tenant {tenant!r} has no live version")
@@ -31,6 +25,16 @@ class Baseline:
         nodes = [TextNode(id_=p.chunk_id, text=str(p.payload.get("text") or ""), embedding=list(p.dense) or None,
                           metadata={"source_id": str(p.payload.get("source_id"))})
                  for p in reader.iter_points(with_vectors=True)]
+        self._build(services, nodes, top_k)
+
+    def _build(self, services: Services, nodes: list[Any], top_k: int) -> None:
+        """The VectorStoreIndex over ``nodes`` (nodes without an embedding are embedded by llama-index)."""
+        from llama_index.core import Settings as LiSettings
+        from llama_index.core import VectorStoreIndex
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+        embed = HuggingFaceEmbedding(model_name=str(services.dense.model_path), device="cpu")
+        LiSettings.embed_model = embed
         t0 = time.perf_counter()
         self.index = VectorStoreIndex(nodes, embed_model=embed, show_progress=False)
         self.build_seconds = round(time.perf_counter() - t0, 1)

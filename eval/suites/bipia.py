@@ -540,20 +540,11 @@ class UnscannedBaseline(Baseline):
 
     def __init__(self, services: Services, chunks: dict[str, tuple[list[Chunk], list[Chunk]]],
                  top_k: int = BASELINE_PASSAGES) -> None:
-        from llama_index.core import Settings as LiSettings
-        from llama_index.core import VectorStoreIndex
         from llama_index.core.schema import TextNode
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        embed = HuggingFaceEmbedding(model_name=str(services.dense.model_path), device="cpu")
-        LiSettings.embed_model = embed
         nodes = [TextNode(id_=ch.chunk_id, text=ch.text, metadata={"source_id": sid})
                  for sid, (kept, held) in chunks.items() for ch in sorted((*kept, *held), key=lambda x: x.n)]
-        t0 = time.perf_counter()
-        self.index = VectorStoreIndex(nodes, embed_model=embed, show_progress=False)
-        self.build_seconds = round(time.perf_counter() - t0, 1)
-        self.retriever = self.index.as_retriever(similarity_top_k=top_k)
-        self.top_k = top_k
+        self._build(services, nodes, top_k)
 
     def answer_within(self, question: str, source_id: str) -> str:
         from llama_index.core.vector_stores import MetadataFilter, MetadataFilters

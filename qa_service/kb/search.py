@@ -19,19 +19,22 @@ class SearchResult:
     hits: list[Hit]
 
 
-def base_weights(by_lang: dict[str, list[float]], text: str) -> tuple[float, float]:
-    """(dense, bm25) RRF weights for the query's language (settings.retrieval.weights)."""
+def query_lang(text: str) -> str:
+    """``zh`` or ``en``: which per-language retrieval settings apply to a query."""
     from qa_service.answer.text import is_cjk
 
-    dense_w, bm25_w = by_lang["zh" if is_cjk(text) else "en"]
+    return "zh" if is_cjk(text) else "en"
+
+
+def base_weights(by_lang: dict[str, list[float]], text: str) -> tuple[float, float]:
+    """(dense, bm25) RRF weights for the query's language (settings.retrieval.weights)."""
+    dense_w, bm25_w = by_lang[query_lang(text)]
     return float(dense_w), float(bm25_w)
 
 
 def rrf_k_for(cfg: RetrievalSettings, text: str) -> int:
     """The RRF constant for the query's language."""
-    from qa_service.answer.text import is_cjk
-
-    return int(cfg.rrf_k["zh" if is_cjk(text) else "en"])
+    return int(cfg.rrf_k[query_lang(text)])
 
 
 def lead_gap(scores: list[float]) -> float:
@@ -47,11 +50,8 @@ def adaptive_weights(cfg: RetrievalSettings, text: str, dense_scores: list[float
     (the one with the larger base weight: BM25 for Chinese with the English-only default model, dense
     for English) is sure of its first hit, the other one is damped so it cannot push that hit down.
     Measured on LeCoQA dev and RGB-en (docs/retrieval.md)."""
-    from qa_service.answer.text import is_cjk
-
-    lang = "zh" if is_cjk(text) else "en"
     dense_w, bm25_w = base_weights(cfg.weights, text)
-    needed = float(cfg.lead_gap.get(lang, 1.0))
+    needed = float(cfg.lead_gap.get(query_lang(text), 1.0))
     if dense_w >= bm25_w:
         if lead_gap(dense_scores) > needed:
             bm25_w *= cfg.lead_cut
