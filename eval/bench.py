@@ -217,7 +217,7 @@ def build_scale_kb(services: Services, tenant: str, size: int, pool: np.ndarray,
     """A live version of ``size`` chunks written straight through the store: synthetic texts with
     real BM25 vectors; dense vectors are real corpus vectors reused with noise and re-normalised."""
     from qa_service.db.models import IngestJob
-    from qa_service.ingest.build import NO_EXPIRY
+    from qa_service.ingest.build import NO_EXPIRY, lexical_text
     from qa_service.kb import versions
     from qa_service.kb.types import StoredPoint
 
@@ -259,7 +259,8 @@ def build_scale_kb(services: Services, tenant: str, size: int, pool: np.ndarray,
                     "doc_type": "corpus", "effective": 0, "expiry": NO_EXPIRY, "model": model_id,
                 }
                 sparse = services.sparse.embed_document(f"{rec['title']}\n{text}")
-                points.append(StoredPoint(f"{sid}:0", vecs[j].tolist(), sparse, payload))
+                points.append(StoredPoint(f"{sid}:0", vecs[j].tolist(), sparse, payload,
+                                          services.cjk.embed_document(lexical_text(payload))))
             writer.upsert(points)
         writer.seal()
     except BaseException:

@@ -102,7 +102,7 @@ def suite_lecoqa(services: Services, sample: int | None, data: Path = DATA, base
     items = [(q["query"], {str(g) for g in q["gold_doc_ids"]}) for q in queries]
     return {
         "questions": len(queries),
-        "retrieval": lecoqa.retrieval(services, queries, modes=("dense", "bm25", "naive", "ours")),
+        "retrieval": lecoqa.retrieval(services, queries, modes=("dense", "bm25", "cjk", "naive", "ours")),
         "answers_gold_present": _answers(services, items, "legal", "zh", holdout=False),
         "answers_holdout": _answers(services, items, "legal", "zh", holdout=True),
         "baseline": _baseline_block(Baseline(services, "legal"), items) if baseline else None,

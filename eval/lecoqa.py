@@ -34,7 +34,8 @@ def ensure_ingested(services: Services, folder: Path, tenant: str = "legal") -> 
 
 
 def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "legal",
-              modes: tuple[str, ...] = ("dense", "bm25", "naive", "probe", "ours")) -> dict[str, dict[str, float]]:
+              modes: tuple[str, ...] = ("dense", "bm25", "cjk", "naive", "probe", "ours"),
+              ) -> dict[str, dict[str, float]]:
     """Recall@1/5/10, MRR@10, nDCG@10 at source level for each retriever."""
     from qa_service.answer.steps.retrieve import Retrieve
 
@@ -54,7 +55,7 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
                 hits = search(services, tenant, q["query"], k=20).hits
             else:
                 kind = {"naive": "hybrid"}.get(mode, mode)
-                hits = search(services, tenant, q["query"], k=20, mode=kind, rrf_k=60, weights=(1.0, 1.0)).hits
+                hits = search(services, tenant, q["query"], k=20, mode=kind, rrf_k=60, weights=(1.0, 1.0, 1.0)).hits
             ranked_lists.append(dedupe([str(h.payload["source_id"]) for h in hits]))
         out[mode] = retrieval_scores(ranked_lists, golds)
     return out

@@ -13,7 +13,7 @@ from qa_service.settings import Settings
 if TYPE_CHECKING:
     from qa_service.answer.pipeline import AnswerPipeline
     from qa_service.answer.risk import RiskPolicy
-    from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
+    from qa_service.kb.embed import CjkEmbedder, DenseEmbedder, SparseEmbedder
     from qa_service.kb.live import LiveReaderCache
     from qa_service.kb.rerank import CrossEncoderReranker
     from qa_service.kb.stats import TermStatsCache
@@ -49,6 +49,13 @@ class Services:
         from qa_service.kb.embed import SparseEmbedder
 
         return SparseEmbedder()
+
+    @cached_property
+    def cjk(self) -> CjkEmbedder:
+        """BM25 over Han-character bigrams and unigrams (the Chinese-only third retriever)."""
+        from qa_service.kb.embed import CjkEmbedder
+
+        return CjkEmbedder()
 
     @cached_property
     def reranker(self) -> CrossEncoderReranker | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -53,7 +53,7 @@ class RetrievalSettings(BaseModel):
     top_k: int = Field(6, description="Passages handed to the generator.")
     prefetch: int = Field(40, description="Candidates per retriever before fusion.")
     rrf_k: dict[str, int] = Field(
-        default_factory=lambda: {"zh": 10, "en": 2},
+        default_factory=lambda: {"zh": 1, "en": 2},
         description="RRF constant by query language (Qdrant's weighted RRF: 1 / ((rank + 1) / weight + k - 1)); "
                     "measured on LeCoQA dev and RGB-en, docs/retrieval.md.",
     )
@@ -61,15 +61,27 @@ class RetrievalSettings(BaseModel):
         None, description="Optional local sentence-transformers cross-encoder; reorders the fused candidates.")
     rerank_candidates: int = Field(20, description="Fused candidates the cross-encoder scores (top_k are kept).")
     weights: dict[str, list[float]] = Field(
-        default_factory=lambda: {"zh": [0.05, 1.0], "en": [1.0, 0.1]},
-        description="(dense, bm25) RRF weights by query language; the larger one names the language's lead retriever.",
+        default_factory=lambda: {"zh": [0.05, 0.25, 1.0], "en": [1.0, 0.1, 0.0]},
+        description="(dense, bm25[, han-bigram bm25]) RRF weights by query language; the largest names the "
+                    "language's lead retriever; a missing third value is 0 (two retrievers).",
     )
     lead_gap: dict[str, float] = Field(
-        default_factory=lambda: {"zh": 0.10, "en": 0.10},
+        default_factory=lambda: {"zh": 0.20, "en": 0.10},
         description="When the lead retriever's first score beats its second by more than this share, it is sure: "
                     "the other retriever's weight is multiplied by lead_cut for that query.",
     )
-    lead_cut: float = Field(0.3, description="Weight factor of the other retriever when the lead one is sure.")
+    lead_cut: float = Field(0.3, description="Weight factor of the other retrievers when the lead one is sure.")
+
+    @field_validator("weights")
+    @classmethod
+    def _two_or_three_weights(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        for lang in ("zh", "en"):
+            if lang not in v:
+                raise ValueError(f"retrieval.weights needs an entry for {lang!r}")
+        for lang, ws in v.items():
+            if len(ws) not in (2, 3) or any(w < 0 for w in ws) or max(ws) <= 0:
+                raise ValueError(f"retrieval.weights[{lang!r}]: 2 or 3 non-negative numbers, one above 0; got {ws}")
+        return v
 
 
 class LlmSettings(BaseModel):

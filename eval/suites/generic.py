@@ -123,7 +123,7 @@ def ensure_corpus(services: Services, tenant: str, paths: Sequence[Path]) -> dic
 
     paths = list(paths)
     units = sorted((u.source_id, u.digest) for u in discover(paths, iter_corpus) if not u.error)
-    key = hashlib.sha256(json.dumps([services.dense.model_id, units]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([services.dense.model_id, services.cjk.model_id, units]).encode()).hexdigest()
     marker = services.settings.data_dir / "eval-corpora" / f"{tenant}.ingested.json"
     with services.db.session() as s:
         live = versions.live_row(s, tenant)

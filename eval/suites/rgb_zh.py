@@ -53,7 +53,8 @@ def run(services: Services, sample: int | None, baseline: bool = True, *, data: 
     work = generic.work_dir(services, "rgb_zh")
     path = generic.write_jsonl(work / ("corpus.jsonl" if full_corpus else "corpus-sample.jsonl"), corpus)
     generic.write_jsonl(work / "queries.jsonl", queries)
-    block = generic.run_generic(services, TENANT, path, queries, None, baseline, holdout=True)
+    block = generic.run_generic(services, TENANT, path, queries, None, baseline, holdout=True,
+                                retrieval_modes=("dense", "bm25", "cjk", "ours"))
     block["corpus_passages"] = len(corpus)
     block["full_corpus"] = full_corpus
     return block

@@ -123,6 +123,9 @@ class VersionBuilder:
         self.copied += len(buf)
 
     def _write(self, points: list[StoredPoint]) -> None:
+        for p in points:  # cheap and deterministic: computed afresh, so parents built before it still work
+            if p.cjk is None:
+                p.cjk = self.services.cjk.embed_document(lexical_text(p.payload))
         size = self.services.settings.store.upsert_batch
         for i in range(0, len(points), size):
             self.writer.upsert(points[i : i + size])
@@ -143,6 +146,13 @@ class VersionBuilder:
         if self.parent is not None:
             self.parent.close()
             self.parent = None
+
+
+def lexical_text(payload: dict[str, Any]) -> str:
+    """What the Han-bigram BM25 indexes: title, heading and text, from the stored payload alone
+    (so points copied from a parent version get the same vector as freshly embedded ones)."""
+    head = " > ".join(str(payload.get(k) or "") for k in ("title", "heading") if payload.get(k))
+    return f"{head}\n{payload.get('text') or ''}" if head else str(payload.get("text") or "")
 
 
 def embed_text(chunk: Chunk, payload: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 
 import qdrant_edge as qe
 
-from qa_service.kb.types import DENSE, SPARSE, Hit, SearchFilter, SparseVec, StoredPoint, hit_from, stored_from
+from qa_service.kb.types import CJK, DENSE, SPARSE, Hit, SearchFilter, SparseVec, StoredPoint, hit_from, stored_from
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,8 @@ class EdgeVersionWriter:
         try:
             cfg = qe.EdgeConfig(
                 vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
-                sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+                sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf),
+                                CJK: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
                 wal_enabled=False,
             )
             self._shard: qe.EdgeShard | None = qe.EdgeShard.create(str(build_dir), cfg)
@@ -192,6 +193,8 @@ class EdgeVersionWriter:
             vector: dict[str, qe.NamedVector] = {DENSE: [float(x) for x in p.dense]}
             if p.sparse.indices:
                 vector[SPARSE] = qe.SparseVector(list(p.sparse.indices), [float(x) for x in p.sparse.values])
+            if p.cjk is not None and p.cjk.indices:
+                vector[CJK] = qe.SparseVector(list(p.cjk.indices), [float(x) for x in p.cjk.values])
             payload = dict(p.payload)
             payload["chunk_id"] = p.chunk_id
             batch.append(qe.Point(point_id(p.chunk_id), vector, payload))
@@ -240,6 +243,15 @@ class EdgeVersionWriter:
 # --------------------------------------------------------------------------- reader
 
 
+def _config_has_sparse(path: Path, name: str) -> bool:
+    """Whether the shard at ``path`` was created with the sparse vector ``name``."""
+    try:
+        cfg = json.loads((path / "edge_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return name in (cfg.get("sparse_vectors") or {})
+
+
 class EdgeVersionReader:
     """Queries one sealed version (read-only use of the loaded shard)."""
 
@@ -248,6 +260,8 @@ class EdgeVersionReader:
         self.version = version
         self.path = path
         self._shard: qe.EdgeShard | None = qe.EdgeShard.load(str(path))
+        #: Versions built before the Han-bigram retriever have no such vector; they fuse two retrievers.
+        self.has_cjk = _config_has_sparse(path, CJK)
 
     @property
     def closed(self) -> bool:
@@ -265,20 +279,27 @@ class EdgeVersionReader:
         flt: SearchFilter,
         limit: int,
         prefetch: int,
-        weights: tuple[float, float] = (1.0, 1.0),
+        weights: tuple[float, ...] = (1.0, 1.0),
         rrf_k: int = 60,
+        cjk: SparseVec | None = None,
     ) -> list[Hit]:
-        """Dense and BM25 candidates (``prefetch`` each, both filtered) fused by weighted RRF."""
+        """Dense, BM25 and (for Chinese) Han-bigram BM25 candidates (``prefetch`` each, all filtered)
+        fused by weighted RRF; ``weights`` are (dense, bm25[, cjk]). A retriever with weight 0 or an
+        empty query vector takes no part."""
         if matches_nothing(flt) or limit <= 0:
             return []
         f = edge_filter(flt)
         prefetch = max(prefetch, limit)
         stages = [qe.Prefetch(limit=prefetch, query=qe.Query.Nearest(list(dense), using=DENSE), filter=f)]
         w = [float(weights[0])]
-        if sparse.indices:  # a query of stopwords only has no BM25 side
+        if sparse.indices and weights[1] > 0:  # a query of stopwords only has no BM25 side
             stages.append(qe.Prefetch(limit=prefetch, filter=f, query=qe.Query.Nearest(
                 qe.SparseVector(list(sparse.indices), list(sparse.values)), using=SPARSE)))
             w.append(float(weights[1]))
+        if cjk is not None and cjk.indices and self.has_cjk and len(weights) > 2 and weights[2] > 0:
+            stages.append(qe.Prefetch(limit=prefetch, filter=f, query=qe.Query.Nearest(
+                qe.SparseVector(list(cjk.indices), list(cjk.values)), using=CJK)))
+            w.append(float(weights[2]))
         fusion: Any = qe.Fusion.Rrf(k=rrf_k, weights=w)  # the stub omits Fusion.Rrf from ScoringQueryType
         req = qe.QueryRequest(limit=limit, prefetches=stages, query=fusion, with_payload=True)
         return [_hit(p) for p in self._s().query(req)]
@@ -290,10 +311,11 @@ class EdgeVersionReader:
                               filter=edge_filter(flt), with_payload=True)
         return [_hit(p) for p in self._s().query(req)]
 
-    def sparse(self, vector: SparseVec, flt: SearchFilter, limit: int) -> list[Hit]:
-        if matches_nothing(flt) or limit <= 0 or not vector.indices:
+    def sparse(self, vector: SparseVec, flt: SearchFilter, limit: int, using: str = SPARSE) -> list[Hit]:
+        """BM25 alone (``using=CJK``: the Han-bigram BM25; nothing on versions without it)."""
+        if matches_nothing(flt) or limit <= 0 or not vector.indices or (using == CJK and not self.has_cjk):
             return []
-        q = qe.Query.Nearest(qe.SparseVector(list(vector.indices), list(vector.values)), using=SPARSE)
+        q = qe.Query.Nearest(qe.SparseVector(list(vector.indices), list(vector.values)), using=using)
         req = qe.QueryRequest(limit=limit, query=q, filter=edge_filter(flt), with_payload=True)
         return [_hit(p) for p in self._s().query(req)]
 

@@ -49,7 +49,7 @@ from qa_service.kb.edge_store import (
     pid_alive,
     point_id,
 )
-from qa_service.kb.types import Hit, SearchFilter, SparseVec, StoredPoint, hit_from, stored_from
+from qa_service.kb.types import CJK, Hit, SearchFilter, SparseVec, StoredPoint, hit_from, stored_from
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,8 @@ class ServerVersionWriter:
             if p.sparse.indices:
                 vector[SPARSE] = models.SparseVector(indices=list(p.sparse.indices),
                                                      values=[float(x) for x in p.sparse.values])
+            if p.cjk is not None and p.cjk.indices:
+                vector[CJK] = models.SparseVector(indices=list(p.cjk.indices), values=[float(x) for x in p.cjk.values])
             payload = dict(p.payload)
             payload["chunk_id"] = p.chunk_id
             structs.append(models.PointStruct(id=point_id(p.chunk_id), vector=vector, payload=payload))
@@ -172,6 +174,8 @@ class ServerVersionReader:
         self.version = version
         self.collection = collection_name(tenant, version)
         self.closed = False
+        #: Versions built before the Han-bigram retriever have no such vector; they fuse two retrievers.
+        self.has_cjk = CJK in (self.client.get_collection(self.collection).config.params.sparse_vectors or {})
 
     def hybrid(
         self,
@@ -180,8 +184,9 @@ class ServerVersionReader:
         flt: SearchFilter,
         limit: int,
         prefetch: int,
-        weights: tuple[float, float] = (1.0, 1.0),
+        weights: tuple[float, ...] = (1.0, 1.0),
         rrf_k: int = 60,
+        cjk: SparseVec | None = None,
     ) -> list[Hit]:
         if matches_nothing(flt) or limit <= 0:
             return []
@@ -189,11 +194,16 @@ class ServerVersionReader:
         prefetch = max(prefetch, limit)
         stages = [models.Prefetch(query=list(dense), using=DENSE, filter=f, limit=prefetch)]
         w = [float(weights[0])]
-        if sparse.indices:
+        if sparse.indices and weights[1] > 0:
             stages.append(models.Prefetch(
                 query=models.SparseVector(indices=list(sparse.indices), values=list(sparse.values)),
                 using=SPARSE, filter=f, limit=prefetch))
             w.append(float(weights[1]))
+        if cjk is not None and cjk.indices and self.has_cjk and len(weights) > 2 and weights[2] > 0:
+            stages.append(models.Prefetch(
+                query=models.SparseVector(indices=list(cjk.indices), values=list(cjk.values)),
+                using=CJK, filter=f, limit=prefetch))
+            w.append(float(weights[2]))
         if self.store.weighted_rrf is not False:
             try:
                 res = self.client.query_points(
@@ -219,11 +229,11 @@ class ServerVersionReader:
                                        query_filter=server_filter(flt), limit=limit, with_payload=True)
         return [_hit(p) for p in res.points]
 
-    def sparse(self, vector: SparseVec, flt: SearchFilter, limit: int) -> list[Hit]:
-        if matches_nothing(flt) or limit <= 0 or not vector.indices:
+    def sparse(self, vector: SparseVec, flt: SearchFilter, limit: int, using: str = SPARSE) -> list[Hit]:
+        if matches_nothing(flt) or limit <= 0 or not vector.indices or (using == CJK and not self.has_cjk):
             return []
         q = models.SparseVector(indices=list(vector.indices), values=list(vector.values))
-        res = self.client.query_points(self.collection, query=q, using=SPARSE,
+        res = self.client.query_points(self.collection, query=q, using=using,
                                        query_filter=server_filter(flt), limit=limit, with_payload=True)
         return [_hit(p) for p in res.points]
 
@@ -314,7 +324,8 @@ class QdrantServerStore:
         self.client.create_collection(
             name,
             vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
-            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF),
+                                   CJK: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             metadata={"sealed": False, "tenant": tenant, "version": version, "dim": dim,
                       "builder_host": _HOST, "builder_pid": os.getpid(), "started_at": time.time()},
         )

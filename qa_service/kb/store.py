@@ -26,6 +26,8 @@ class VersionWriter(Protocol):
 class VersionReader(Protocol):
     """Read access to one sealed version."""
 
+    has_cjk: bool  # built with the Han-bigram BM25 vector (versions from before it are not)
+
     def hybrid(
         self,
         dense: list[float],
@@ -33,13 +35,14 @@ class VersionReader(Protocol):
         flt: SearchFilter,
         limit: int,
         prefetch: int,
-        weights: tuple[float, float] = (1.0, 1.0),
+        weights: tuple[float, ...] = (1.0, 1.0),
         rrf_k: int = 60,
+        cjk: SparseVec | None = None,
     ) -> list[Hit]: ...
 
     def dense(self, vector: list[float], flt: SearchFilter, limit: int) -> list[Hit]: ...
 
-    def sparse(self, vector: SparseVec, flt: SearchFilter, limit: int) -> list[Hit]: ...
+    def sparse(self, vector: SparseVec, flt: SearchFilter, limit: int, using: str = ...) -> list[Hit]: ...
 
     def get(self, chunk_ids: Sequence[str], with_vectors: bool = True) -> list[StoredPoint]: ...
 

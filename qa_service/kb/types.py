@@ -7,6 +7,7 @@ from typing import Any
 
 DENSE = "dense"
 SPARSE = "bm25"
+CJK = "bm25_cjk"  # BM25 over Han-character bigrams and unigrams (kb/embed.py CjkEmbedder)
 
 
 @dataclass
@@ -23,6 +24,7 @@ class StoredPoint:
     dense: list[float]
     sparse: SparseVec
     payload: dict[str, Any] = field(default_factory=dict)
+    cjk: SparseVec | None = None  # None: not computed (the ingestion writer fills it from the payload)
 
 
 @dataclass
@@ -54,6 +56,7 @@ def stored_from(payload: dict[str, Any] | None, point_id: object, vector: object
     data = dict(payload or {})
     dense: list[float] = []
     sparse = SparseVec([], [])
+    cjk: SparseVec | None = None
     if with_vectors and isinstance(vector, dict):
         d = vector.get(DENSE)
         if isinstance(d, list):
@@ -61,4 +64,7 @@ def stored_from(payload: dict[str, Any] | None, point_id: object, vector: object
         s = vector.get(SPARSE)
         if isinstance(s, sparse_type):
             sparse = SparseVec(list(s.indices), [float(x) for x in s.values])  # type: ignore[attr-defined]
-    return StoredPoint(str(data.get("chunk_id", point_id)), dense, sparse, data)
+        c = vector.get(CJK)
+        if isinstance(c, sparse_type):
+            cjk = SparseVec(list(c.indices), [float(x) for x in c.values])  # type: ignore[attr-defined]
+    return StoredPoint(str(data.get("chunk_id", point_id)), dense, sparse, data, cjk)

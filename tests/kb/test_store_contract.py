@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from qa_service.kb.edge_store import EdgeStore, VersionNotFound
+from qa_service.kb.embed import CjkEmbedder
 from qa_service.kb.factory import make_store
 from qa_service.kb.live import LiveReaderCache
 from qa_service.kb.server_store import QdrantServerStore
@@ -57,6 +58,7 @@ DOCS: list[tuple[str, str, str, str, int, int, str]] = [
      "内部工作指引：窗口人员受理居住证申请时，应当核验申请人的租赁登记信息，并在业务系统中录入核验结果。"),
 ]
 ALL = SearchFilter()
+CJK_EMBEDDER = CjkEmbedder()
 
 
 @dataclass
@@ -111,7 +113,7 @@ def corpus(embedders: Any) -> list[StoredPoint]:
     for (cid, sid, vis, lang, eff, exp, text), vec in zip(DOCS, vectors, strict=True):
         payload = {"source_id": sid, "tenant": TENANT, "visibility": vis, "language": lang, "kind": "text",
                    "effective": eff, "expiry": exp, "text": text, "digest": f"d-{cid}", "page": None}
-        points.append(StoredPoint(cid, vec, sparse.embed_document(text), payload))
+        points.append(StoredPoint(cid, vec, sparse.embed_document(text), payload, CJK_EMBEDDER.embed_document(text)))
     return points
 
 
@@ -563,3 +565,56 @@ def test_make_store_picks_the_backend(tmp_path: Path) -> None:
     assert isinstance(local, QdrantServerStore) and local.backend == "qdrant" and local.local
     assert local.ping()
     local.client.close()
+
+
+def test_han_bigram_bm25_is_stored_queried_and_fused(v1: VersionReader, corpus: list[StoredPoint],
+                                                     embedders: Any) -> None:
+    from qa_service.kb.types import CJK
+
+    dense, sparse = embedders
+    assert v1.has_cjk
+    q = "居住证怎么办"
+    alone = v1.sparse(CJK_EMBEDDER.embed_query(q), ALL, 3, using=CJK)
+    assert ids(alone)[0] == "zh-juzhu"
+    assert all(h.payload["language"] == "zh" for h in alone)  # English passages carry no such vector
+    assert v1.sparse(CJK_EMBEDDER.embed_query("passport renewal"), ALL, 3, using=CJK) == []
+    public = SearchFilter(visibility=["public"])
+    fused = v1.hybrid(dense.encode_query(q), sparse.embed_query(q), public, limit=3, prefetch=10,
+                      weights=(0.05, 0.25, 1.0), rrf_k=1, cjk=CJK_EMBEDDER.embed_query(q))
+    assert ids(fused)[0] == "zh-juzhu" and "zh-staff" not in ids(fused)  # filters apply to the third side too
+    # English questions: the third weight and an empty vector leave the two-retriever fusion unchanged
+    e = "How do I renew my passport?"
+    two = v1.hybrid(dense.encode_query(e), sparse.embed_query(e), ALL, limit=5, prefetch=10, weights=(1.0, 0.1))
+    three = v1.hybrid(dense.encode_query(e), sparse.embed_query(e), ALL, limit=5, prefetch=10,
+                      weights=(1.0, 0.1, 1.0), cjk=CJK_EMBEDDER.embed_query(e))
+    assert [(h.chunk_id, h.score) for h in two] == [(h.chunk_id, h.score) for h in three]
+    # the vector comes back with the point, as copies between versions need it
+    got = {p.chunk_id: p for p in v1.get(["zh-juzhu", "en-dog"], with_vectors=True)}
+    src = {p.chunk_id: p for p in corpus}
+    assert got["zh-juzhu"].cjk is not None and got["zh-juzhu"].cjk.indices == src["zh-juzhu"].cjk.indices  # type: ignore[union-attr]
+    assert got["en-dog"].cjk is None
+
+
+def test_a_version_built_before_the_han_bigram_vector_still_answers(tmp_path: Path, corpus: list[StoredPoint],
+                                                                   embedders: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Edge shards made by earlier releases have no ``bm25_cjk`` vector: the third side is skipped."""
+    import qa_service.kb.edge_store as edge_store
+
+    dense, sparse = embedders
+    store = EdgeStore(tmp_path / "shards")
+    with monkeypatch.context() as m:  # build as the earlier release did: dense + word BM25 only
+        m.setattr(edge_store, "CJK", edge_store.SPARSE)
+        build(store, 1, [StoredPoint(p.chunk_id, p.dense, p.sparse, p.payload) for p in corpus])
+    reader = store.open_version(TENANT, 1)
+    try:
+        assert not reader.has_cjk
+        q = "居住证怎么办"
+        from qa_service.kb.types import CJK
+
+        assert reader.sparse(CJK_EMBEDDER.embed_query(q), ALL, 3, using=CJK) == []
+        hits = reader.hybrid(dense.encode_query(q), sparse.embed_query(q), ALL, limit=3, prefetch=10,
+                             weights=(0.05, 0.25, 1.0), rrf_k=1, cjk=CJK_EMBEDDER.embed_query(q))
+        assert ids(hits)[0] == "zh-juzhu"
+    finally:
+        reader.close()

@@ -1,5 +1,5 @@
-"""Retrieve: hybrid dense + BM25 over the tenant's live version, fused by weighted RRF in one
-Qdrant query. Weights follow the query's language and how sure its lead retriever is
+"""Retrieve: hybrid dense + BM25 (+ Han-bigram BM25 for Chinese) over the tenant's live version,
+fused by weighted RRF in one Qdrant query. Weights follow the query's language and how sure its lead retriever is
 (qa_service/kb/search.py adaptive_weights), then reordered by a cross-encoder when one is configured.
 Filters: visibility allowed for the channel, validity dates (expired passages are excluded and reported).
 """
@@ -14,7 +14,7 @@ from qa_service.answer.statuses import ERROR_NO_KNOWLEDGE_BASE, NO_CONTENT
 from qa_service.answer.text import is_cjk
 from qa_service.ingest.catalog import date_int
 from qa_service.kb.search import adaptive_weights, rrf_k_for, visibility_for
-from qa_service.kb.types import Hit, SearchFilter
+from qa_service.kb.types import CJK, Hit, SearchFilter
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
@@ -41,17 +41,20 @@ class Retrieve:
         reuse = ctx.signals.get("query_vector_text") == query  # the curated step may have embedded it already
         dense_q = ctx.signals["query_vector"] if reuse else self.services.dense.encode_query(query)
         sparse_q = self.services.sparse.embed_query(query)
+        cjk_q = self.services.cjk.embed_query(query)  # empty unless the question has Han characters
         flt = SearchFilter(visibility=visibility_for(ctx.channel), exclude_source_ids=ctx.exclude_sources or None)
         k, pre = self.cfg.top_k, self.cfg.prefetch
         dense_hits = reader.dense(dense_q, flt, 5)
         sparse_hits = reader.sparse(sparse_q, flt, 5)
+        cjk_hits = reader.sparse(cjk_q, flt, 2, using=CJK)
         dense_top = dense_hits[0].score if dense_hits else 0.0
         s_scores = [h.score for h in sparse_hits]
         sparse_gap = (s_scores[0] - s_scores[-1]) / s_scores[0] if len(s_scores) > 1 and s_scores[0] > 0 else 0.0
-        weights = adaptive_weights(self.cfg, query, [h.score for h in dense_hits], s_scores)
+        weights = adaptive_weights(self.cfg, query, [h.score for h in dense_hits], s_scores,
+                                   [h.score for h in cjk_hits])
         limit = max(k * 3, self.cfg.rerank_candidates if self.services.reranker is not None else 0)
         hits = reader.hybrid(dense_q, sparse_q, flt, limit=limit, prefetch=pre, weights=weights,
-                             rrf_k=rrf_k_for(self.cfg, query))
+                             rrf_k=rrf_k_for(self.cfg, query), cjk=cjk_q)
         today = date_int(dt.date.today(), 0)
         valid: list[Hit] = []
         expired: list[str] = []
