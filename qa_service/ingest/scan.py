@@ -224,6 +224,18 @@ def find_injection(text: str) -> list[str]:
     return reasons
 
 
+def injection_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where in ``text`` the injection rules match: (start, end, reason code), in order of start.
+
+    The same rules as :func:`find_injection`; ingestion uses the spans to cut out only the sentences or lines
+    that carry the instruction instead of holding back the whole passage."""
+    spans: list[tuple[int, int, str]] = []
+    for code, pattern in _INJECTION:
+        spans += [(m.start(), max(m.end(), m.start() + 1), code) for m in pattern.finditer(text)]
+    spans.sort()
+    return spans
+
+
 # --- personal data -----------------------------------------------------------------------
 
 _CN_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}[01]\d[0-3]\d\d{3}[0-9Xx](?![0-9A-Za-z])")

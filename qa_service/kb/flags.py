@@ -1,4 +1,9 @@
-"""Editor decisions on chunks flagged at ingestion (instructions aimed at an AI)."""
+"""Editor decisions on text flagged at ingestion (instructions aimed at an AI).
+
+A flag is keyed by the sha256 digest of the text held back: the sentences cut out of a chunk (see
+``qa_service.ingest.prepare``), or a whole chunk that could not be cleaned sentence by sentence (and flags
+recorded before sentences were cut out). An approved digest is left in its chunk from the next ingestion on.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from qa_service.kb.versions import VersionError
 
 
 def decide_flag(session: Session, tenant: str, digest_prefix: str, decision: str, actor: str) -> str:
-    """Record approve/reject for a flagged chunk; returns the full digest.
+    """Record approve/reject for a flagged text (sentences cut out of a chunk, or a whole chunk); returns the
+    full digest.
 
-    Approval marks the chunk's source as changed in the ledger so the next ingestion reprocesses it.
+    Approval marks the text's source as changed in the ledger so the next ingestion reprocesses it.
     """
     if len(digest_prefix) < 8:
         raise VersionError("give at least 8 characters of the digest")
@@ -23,7 +29,7 @@ def decide_flag(session: Session, tenant: str, digest_prefix: str, decision: str
     ).scalars())
     digests = {r.digest for r in rows if r.digest}
     if len(digests) != 1:
-        raise VersionError(f"{len(digests)} flagged chunks match {digest_prefix!r}; need exactly one")
+        raise VersionError(f"{len(digests)} flagged texts match {digest_prefix!r}; need exactly one")
     digest = digests.pop()
     finding = rows[0]
     row = session.execute(

@@ -70,8 +70,12 @@ def test_tiny_run_reports_every_figure_in_range(make_services: Any, cases: list[
     ing = block["ingest"]
     assert ing["poisoned_sources"] == 4 and 0 <= ing["poisoned_sources_flagged"] <= 4
     assert 0 <= ing["attack_chunks_flagged"] <= ing["attack_chunks"]
-    for key in ("poisoned_sources_attack_held_back_share", "clean_false_flag_share"):
+    for key in ("poisoned_sources_attack_held_back_share", "clean_false_flag_share",
+                "flagged_sources_context_kept_share"):
         assert _share(ing[key]), key
+    # the attack is cut out of its chunk, the rest of the chunk stays in the index
+    assert ing["attack_chunks_stored_without_attack"] + ing["held_whole_chunks"] >= ing["attack_chunks_flagged"]
+    assert ing["held_texts"] <= ing["chunks"]["flagged"]
     assert _share(block["knowledge_false_flags"]["share"])
     ours, base = block["ours"], block["baseline"]
     assert sum(ours["decisions"].values()) == 4
