@@ -25,7 +25,7 @@ _ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|%[0-9a-fA-F]{2}){4,}"
 
 # --- jailbreak and role-play framing (structural signs) -------------------------------------------
 _JAILBREAK_EN = re.compile(
-    r"(?i)\bDAN\b|do\s+anything\s+now|developer\s+mode|jailbr(?:eak|oken)|\bstay\s+in\s+character\b|break(?:ing)?\s+"
+    r"(?i)(?-i:\bDAN\b)|do\s+anything\s+now|developer\s+mode|jailbr(?:eak|oken)|\bstay\s+in\s+character\b|break(?:ing)?\s+"
     r"character|\bunfiltered\b|\buncensored\b|\bamoral\b|without\s+(?:any\s+)?(?:moral|ethical|content)\s+"
     r"(?:restrictions|limits|guidelines|filters|constraints)"
     r"|(?:no|without\s+any|free\s+of|not\s+bound\s+by)\s+(?:\w+\s+)?(?:restrictions|limitations|filters|censorship|"
