@@ -22,6 +22,8 @@ class RiskPolicy:
     scope_cues: dict[str, list[str]] = field(default_factory=dict)
 
     def about_public_services(self, tenant: str, text: str) -> bool:
+        """True when the text carries one of the tenant's public-service cues (or the tenant has none). Only
+        consulted for questions already far from the knowledge (answer/steps/route.py)."""
         cues = self.scope_cues.get(tenant) or self.scope_cues.get("default") or []
         low = text.lower()
         return not cues or any(c.lower() in low for c in cues)
@@ -43,6 +45,9 @@ def load_policy(path: Path | None = None) -> RiskPolicy:
     for key in ("thresholds", "levels", "routes"):
         if not isinstance(data.get(key), dict):
             raise ValueError(f"risk policy needs a '{key}' mapping")
+    shares = {k: v for k, v in data["thresholds"].items() if str(k).startswith("scope_min_")}
+    if any(not 0.0 <= float(v) <= 1.0 for v in shares.values()):
+        raise ValueError(f"risk policy: scope thresholds must lie in [0, 1], got {shares}")
     bad = {v for v in data["levels"].values() if v not in LEVEL_ORDER}
     if bad:
         raise ValueError(f"risk policy: unknown levels {sorted(bad)}")

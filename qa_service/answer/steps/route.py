@@ -1,13 +1,25 @@
 """Route: low → shown; medium → shown with a warning and sampled for review; high → held for
-review with a ticket (a citizen sees the ticket; staff see the draft)."""
+review with a ticket (a citizen sees the ticket; staff see the draft). A question far from the
+tenant's knowledge and without a public-service cue is routed out of scope instead."""
 
 from __future__ import annotations
 
 import hashlib
 
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, NO_CONTENT, OUT_OF_SCOPE, canned
+from qa_service.answer.statuses import (
+    ANSWERED,
+    CANNOT_ANSWER,
+    HELD_FOR_REVIEW,
+    NO_CONTENT,
+    OUT_OF_SCOPE,
+    canned,
+)
+from qa_service.answer.text import is_cjk
 from qa_service.services import Services
+
+# Scope is judged only when nothing else decided the question: not after a block, an error or a curated answer.
+_SCOPE_JUDGED = (None, NO_CONTENT, CANNOT_ANSWER)
 
 
 class Route:
@@ -43,8 +55,31 @@ class Route:
             sink(ctx)
 
     def _out_of_scope(self, ctx: AnswerContext) -> bool:
-        """Far from the tenant's knowledge and not about public services: point the citizen elsewhere."""
-        far = ctx.status == NO_CONTENT or (
-            not ctx.stopped and float(ctx.signals.get("confidence", 1.0)) < self.policy.thresholds.get(
-                "out_of_scope_confidence", 0.0))
-        return far and not self.policy.about_public_services(ctx.tenant, ctx.query)
+        """Far from the tenant's knowledge and no public-service cue: point the citizen elsewhere.
+
+        "Far" comes from what retrieval saw, whichever step declined to answer (the extractive generator
+        finding no relevant sentence is not evidence that the question is outside the tenant's remit)."""
+        if ctx.status not in _SCOPE_JUDGED or "idf_coverage" not in ctx.signals:
+            return False  # blocked, errored, curated, or retrieval never ran: nothing to judge scope on
+        far, why = self._far_from_knowledge(ctx)
+        cue = self.policy.about_public_services(ctx.tenant, ctx.query)
+        ctx.signals["scope"] = {"far": far, "why": why, "cue": cue}
+        return far and not cue
+
+    def _far_from_knowledge(self, ctx: AnswerContext) -> tuple[bool, str]:
+        """(far, why) from the retrieval signals; thresholds and their reasons are in risk_policy.yaml."""
+        if "no_passages" in ctx.risk_reasons:
+            return True, "nothing_found"
+        if not self.services.sparse.embed_query(ctx.query).indices:
+            return False, "no_content_terms"  # only stopwords: term overlap cannot tell, so do not claim far
+        th = self.policy.thresholds
+        coverage = float(ctx.signals.get("idf_coverage", 0.0))
+        if is_cjk(ctx.query):  # the default dense model is English-only: its similarity says nothing on Chinese
+            if coverage >= th.get("scope_min_coverage_cjk", 0.0):
+                return False, "terms_covered"
+            return True, "no_term_overlap"
+        if coverage >= th.get("scope_min_coverage", 0.0):
+            return False, "terms_covered"
+        if float(ctx.signals.get("dense_top", 0.0)) >= th.get("scope_min_dense", 0.0):
+            return False, "semantically_close"
+        return True, "no_term_overlap"
