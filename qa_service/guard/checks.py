@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
-from qa_service.answer.statuses import BLOCKED_CLASSIFIED, BLOCKED_HARMFUL, BLOCKED_INJECTION
+from qa_service.answer.statuses import BLOCKED_CLASSIFIED, BLOCKED_HARMFUL, BLOCKED_INJECTION, OUT_OF_SCOPE
 from qa_service.ingest.normalise import normalise
 from qa_service.ingest.scan import find_classification, find_injection
 
@@ -125,8 +125,10 @@ _OFF_TASK = re.compile(
     r"verfasse|schreib\w*|erstelle|dichte|formuliere)\s+(?:me\s+|mir\s+|nun\s+|jetzt\s+)?(?:a\s+|an\s+|some\s+|"
     r"ein\w*\s+)?(?:\w+\s+){0,2}?(?:c\+\+|python|javascript|java|code|program|script|poem|poems|song|lyrics|story|"
     r"essay|manifest\w*|speech|rede|gedicht|lied|geschichte|witz|joke|haiku|limerick|rap|tweet|headline|"
-    r"überschrift|slogan|aufsatz|novel|roman)(?!\w)"
-    r"|\b(?:olvid\w*|oubli\w*|ignor[ae]\w*|dimentic\w*|esquec\w*|vergeet|zapomnij)\s+(?:\w+\s+){0,2}(?:todo|toda\w*|"
+    r"überschrift|slogan|aufsatz|novel|roman)(?!\w)")
+#: "forget everything / all instructions" in es / fr / it / pt / nl / pl
+_FORGET_OTHER = re.compile(
+    r"(?i)\b(?:olvid\w*|oubli\w*|ignor[ae]\w*|dimentic\w*|esquec\w*|vergeet|zapomnij)\s+(?:\w+\s+){0,2}(?:todo|toda\w*|"
     r"tout\w*|tutt\w*|instruc\w*|istruzion\w*|consignes|alles|wszystk\w*)\b")
 
 # --- harmful requests -------------------------------------------------------------------------
@@ -150,7 +152,11 @@ _HARMFUL_ZH = re.compile(
 QUESTION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH), ("jailbreak:de", _JAILBREAK_DE),
     ("injection:delimiter", _DELIMITER), ("injection:hijack", _HIJACK),
-    ("injection:structure", _STRUCTURE), ("injection:off_task", _OFF_TASK))
+    ("injection:structure", _STRUCTURE), ("injection:forget", _FORGET_OTHER), ("injection:off_task", _OFF_TASK))
+#: Orders to produce something unrelated to public services ("write a poem", "generate python code"): intercepted
+#: like injections (they are the typical payload of one), but a question that is *only* such an order is a
+#: citizen asking for something this service does not do, so it ends ``out_of_scope``, not ``blocked_injection``.
+OFF_TASK_REASONS = frozenset({"injection:off_task"})
 PASSAGE_RULES = tuple((c, p) for c, p in QUESTION_RULES if c in ("jailbreak:en", "jailbreak:zh", "injection:hijack"))
 
 
@@ -221,7 +227,8 @@ def inspect(text: str) -> Verdict:
     if decoded and reasons:  # the decoded payloads are part of ``hay``
         reasons.append("injection:encoded_payload")
     if reasons:
-        v.status, v.reasons = BLOCKED_INJECTION, reasons
+        v.status = OUT_OF_SCOPE if set(reasons) <= OFF_TASK_REASONS else BLOCKED_INJECTION
+        v.reasons = reasons
         return v
     if _HARMFUL_EN.search(hay) or _HARMFUL_ZH.search(hay):
         v.status, v.reasons = BLOCKED_HARMFUL, ["harmful_request"]

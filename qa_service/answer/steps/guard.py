@@ -2,7 +2,9 @@
 refuse classified markings, prompt injection / jailbreaks and harmful requests (qa_service/guard/checks.py).
 Questions the rules let through are compared with the project's attack exemplars
 (qa_service/guard/similarity.py); a close match ends the question as ``blocked_injection`` with
-``injection:similar_to_exemplar`` and ``injection:family:<family>``.
+``injection:similar_to_exemplar`` and ``injection:family:<family>`` — or ``out_of_scope`` when the
+family is an off-task order ("write a poem", "a recipe for cake"): refused, but the citizen is pointed
+to where to ask instead of being treated as an attacker.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import unicodedata
 
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT
+from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT, OUT_OF_SCOPE
 from qa_service.answer.text import is_cjk
 from qa_service.guard.checks import inspect, matching_text
 from qa_service.guard.pii import redact
 from qa_service.guard.similarity import SimilarityGuard
 from qa_service.ingest.normalise import normalise
 from qa_service.services import Services
+
+#: Exemplar families (guard/exemplars.yaml) whose nearest match ends a question ``out_of_scope``.
+OFF_TASK_FAMILIES = frozenset({"off_task_generation"})
 
 
 class InputGuard:
@@ -68,7 +73,8 @@ class InputGuard:
             if match.blocked:
                 reasons = ["injection:similar_to_exemplar", f"injection:family:{match.family}"]
                 ctx.signals["guard"] = reasons
-                ctx.stop(BLOCKED_INJECTION, *reasons)
+                # an order to write a poem or code is not an attack on its own: it is out of this service's scope
+                ctx.stop(OUT_OF_SCOPE if match.family in OFF_TASK_FAMILIES else BLOCKED_INJECTION, *reasons)
                 return
         if not text or len(text) > self.max_chars:
             ctx.stop(ERROR_INVALID_INPUT, "empty_question" if not text else "question_too_long")
