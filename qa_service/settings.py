@@ -97,6 +97,13 @@ class GenerateSettings(BaseModel):
     backend: Literal["extractive", "llm"] = Field("extractive", description="Answer generator.")
     max_sentences: int = Field(4, description="Extractive: sentences composed into an answer.")
     min_relevance: float = Field(0.35, description="Extractive: sentence relevance floor.")
+    semantic_weight: dict[str, float] = Field(
+        default_factory=lambda: {"zh": 0.25, "en": 0.6},
+        description="Extractive: weight of embedding similarity against term overlap in a sentence's relevance, "
+                    "by question language (0 = lexical only: no sentence is embedded).")
+    max_encoded_sentences: int = Field(
+        16, description="Extractive: only this many candidate sentences, the best by term overlap and passage "
+                        "rank, are embedded (latency cap; the rest score on overlap alone).")
 
 
 class AnswerSettings(BaseModel):

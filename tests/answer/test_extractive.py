@@ -23,3 +23,57 @@ def test_cache_matches_fresh_encoding_and_evicts(shared_models: dict[str, Any]) 
     assert len(cache._cache) == 3
     cache.encode(["A fourth sentence.", "A fifth sentence."])
     assert len(cache._cache) == 3 and "A fifth sentence." in cache._cache
+
+
+class CountingEmbedder:
+    """The real embedder, counting the sentences it is asked to encode."""
+
+    def __init__(self, dense: Any) -> None:
+        self.dense = dense
+        self.model_id = dense.model_id
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> list[list[float]]:
+        self.encoded.extend(texts)
+        return list(self.dense.encode(texts, batch_size))
+
+    def encode_query(self, text: str) -> list[float]:
+        return list(self.dense.encode_query(text))
+
+
+def _passages() -> list[Any]:
+    from qa_service.answer.context import Passage
+
+    bins = " ".join(f"Rule {i}: the depot on street {i} opens at {i} o'clock for garden waste." for i in range(12))
+    permit = ("A residential parking permit costs 40 dollars a year. Apply online with proof of address. "
+              "The permit is valid for twelve months. Visitors' permits are sold in books of ten.")
+    return [Passage(1, "p:0", "p", "Parking permits", permit, "d1", 0.9),
+            Passage(2, "b:0", "b", "Garden waste", bins, "d2", 0.5)]
+
+
+def test_only_the_best_candidates_are_embedded_and_the_answer_is_kept(shared_models: dict[str, Any]) -> None:
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.settings import GenerateSettings
+
+    q = "How much does a residential parking permit cost?"
+    full = ExtractiveGenerator(CountingEmbedder(shared_models["dense"]),  # type: ignore[arg-type]
+                               GenerateSettings(max_encoded_sentences=1000)).generate(q, _passages(), "en")
+    counting = CountingEmbedder(shared_models["dense"])
+    capped = ExtractiveGenerator(counting, GenerateSettings(max_encoded_sentences=6)).generate(  # type: ignore[arg-type]
+        q, _passages(), "en")
+    assert len(counting.encoded) == 6  # of 16 candidate sentences
+    assert "40 dollars" in capped.sentences[0].text
+    assert [s.text for s in capped.sentences][:1] == [s.text for s in full.sentences][:1]
+
+
+def test_a_zero_semantic_weight_embeds_nothing(shared_models: dict[str, Any]) -> None:
+    from qa_service.answer.context import Passage
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.settings import GenerateSettings
+
+    counting = CountingEmbedder(shared_models["dense"])
+    gen = ExtractiveGenerator(counting, GenerateSettings(semantic_weight={"zh": 0.0, "en": 0.6}))  # type: ignore[arg-type]
+    passage = Passage(1, "j:0", "j", "居住证", "办理居住证需要携带身份证和租房合同。办理时限为十五个工作日。", "d", 0.9)
+    draft = gen.generate("办理居住证需要什么材料？", [passage], "zh", query_vector=[0.0] * 384)
+    assert counting.encoded == []
+    assert draft.sentences and "身份证" in draft.sentences[0].text

@@ -2,8 +2,9 @@
 question and composes them, each cited — so it cannot invent facts.
 
 Relevance = embedding similarity (loaded model) blended with lexical overlap; the blend leans on
-lexical overlap for Chinese because the default model is English-only. Selection is greedy with a
-redundancy penalty (MMR-like); the chosen sentences keep source order. An FAQ passage whose
+lexical overlap for Chinese because the default model is English-only (``generate.semantic_weight``).
+Only the ``generate.max_encoded_sentences`` candidates best by overlap and passage rank are embedded.
+Selection is greedy with a redundancy penalty (MMR-like); the chosen sentences keep source order. An FAQ passage whose
 question matches returns its answer.
 """
 
@@ -84,12 +85,17 @@ class ExtractiveGenerator:
                     cands.append((p.n, i, sent))
         if not cands:
             return Draft([], completeness="none")
-        vecs = self.vectors.encode([c[2] for c in cands])
-        sims = vecs @ qvec
-        w_sem = 0.25 if zh else 0.6
+        w_sem = float(self.settings.semantic_weight.get("zh" if zh else "en", 0.0))
         rank_bonus = {p.n: 0.08 * (1 - i / max(1, len(passages))) for i, p in enumerate(passages)}
+        lexical = [overlap(qterms, c[2]) for c in cands]
+        sims = np.zeros(len(cands), dtype=np.float32)
+        if w_sem > 0:  # embed only the most promising candidates: the encoder is most of this step's time
+            cap = max(1, self.settings.max_encoded_sentences)
+            pick = sorted(range(len(cands)), key=lambda i: -(lexical[i] + rank_bonus.get(cands[i][0], 0.0)))[:cap]
+            vecs = self.vectors.encode([cands[i][2] for i in pick])
+            sims[pick] = vecs @ qvec
         scores = [
-            w_sem * float(sims[i]) + (1 - w_sem) * overlap(qterms, c[2]) + rank_bonus.get(c[0], 0.0)
+            w_sem * float(sims[i]) + (1 - w_sem) * lexical[i] + rank_bonus.get(c[0], 0.0)
             for i, c in enumerate(cands)
         ]
         chosen: list[int] = []
