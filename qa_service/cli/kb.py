@@ -115,7 +115,7 @@ def search_cmd(
     k: int = typer.Option(10, "--k"),
     visibility: str | None = typer.Option(None, "--visibility", help="public or internal (default: both)."),
     version: int | None = typer.Option(None, "--version", help="Search a draft/previous version instead of live."),
-    mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25 | cjk (BM25 over Han-character bigrams)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Hybrid retrieval probe over the live version."""
@@ -123,8 +123,8 @@ def search_cmd(
 
     if visibility not in (None, "public", "internal"):
         fail("--visibility must be public or internal", as_json=as_json)
-    if mode not in ("hybrid", "dense", "bm25"):
-        fail("--mode must be hybrid, dense or bm25", as_json=as_json)
+    if mode not in ("hybrid", "dense", "bm25", "cjk"):
+        fail("--mode must be hybrid, dense, bm25 or cjk", as_json=as_json)
     services = get_services()
     try:
         res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,

@@ -61,6 +61,12 @@ def test_ingest_list_diff_publish_rollback_search(qa: Any, tmp_path: Path) -> No
     internal = _json(qa("kb", "search", "waive the permit fee blue badge", "--tenant", "town", "--visibility",
                         "public", "--json"))[0]
     assert all(r["visibility"] == "public" for r in internal["results"])
+    bigrams = _json(qa("kb", "search", "户口迁入要什么材料", "--tenant", "town", "--mode", "cjk", "--json"))[0]
+    assert bigrams["results"] and "户籍迁入" in bigrams["results"][0]["text"]  # 户口 / 户籍 share 户 and 迁入
+    assert _json(qa("kb", "search", "parking permit", "--tenant", "town", "--mode", "cjk", "--json"))[0][
+        "results"] == []  # English has no bigram side
+    bad_mode = qa("kb", "search", "x", "--tenant", "town", "--mode", "fuzzy", "--json", ok=False)
+    assert bad_mode.exit_code == 1 and "--mode" in _json(bad_mode)[0]["error"]
 
 
 def test_ask_single_and_file(qa: Any, tmp_path: Path) -> None:
