@@ -163,7 +163,7 @@ def test_rgb_zh_adapter_on_three_questions(make_services: Any) -> None:
 
     block = rgb_zh.run(make_services(), 3, baseline=True, full_corpus=False)
     assert block["questions"] == 3
-    assert set(block["retrieval"]) == {"dense", "bm25", "ours"}
+    assert set(block["retrieval"]) == {"dense", "bm25", "cjk", "ours"}  # Chinese: the Han-bigram BM25 too
     assert block["answers_holdout"]["n"] == 3
     assert 0.0 <= block["answers"]["text"]["answer_correct"]["mean_all"] <= 1.0
     _shares(block["answers"])
