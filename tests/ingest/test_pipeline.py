@@ -182,3 +182,33 @@ def test_corpus_jsonl_one_source_per_record(svc: Any, tmp_path: Path) -> None:
 
 def _live_text(svc: Any) -> str:
     return " ".join(h.payload["text"] for h in search(svc, "town", "resident parking permit cost dollars", k=5).hits)
+
+
+def test_unchanged_reingest_adds_the_bigram_index_to_a_version_built_without_it(
+        svc: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Versions published by earlier releases have no ``bm25_cjk`` vector; one unchanged re-ingestion
+    embeds nothing and gives the copy the index (docs/editors.md)."""
+    if svc.store.backend != "edge":
+        pytest.skip("the earlier release is simulated on the Edge store")
+    import qa_service.kb.edge_store as edge_store
+    from qa_service.kb.embed import CjkEmbedder
+    from qa_service.kb.types import SparseVec
+
+    folder = write_folder(tmp_path / "kb")
+    with monkeypatch.context() as m:  # build as the earlier release did: dense + word BM25 only
+        m.setattr(edge_store, "CJK", edge_store.SPARSE)
+        m.setattr(CjkEmbedder, "embed_document", lambda self, text: SparseVec([], []))
+        old = run_ingest(svc, [folder], "town", publish=True)
+    reader = svc.store.open_version("town", old.version)
+    assert not reader.has_cjk
+    reader.close()
+    assert search(svc, "town", "户籍迁入需要什么材料", k=3).hits[0].payload["source_id"] == "hukou.md"  # 2 retrievers
+    again = run_ingest(svc, [folder], "town", publish=True)
+    assert again.chunks["embedded"] == 0 and again.chunks["copied"] == old.chunks["embedded"]
+    reader = svc.store.open_version("town", again.version)
+    try:
+        assert reader.has_cjk
+    finally:
+        reader.close()
+    hits = search(svc, "town", "户口迁入要什么材料", k=3, mode="cjk").hits
+    assert hits and hits[0].payload["source_id"] == "hukou.md"
