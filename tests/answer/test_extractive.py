@@ -57,9 +57,9 @@ def test_only_the_best_candidates_are_embedded_and_the_answer_is_kept(shared_mod
 
     q = "How much does a residential parking permit cost?"
     full = ExtractiveGenerator(CountingEmbedder(shared_models["dense"]),  # type: ignore[arg-type]
-                               GenerateSettings(max_encoded_sentences=1000)).generate(q, _passages(), "en")
+                               GenerateSettings(max_encoded_sentences={"en": 1000, "zh": 1000})).generate(q, _passages(), "en")
     counting = CountingEmbedder(shared_models["dense"])
-    capped = ExtractiveGenerator(counting, GenerateSettings(max_encoded_sentences=6)).generate(  # type: ignore[arg-type]
+    capped = ExtractiveGenerator(counting, GenerateSettings(max_encoded_sentences={"en": 6, "zh": 8})).generate(  # type: ignore[arg-type]
         q, _passages(), "en")
     assert len(counting.encoded) == 6  # of 16 candidate sentences
     assert "40 dollars" in capped.sentences[0].text
