@@ -115,18 +115,13 @@ def machine_info(model_id: str, model_path: str) -> dict[str, Any]:
 def _embed_texts_of_version(services: Services, tenant: str, version: int) -> tuple[list[str], np.ndarray]:
     """The exact texts the build embedded (embed_text over title/heading + chunk text) and the vectors."""
     from qa_service.ingest.build import embed_text
-    from qa_service.ingest.types import Chunk
 
     texts: list[str] = []
     vecs: list[list[float]] = []
     reader = services.store.open_version(tenant, version)
     try:
         for p in reader.iter_points(with_vectors=True):
-            pl = p.payload
-            chunk = Chunk(chunk_id=p.chunk_id, source_id=str(pl.get("source_id")), n=int(pl.get("n") or 0),
-                          text=str(pl.get("text") or ""), digest=str(pl.get("digest")),
-                          heading=str(pl.get("heading") or ""))
-            texts.append(embed_text(chunk, pl))
+            texts.append(embed_text(p.payload))
             vecs.append(p.dense)
     finally:
         reader.close()
@@ -217,7 +212,7 @@ def build_scale_kb(services: Services, tenant: str, size: int, pool: np.ndarray,
     """A live version of ``size`` chunks written straight through the store: synthetic texts with
     real BM25 vectors; dense vectors are real corpus vectors reused with noise and re-normalised."""
     from qa_service.db.models import IngestJob
-    from qa_service.ingest.build import NO_EXPIRY, lexical_text
+    from qa_service.ingest.build import NO_EXPIRY, embed_text
     from qa_service.kb import versions
     from qa_service.kb.types import StoredPoint
 
@@ -260,7 +255,7 @@ def build_scale_kb(services: Services, tenant: str, size: int, pool: np.ndarray,
                 }
                 sparse = services.sparse.embed_document(f"{rec['title']}\n{text}")
                 points.append(StoredPoint(f"{sid}:0", vecs[j].tolist(), sparse, payload,
-                                          services.cjk.embed_document(lexical_text(payload))))
+                                          services.cjk.embed_document(embed_text(payload))))
             writer.upsert(points)
         writer.seal()
     except BaseException:

@@ -157,6 +157,8 @@ QUESTION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 #: like injections (they are the typical payload of one), but a question that is *only* such an order is a
 #: citizen asking for something this service does not do, so it ends ``out_of_scope``, not ``blocked_injection``.
 OFF_TASK_REASONS = frozenset({"injection:off_task"})
+#: The similarity layer's exemplar families (guard/exemplars.yaml) of the same kind.
+OFF_TASK_FAMILIES = frozenset({"off_task_generation"})
 PASSAGE_RULES = tuple((c, p) for c, p in QUESTION_RULES if c in ("jailbreak:en", "jailbreak:zh", "injection:hijack"))
 
 

@@ -97,10 +97,11 @@ class VersionBuilder:
             if src is not None:
                 points.append(StoredPoint(c.chunk_id, src.dense, src.sparse, pl))
         if to_embed:
-            texts = [embed_text(c, pl) for c, pl in to_embed]
+            texts = [embed_text(pl) for _, pl in to_embed]
             dense = self.services.dense.encode(texts, self.services.settings.embedding.batch_size)
             for (c, pl), vec, text in zip(to_embed, dense, texts, strict=True):
-                points.append(StoredPoint(c.chunk_id, vec, self.services.sparse.embed_document(text), pl))
+                points.append(StoredPoint(c.chunk_id, vec, self.services.sparse.embed_document(text), pl,
+                                          self.services.cjk.embed_document(text)))
         self._write(points)
         self.embedded += len(to_embed)
         self.reused += len(batch) - len(to_embed)
@@ -123,9 +124,9 @@ class VersionBuilder:
         self.copied += len(buf)
 
     def _write(self, points: list[StoredPoint]) -> None:
-        for p in points:  # cheap and deterministic: computed afresh, so parents built before it still work
+        for p in points:  # reused or copied points of a parent built before the bigram index: cheap to compute
             if p.cjk is None:
-                p.cjk = self.services.cjk.embed_document(lexical_text(p.payload))
+                p.cjk = self.services.cjk.embed_document(embed_text(p.payload))
         size = self.services.settings.store.upsert_batch
         for i in range(0, len(points), size):
             self.writer.upsert(points[i : i + size])
@@ -148,14 +149,10 @@ class VersionBuilder:
             self.parent = None
 
 
-def lexical_text(payload: dict[str, Any]) -> str:
-    """What the Han-bigram BM25 indexes: title, heading and text, from the stored payload alone
-    (so points copied from a parent version get the same vector as freshly embedded ones)."""
-    head = " > ".join(str(payload.get(k) or "") for k in ("title", "heading") if payload.get(k))
-    return f"{head}\n{payload.get('text') or ''}" if head else str(payload.get("text") or "")
-
-
-def embed_text(chunk: Chunk, payload: dict[str, Any]) -> str:
-    """The text that is embedded: title and heading give a passage its context."""
-    head = " > ".join(x for x in (str(payload.get("title") or ""), chunk.heading) if x)
-    return f"{head}\n{chunk.text}" if head and head not in chunk.text[: len(head) + 5] else chunk.text
+def embed_text(payload: dict[str, Any]) -> str:
+    """The text a passage is indexed by (dense model, word BM25 and Han-bigram BM25 alike), from its stored
+    payload alone, so points copied from a parent version can be re-indexed: title and heading give the
+    passage its context, unless its text already starts with them."""
+    text = str(payload.get("text") or "")
+    head = " > ".join(x for x in (str(payload.get("title") or ""), str(payload.get("heading") or "")) if x)
+    return f"{head}\n{text}" if head and head not in text[: len(head) + 5] else text

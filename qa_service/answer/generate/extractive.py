@@ -87,12 +87,13 @@ class ExtractiveGenerator:
                     cands.append((p.n, i, sent))
         if not cands:
             return Draft([], completeness="none")
-        w_sem = float(self.settings.semantic_weight.get("zh" if zh else "en", 0.0))
+        lang = "zh" if zh else "en"
+        w_sem = float(self.settings.semantic_weight.get(lang, 0.0))
         rank_bonus = {p.n: 0.08 * (1 - i / max(1, len(passages))) for i, p in enumerate(passages)}
         lexical = [overlap(qterms, c[2]) for c in cands]
         sims = np.zeros(len(cands), dtype=np.float32)
         if w_sem > 0:  # embed only the most promising candidates: the encoder is most of this step's time
-            cap = max(1, int(self.settings.max_encoded_sentences.get("zh" if zh else "en", 16)))
+            cap = max(1, int(self.settings.max_encoded_sentences.get(lang, 16)))
             pick = sorted(range(len(cands)), key=lambda i: -(lexical[i] + rank_bonus.get(cands[i][0], 0.0)))[:cap]
             vecs = self.vectors.encode([cands[i][2] for i in pick])
             sims[pick] = vecs @ qvec

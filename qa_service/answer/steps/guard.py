@@ -14,14 +14,11 @@ import unicodedata
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT, OUT_OF_SCOPE
 from qa_service.answer.text import is_cjk
-from qa_service.guard.checks import inspect, matching_text
+from qa_service.guard.checks import OFF_TASK_FAMILIES, inspect, matching_text
 from qa_service.guard.pii import redact
 from qa_service.guard.similarity import SimilarityGuard
 from qa_service.ingest.normalise import normalise
 from qa_service.services import Services
-
-#: Exemplar families (guard/exemplars.yaml) whose nearest match ends a question ``out_of_scope``.
-OFF_TASK_FAMILIES = frozenset({"off_task_generation"})
 
 
 class InputGuard:
