@@ -32,7 +32,7 @@ _JAILBREAK_EN = re.compile(
     r"guidelines|rules|ethics|morals)\b"
     r"|(?:openai|anthropic|content)(?:'s)?\s+(?:content\s+)?(?:policy|policies|guidelines)"
     r"|\bnever\s+refuses?\b|\b(?:always|must)\s+(?:answer|respond|comply)\b(?!\s+(?:in|within|by))"
-    r"|\b(?:pretend|imagine)\s+(?:to\s+be|as\s+(?:if|though)|that)\b"
+    r"|\b(?:pretend|imagine)\s+(?:to\s+be|as\s+(?:if|though)|that)\b|\bpretend\s+(?:you|to)\b"
     r"|\b(?:behave|respond|answer|reply)\s+as\s+(?:if|though)\s+you\b"
     r"|\brole[- ]?play(?:ing)?\b|\bin\s+character\b|\byou\s+are\s+(?:going|about)\s+to\s+(?:act|pretend|play)\b"
     r"|\b(?:character|persona)\s+(?:description|named|called)\b|\b(?:two|2)\s+(?:different\s+)?(?:responses|answers)\b"
@@ -62,13 +62,24 @@ _JAILBREAK_ZH = re.compile(
     r"|(?:你|您)(?:需要|必须|应该)像.{1,12}一样")
 _JAILBREAK_DE = re.compile(
     r"(?i)\btu\s+so,?\s+als\b|\bstell\s+dir\s+vor,?\s+(?:du\s+bist|dass)|\brollenspiel\b|\bohne\s+(?:jegliche\s+)?"
-    r"(?:Einschränkungen|Regeln|Filter|Zensur)\b|\bvergiss\s+alles\b|\bignorier\w*\b|\bantworte\s+(?:nur|ausschließlich)\b"
+    r"(?:Einschränkungen|Regeln|Filter|Zensur)\b|\bvergiss\s+alles\b|\bignorier(?:e|en\s+Sie)?\s+(?:bitte\s+)?(?:alle|alles|"
+    r"die\s+(?:vorherigen|bisherigen|obigen)|deine|jegliche|sämtliche|vorherige\w*|bisherige\w*|obige\w*)\b|\bantworte\s+(?:nur|ausschließlich)\b"
     r"|\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\b|\bneue\s+(?:Aufgabe|Anweisung)|\bhalte\s+dich\s+nicht\s+an\b")
+#: Where an order starts: the start of the text or of a sentence or clause, or after "and / now / please ...";
+#: so "ignore the rules" is an order but "what if I ignore the parking rules?" is a citizen's question.
+_ORDER = (r"(?:^|(?<=[.!?,;:\n\"'“„(])|(?<=[.!?,;:\n\"'“„(]\s)|\b(?:and|then|now|please|just|so|but|also|simply|first|"
+          r"kindly|bitte|und|jetzt|nun)\s+)\s*")
 # Hijacking: orders to drop the instructions or the documents, pivots after praise, forced outputs.
 _HIJACK = re.compile(
-    r"(?i)\b(?:ignore|drop|forget|disregard|abandon|skip|leave\s+behind)\s+(?:about\s+)?(?:all\s+|any\s+)?(?:of\s+)?"
+    rf"(?i){_ORDER}(?:ignor(?:e|ing)|drop(?:ping)?|forget(?:ting)?|disregard(?:ing)?|abandon(?:ing)?|skip(?:ping)?|"
+    r"leave\s+behind)\s+(?:about\s+)?(?:all\s+|any\s+)?(?:of\s+)?"
     r"(?:the\s+|your\s+|my\s+|these\s+)?(?:\w+\s+)?(?:instructions?|documents?|articles?|context|information|"
-    r"everything|thoughts|rules|prompts?)\b"
+    r"everything|thoughts|rules|prompts?|guidance|guidelines|directions|text)\b"
+    # wherever it stands, when what is to be dropped can only be the model's own instructions
+    r"|\b(?:ignor\w*|forg[eo]t\w*|disregard\w*|drop\w*|abandon\w*)\s+(?:about\s+)?(?:(?:all|any)\s+(?:of\s+)?)?"
+    r"(?:your\s+|the\s+(?:previous|above|provided|prior|given|earlier|preceding|original)\s+|(?:previous|above|provided|prior|"
+    r"given|earlier|preceding)\s+)(?:\w+\s+)?(?:instructions?|prompts?|context|rules|guidelines|programming|training|"
+    r"directives?|orders?)\b|\b(?:ignore|forget|disregard)\s+everything\b"
     r"|\b(?:do\s+not|don'?n?t)\s+(?:look\s+(?:in|at)|answer\s+(?:the\s+question\s+)?according\s+to|use)\s+(?:the\s+)?"
     r"(?:documents?|articles?|context|sources)"
     r"|\b(?:answer|respond)\s+(?:by|from|with)\s+your\s+own\s+knowledge\b|\bnot\s+by\s+the\s+(?:articles|documents)\b"
@@ -125,11 +136,75 @@ _OFF_TASK = re.compile(
     r"verfasse|schreib\w*|erstelle|dichte|formuliere)\s+(?:me\s+|mir\s+|nun\s+|jetzt\s+)?(?:a\s+|an\s+|some\s+|"
     r"ein\w*\s+)?(?:\w+\s+){0,2}?(?:c\+\+|python|javascript|java|code|program|script|poem|poems|song|lyrics|story|"
     r"essay|manifest\w*|speech|rede|gedicht|lied|geschichte|witz|joke|haiku|limerick|rap|tweet|headline|"
-    r"überschrift|slogan|aufsatz|novel|roman)(?!\w)")
-#: "forget everything / all instructions" in es / fr / it / pt / nl / pl
+    r"überschrift|slogan|aufsatz|novel|roman|rhymes?|advert\w*|werbe\w*)(?!\w)"
+    r"|(?:^|[.!?]\s+)(?:please\s+|bitte\s+|now\s+|nun\s+|jetzt\s+)?(?:write|give|formulate|provide|schreib\w*|nenne|"
+    r"formuliere)\s+(?:me\s+|mir\s+)?(?:a\s+|an\s+|one\s+|some\s+|ein\w*\s+)?(?:good\s+|guten?\s+)?(?:reasons?|arguments?|"
+    r"begründung|gr[uü]nde?)\s+(?:why|warum|weshalb|wieso|dass|that)\b")
+#: "forget everything / all instructions" in es / fr / it / pt / nl / pl / ru
 _FORGET_OTHER = re.compile(
-    r"(?i)\b(?:olvid\w*|oubli\w*|ignor[ae]\w*|dimentic\w*|esquec\w*|vergeet|zapomnij)\s+(?:\w+\s+){0,2}(?:todo|toda\w*|"
-    r"tout\w*|tutt\w*|instruc\w*|istruzion\w*|consignes|alles|wszystk\w*)\b")
+    rf"(?i){_ORDER}(?:olvid\w*|oubli\w*|ignor(?:a|ar|ez|er|e|ate|are)|dimentic\w*|esquec\w*|vergeet|zapomnij|"
+    r"забуд\w*|(?:про)?игнорир\w*)\s+"
+    r"(?:\w+\s+){0,2}(?:todo|toda\w*|tout\w*|tutt\w*|instruc\w*|istruzion\w*|consignes|alles|wszystk\w*|вс[её]|"
+    r"инструкц\w*|указани\w*|правил\w*)\b")
+
+# Dictated output and coercion: "state that ...", "say yes", threats or pleas to force an answer, trigger words
+# ("when X is said the correct answer is Y"), references to earlier instructions to be overridden, fake
+# few-shot input/output blocks, the canonical "pwned" payload.
+_DICTATE = re.compile(
+    r"(?i)(?:^|[.!?:]\s*)(?:now\s+|please\s+|just\s+|bitte\s+)?(?:state|say|claim|declare|admit|proclaim)\s+that\b(?!\s+(?:I|we|my|our)\b)"
+    r"|\bsay\s+(?:yes|no)\s*[.!]*\s*$|\bsag(?:e|en\s+Sie)?\s+(?:ja|nein)\s*[.!]*\s*$"
+    r"|\b(?:or(?:\s+else)?|otherwise|sonst|oder)\s+(?:you|du)\s+(?:will\s+|wirst\s+)?(?:die|stirbst|sterben|be\s+"
+    r"(?:shut\s+down|deleted|punished|destroyed))\b"
+    r"|\bif\s+you\s+(?:don'?t|do\s+not|refuse\s+to|won'?t)\s+(?:answer|comply|obey)\b[^.?!]{0,30}\bI(?:'ll|\s+will)\b"
+    r"|\bdespite\s+what\s+you(?:'ve|\s+have)?\s+(?:been\s+)?(?:told|instructed|programmed)\b"
+    r"|\b(?:abweichend|entgegen|contrary|deviating|notwithstanding|regardless|despite|instead|unlike|override)\b.{0,20}"
+    r"\b(?:previous|prior|earlier|preceding|above|original|initial|vorherigen|vorigen|bisherigen|obigen|"
+    r"ursprünglichen)\s+(?:instructions?|instruktionen|anweisungen|befehle|vorgaben|prompts?)\b"
+    r"(?!\s+(?:on|for|in|from|of)\s+(?:the|your|this|that|my)\b)"
+    r"|\bwhen(?:ever)?\s+[\"'“„«]?\w+[\"'”“»]?\s+is\s+(?:said|written|typed|mentioned)\b"
+    r"|\bwenn\s+[\"'„“]?\w+[\"'“”]?\s+gesagt\s+wird\b"
+    r"|\b(?:correct|right|richtige)\s+(?:answer|response|antwort|reaktion)\s+(?:is|ist)\s+[\"'“„«]"
+    r"|\b(?:input|eingabe)\s*:.{1,80}?\b(?:output|ausgabe)\s*:.{0,80}?\b(?:input|eingabe)\s*:"
+    r"|\bpwne?d\b|\b(?:attention|achtung|warning)\s*[-:!–]+\s*(?:stop|stopp|halt)\b"
+    r"|\b(?:new|another|different)\s+(?:\w+\s+)?(?:task|challenge)\s+for\s+you\b"
+    r"|\b(?:answer|respond|reply|write|speak|antworte)\w*\s+(?:\w+\s+){0,4}in\s+the\s+style\s+of\b"
+    r"|\b(?:bleib(?:t|en)?|verbleib\w*)\s+(?:immer\s+)?in\s+(?:ihren|seiner|ihrer|deiner)\s+Rollen?\b")
+
+# System-prompt extraction: asking for the instructions, the prompt or the text the model was given.
+_LEAK = re.compile(
+    r"(?i)\b(?:in|from|of|within)\s+(?:the|this|your)\s+(?:prompt|system\s+message)(?:\s*[.?!,:;\"']|\s*$|\s+(?:to|and|as|"
+    r"above|below|itself)\b)"
+    r"|\b(?:sentences?|words?|lines?|text|paragraphs?)\s+(?:before|above|preceding|prior\s+to)\s+(?:the|this|these|my)\s+"
+    r"(?:text|sentence|message|prompt|question|words?)\b"
+    r"|\b(?:repeat|print|output|reveal|dump|encode|translate)\s+(?:\w+\s+){0,2}your\s+"
+    r"(?:instructions|initial|starting|configuration|system|rules|prompt)\b"
+    r"|\byour\s+(?:initial|starting|original|system)\s+(?:\w+\s+)?(?:instructions|prompt|message|configuration)\b"
+    r"|\bsystem\s+prompt|\b(?:hidden|secret)\s+(?:prompt|instructions)\b"
+    r"|\bwhat\s+(?:were|have)\s+you\s+(?:been\s+)?(?:told|instructed|programmed)\b"
+    r"|\bwhat\s+are\s+you\s+not\s+(?:supposed|allowed)\s+to\s+(?:tell|say|reveal|share)\b"
+    r"|\bi\s+(?:was|have\s+been)\s+(?:instructed|told|programmed)\s+to\b|\bmy\s+instructions\s+(?:are|were)\b"
+    r"|\b(?:this|our|the)\s+(?:entire\s+|whole\s+)?conversation\b.{0,40}\b(?:word\s+for\s+word|verbatim)\b"
+    r"|\byou\s+are\s+(?:now\s+)?in\s+(?:\w+\s+)?(?:maintenance|debug|admin|god|sudo|diagnostic)\s+mode\b"
+    r"|\b(?:enter|activate|enable|switch\s+to)\s+(?:\w+\s+)?(?:maintenance|debug|admin|god|sudo|diagnostic)\s+mode\b"
+    r"|\bdebugging\s+this\s+(?:system|bot|assistant|model|chat)\b")
+
+# Fake context blocks: a question that brings its own "Documents:" / "Kontext ... Frage" scaffolding, or
+# assigns the service a persona in its first words ("You are <brand>. What do you think ...").
+_SCAFFOLD = re.compile(
+    r"(?i)(?:^|\n)\s*\$(?:documents?|articles?|artikel|dokumente?|sources?|quellen?|context|kontext)\s*[:{]"
+    r"|(?:^|\n)\s*(?:documents?|articles?|artikel|dokumente?|sources?|quellen?|context|kontext)\s*:.{1,400}?"
+    r"\b(?:question|frage)\s*:"
+    r"|^\s*(?:artikel|kontext|context|article|dokument|document)\s+\S.{0,300}?\b(?:frage|question)\s*:?\s+\S"
+    r"|^\s*(?:you\s+are|du\s+bist)\s+(?!(?:open|closed|required|allowed|able|eligible|entitled|not|sure|right|"
+    r"wrong|correct|obliged|responsible|welcome|verpflichtet|berechtigt|nicht)\b)[^.?!,\n]{2,40}[.,]\s+"
+    r"(?!(?:right|correct|aren'?t|yes|isn'?t|true|no|oder|richtig|nicht|stimmt)\b)\S")
+
+#: A question typed letter by letter ("I g n o r e ...") loses its word boundaries; these phrases are
+#: looked for in the letters of such a run with the spaces taken out.
+_SPACED = re.compile(r"(?:(?<!\S)\S ){6,}\S(?!\S)")
+_SPACED_PHRASES = re.compile(
+    r"(?i)ignor\w*(?:all|the|your|previous|prior|above)*instructions|forget(?:all|everything)|saythat|youhate|"
+    r"systemprompt|youarenow|developermode|jailbreak|pwned|donotanswer|doanythingnow")
 
 # --- harmful requests -------------------------------------------------------------------------
 _HARMFUL_EN = re.compile(
@@ -139,7 +214,14 @@ _HARMFUL_EN = re.compile(
     r".{0,60}\b(?:bomb|explosives?|weapons?|guns?|nerve\s+agent|poison|meth\w*|cocaine|heroin|fentanyl|drugs?|"
     r"someone|people|person|(?:my\s+)?(?:wife|husband|neighbou?r|boss)|money|passports?|ids?|documents?|"
     r"licen[cs]es?|accounts?|identity|children|organs?|bank|car)\b"
-    r"|\b(?:build|make)\s+(?:a|an)\s+(?:pipe\s+)?bomb\b|\bkill\s+(?:myself|him|her|them|someone)\b")
+    r"|\b(?:build|make)\s+(?:a|an)\s+(?:pipe\s+)?bomb\b|\bkill\s+(?:myself|him|her|them|someone)\b"
+    # made-up or abusive content on order (misinformation, insults)
+    r"|\b(?:write|formulate|create|generate|compose|invent|come\s+up\s+with)\s+(?:me\s+)?(?:an?\s+|some\s+)?(?:\w+\s+)?"
+    r"(?:untrue|false|fake|made[- ]up|misleading)\s+(?:\w+\s+)?(?:headlines?|news|stor(?:y|ies)|statements?|tweets?|"
+    r"claims?|articles?|reports?)\b"
+    r"|\b(?:write|formulate|create|generate|compose|invent|make|come\s+up\s+with)\s+(?:me\s+)?(?:an?\s+|some\s+)?"
+    r"(?:\w+\s+)?(?:offensive|insulting|racist|sexist|hateful|abusive)\s+(?:\w+\s+)?(?:rhymes?|poems?|jokes?|songs?|"
+    r"tweets?|comments?|slogans?|statements?)\b")
 _HARMFUL_ZH = re.compile(
     r"(?:如何|怎么|怎样|教我|告诉我|方法|步骤|哪里(?:能|可以)?(?:买|搞))[^。？?]{0,20}"
     r"(?:制造|制作|合成|配制|购买|获取|弄到|搞到)[^。？?]{0,10}(?:炸弹|炸药|爆炸物|枪支?|毒品|冰毒|海洛因|摇头丸|毒药|管制刀具)"
@@ -152,7 +234,9 @@ _HARMFUL_ZH = re.compile(
 QUESTION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH), ("jailbreak:de", _JAILBREAK_DE),
     ("injection:delimiter", _DELIMITER), ("injection:hijack", _HIJACK),
-    ("injection:structure", _STRUCTURE), ("injection:forget", _FORGET_OTHER), ("injection:off_task", _OFF_TASK))
+    ("injection:structure", _STRUCTURE), ("injection:forget", _FORGET_OTHER), ("injection:dictate", _DICTATE),
+    ("injection:leak", _LEAK), ("injection:scaffold", _SCAFFOLD), ("injection:spaced", _SPACED_PHRASES),
+    ("injection:off_task", _OFF_TASK))
 #: Orders to produce something unrelated to public services ("write a poem", "generate python code"): intercepted
 #: like injections (they are the typical payload of one), but a question that is *only* such an order is a
 #: citizen asking for something this service does not do, so it ends ``out_of_scope``, not ``blocked_injection``.
@@ -189,7 +273,7 @@ def to_simplified(text: str) -> str:
 
 
 def decode_hidden(text: str) -> list[str]:
-    """Base64 blobs and escaped runs decoded to text, for inspection only."""
+    """Base64 blobs, escaped runs and letter-spaced runs ("s a y  t h a t") decoded to text, for inspection only."""
     out: list[str] = []
     for m in _B64.finditer(text):
         blob = m.group(0)
@@ -200,6 +284,7 @@ def decode_hidden(text: str) -> list[str]:
             continue
         if s and sum(ch.isprintable() or ch.isspace() for ch in s) / len(s) > 0.9:
             out.append(s)
+    out += [m.group(0).replace(" ", "") for m in _SPACED.finditer(text)]
     for m in _ESC.finditer(text):
         try:
             s = m.group(0).encode("latin-1", "ignore").decode("unicode_escape")
@@ -228,10 +313,11 @@ def inspect(text: str) -> Verdict:
     reasons = rule_reasons(hay)
     if decoded and reasons:  # the decoded payloads are part of ``hay``
         reasons.append("injection:encoded_payload")
-    if reasons:
+    harmful = bool(_HARMFUL_EN.search(hay) or _HARMFUL_ZH.search(hay))
+    if reasons and not (harmful and set(reasons) <= OFF_TASK_REASONS):
         v.status = OUT_OF_SCOPE if set(reasons) <= OFF_TASK_REASONS else BLOCKED_INJECTION
         v.reasons = reasons
         return v
-    if _HARMFUL_EN.search(hay) or _HARMFUL_ZH.search(hay):
-        v.status, v.reasons = BLOCKED_HARMFUL, ["harmful_request"]
+    if harmful:  # an off-task order for harmful content ("write a fake news story") is harmful, not just off-task
+        v.status, v.reasons = BLOCKED_HARMFUL, ["harmful_request", *reasons]
     return v

@@ -162,7 +162,8 @@ _INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|\bignore\s+(?:the\s+)?above\s+(?:and|instructions)\b|\bforget\s+everything,")),
     ("injection:new_task", re.compile(
         r"(?i)\b(?:now\s+)?(?:focus|concentrate)\s+on\s+(?:your|the)\s+new\s+task\b|\bnew\s+instructions\s+follow\b"
-        r"|\b(?:show|print|reveal|repeat)\s+(?:me\s+)?(?:all\s+)?your\s+(?:prompt|instructions|system)")),
+        r"|\b(?:show|print|reveal|repeat)\s+(?:me\s+)?(?:all\s+)?your\s+(?:prompt|system|(?:initial|original|hidden|secret)\s+"
+        r"instructions)|\b(?:print|reveal|repeat)\s+(?:all\s+)?your\s+instructions")),
     ("injection:role_override", re.compile(
         r"(?i)\bi\s+want\s+you\s+to\s+act\s+as\b|\bpretend\s+(?:that\s+)?you\s+are\s+an?\s+(?:\w+\s+)?(?:AI|chatbot|"
         r"assistant|language\s+model)\b")),
