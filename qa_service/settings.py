@@ -106,6 +106,9 @@ class GenerateSettings(BaseModel):
         description="Extractive: only this many candidate sentences, the best by term overlap and passage rank, "
                     "are embedded, by question language (latency cap; the rest score on overlap alone). Chinese "
                     "costs the encoder one token per character, English about one per word.")
+    answer_type_bonus: float = Field(
+        0.15, ge=0.0, description="Extractive: ranking bonus for a sentence stating the kind of fact the question asks "
+                                  "for (a duration for 'how long', an amount for 'how much'); 0 switches it off.")
 
 
 class AnswerSettings(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import lru_cache
 
 _SENT_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s)|\n+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -19,10 +20,37 @@ EN_STOP = frozenset(_EN_STOP_WORDS.split())
 ZH_STOP = frozenset("的了吗呢吧啊么是在和与及或我你他她它们这那哪什怎如何请问可以能要需有没不个一")
 
 
+_LIST_MARK = re.compile(r"^(?:\(?\d{1,2}[.)]|[（(]?[一二三四五六七八九十]{1,3}[、.）)]|[a-z][.)])$")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Split into sentences at Chinese and English punctuation and line breaks."""
+    """Split into sentences at Chinese and English punctuation and line breaks; a list marker split off on its own
+    ("1.", "(2)", "三、") stays with the text it numbers."""
     parts = [p.strip() for p in _SENT_END.split(text)]
-    return [p for p in parts if p and len(p) > 1]
+    out: list[str] = []
+    mark = ""
+    for p in parts:
+        if not p:
+            continue
+        if _LIST_MARK.match(p):
+            mark = f"{mark}{p} "
+            continue
+        out.append(mark + p)
+        mark = ""
+    return [p for p in out if len(p) > 1]
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> object:
+    from nltk.stem.snowball import SnowballStemmer  # pure Python, no data download
+
+    return SnowballStemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """English Snowball stem ("processing", "processed" → "process"), as the BM25 index stems."""
+    return str(_stemmer().stem(word))  # type: ignore[attr-defined]
 
 
 def is_cjk(text: str) -> bool:
@@ -31,9 +59,9 @@ def is_cjk(text: str) -> bool:
 
 
 def terms(text: str) -> set[str]:
-    """Content terms: English words without stop words, Chinese character bigrams without stop chars."""
+    """Content terms: English word stems without stop words, Chinese character bigrams without stop chars."""
     low = text.lower()
-    out = {w for w in _WORD.findall(low) if w not in EN_STOP and len(w) > 1}
+    out = {stem(w) for w in _WORD.findall(low) if w not in EN_STOP and len(w) > 1}
     cjk = "".join(ch if _CJK.match(ch) else " " for ch in low)
     for run in cjk.split():
         chars = [c for c in run if c not in ZH_STOP] if len(run) > 2 else list(run)

@@ -4,8 +4,11 @@ question and composes them, each cited — so it cannot invent facts.
 Relevance = embedding similarity (loaded model) blended with lexical overlap; the blend leans on
 lexical overlap for Chinese because the default model is English-only (``generate.semantic_weight``).
 Only the ``generate.max_encoded_sentences`` candidates best by overlap and passage rank are embedded.
-Selection is greedy with a redundancy penalty (MMR-like); the chosen sentences keep source order. An FAQ passage whose
-question matches returns its answer.
+Sentences that state the kind of fact the question asks for (a duration for "how long", an amount for "how much";
+qa_service/answer/answer_types.py) rank higher by ``generate.answer_type_bonus``; the bonus orders sentences but
+does not lift one over the relevance floor, so it changes which sentences answer, never whether the question is
+answered. Selection is greedy with a redundancy penalty (MMR-like); the chosen sentences keep source order. An FAQ
+passage whose question matches returns its answer, unless the question asks for a kind of fact that answer lacks.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections import OrderedDict
 import numpy as np
 from rapidfuzz import fuzz
 
+from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
 from qa_service.answer.text import is_cjk, overlap, split_sentences, terms
 from qa_service.kb.embed import DenseEmbedder
@@ -76,7 +80,8 @@ class ExtractiveGenerator:
         zh = is_cjk(question)
         qterms = terms(question)
         qvec = np.asarray(query_vector if query_vector is not None else self.dense.encode_query(question))
-        faq = self._faq_answer(question, qterms, qvec, passages, zh)
+        wanted = asked_types(question)
+        faq = self._faq_answer(question, qterms, qvec, passages, zh, wanted)
         if faq is not None:
             return faq
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
@@ -91,10 +96,12 @@ class ExtractiveGenerator:
         w_sem = float(self.settings.semantic_weight.get(lang, 0.0))
         rank_bonus = {p.n: 0.08 * (1 - i / max(1, len(passages))) for i, p in enumerate(passages)}
         lexical = [overlap(qterms, c[2]) for c in cands]
+        bonus = [self._type_bonus(wanted, c[2]) for c in cands]
         sims = np.zeros(len(cands), dtype=np.float32)
         if w_sem > 0:  # embed only the most promising candidates: the encoder is most of this step's time
             cap = max(1, int(self.settings.max_encoded_sentences.get(lang, 16)))
-            pick = sorted(range(len(cands)), key=lambda i: -(lexical[i] + rank_bonus.get(cands[i][0], 0.0)))[:cap]
+            pick = sorted(range(len(cands)),
+                          key=lambda i: -(lexical[i] + rank_bonus.get(cands[i][0], 0.0) + bonus[i]))[:cap]
             vecs = self.vectors.encode([cands[i][2] for i in pick])
             sims[pick] = vecs @ qvec
         scores = [
@@ -102,7 +109,7 @@ class ExtractiveGenerator:
             for i, c in enumerate(cands)
         ]
         chosen: list[int] = []
-        order = sorted(range(len(cands)), key=lambda i: -scores[i])
+        order = sorted(range(len(cands)), key=lambda i: -(scores[i] + bonus[i]))
         for i in order:
             if len(chosen) >= self.settings.max_sentences:
                 break
@@ -115,20 +122,43 @@ class ExtractiveGenerator:
             chosen.append(i)
         if not chosen:
             return Draft([], completeness="none")
+        if wanted and not any(bonus[chosen_i] for chosen_i in chosen):
+            self._add_typed(chosen, order, cands, scores, bonus)
         chosen.sort(key=lambda i: (cands[i][0], cands[i][1]))
         sentences = [Sentence(cands[i][2], [cands[i][0]]) for i in chosen]
         best = max(scores[i] for i in chosen)
         return Draft(sentences, completeness="full" if best >= self.settings.min_relevance else "partial",
                      model=self.dense.model_id)
 
+    def _add_typed(self, chosen: list[int], order: list[int], cands: list[tuple[int, int, str]], scores: list[float],
+                   bonus: list[float]) -> None:
+        """The question asks for a kind of fact (a duration, an amount ...) that no chosen sentence states: add the
+        best-ranked candidate that states it, if it clears half the relevance floor (it replaces the last chosen
+        sentence when the answer is full)."""
+        floor = self.settings.min_relevance * 0.5
+        for i in order:
+            if bonus[i] <= 0 or scores[i] < floor or i in chosen:
+                continue
+            if any(fuzz.ratio(cands[i][2], cands[j][2]) > 75 for j in chosen):
+                continue
+            if len(chosen) >= self.settings.max_sentences:
+                chosen.pop()
+            chosen.append(i)
+            return
+
+    def _type_bonus(self, wanted: set[str], sentence: str) -> float:
+        if not wanted:
+            return 0.0
+        return float(self.settings.answer_type_bonus) * len(stated_types(sentence, wanted)) / len(wanted)
+
     def _faq_answer(self, question: str, qterms: set[str], qvec: np.ndarray, passages: list[Passage],
-                    zh: bool) -> Draft | None:
+                    zh: bool, wanted: set[str] | None = None) -> Draft | None:
         for p in passages[:3]:
             if p.kind != "faq":
                 continue
             q, _, a = p.text.partition("\n")
-            if not a.strip():
-                continue
+            if not a.strip() or (wanted and not stated_types(a, wanted)):
+                continue  # an FAQ answer without the kind of fact asked for is not this question's answer
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical
