@@ -77,3 +77,40 @@ def test_a_zero_semantic_weight_embeds_nothing(shared_models: dict[str, Any]) ->
     draft = gen.generate("办理居住证需要什么材料？", [passage], "zh", query_vector=[0.0] * 384)
     assert counting.encoded == []
     assert draft.sentences and "身份证" in draft.sentences[0].text
+
+
+def _guide() -> list[Any]:
+    from qa_service.answer.context import Passage
+
+    guide = ("受理补领身份证的窗口在政务服务中心一楼。补领身份证须本人到场并签署遗失声明。"
+             "补领身份证的申请人须现场采集照片和指纹。")
+    times = "本市户籍十五个工作日；跨省通办三十个工作日。证件制作完成后以短信通知领取。"
+    return [Passage(1, "g:0", "g", "补领身份证", guide, "d1", 0.9), Passage(2, "t:0", "t", "办理时限", times, "d2", 0.5)]
+
+
+@pytest.mark.parametrize("bonus,expect_duration", [(0.15, True), (0.0, False)])
+def test_a_how_long_question_gets_the_sentence_that_states_a_duration(shared_models: dict[str, Any], bonus: float,
+                                                                       expect_duration: bool) -> None:
+    """The duration sentence shares no words with the question; the answer-type step is what brings it in."""
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.settings import GenerateSettings
+
+    gen = ExtractiveGenerator(shared_models["dense"], GenerateSettings(answer_type_bonus=bonus))
+    draft = gen.generate("外省户籍补领身份证要多长时间？", _guide(), "zh")
+    text = "".join(s.text for s in draft.sentences)
+    assert draft.sentences and "补领身份证" in text
+    assert ("三十个工作日" in text) is expect_duration
+
+
+def test_an_faq_answer_without_the_asked_kind_of_fact_is_not_returned(shared_models: dict[str, Any]) -> None:
+    from qa_service.answer.context import Passage
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.settings import GenerateSettings
+
+    faq = Passage(1, "f:0", "f", "FAQ", "How much does a parking permit cost?\nApply online with proof of address.",
+                  "d1", 0.9, kind="faq")
+    fees = Passage(2, "x:0", "x", "Fees", "A residential parking permit costs 40 dollars a year.", "d2", 0.5)
+    gen = ExtractiveGenerator(shared_models["dense"], GenerateSettings())
+    draft = gen.generate("How much does a parking permit cost?", [faq, fees], "en")
+    assert any("40 dollars" in s.text for s in draft.sentences)
+    assert not any("proof of address" in s.text for s in draft.sentences)
