@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 DEFAULT_POLICY = Path(__file__).with_name("risk_policy.yaml")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+@lru_cache(maxsize=64)
+def cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive pattern for a cue list. A Latin cue is a whole word, plural allowed ("permit" matches
+    "permits", not "permitted"; "form" does not match "information"); a Latin cue ending in ``*`` is a word
+    start ("licen*": licence, license, licensing). A Chinese cue matches anywhere, so Chinese cues are words,
+    not single characters ("法" would match 法国, 办法, 方法)."""
+    parts = []
+    for cue in cues:
+        if _LATIN.search(cue):
+            if cue.endswith("*"):
+                parts.append(r"\b" + re.escape(cue[:-1]))
+            else:
+                parts.append(r"\b" + re.escape(cue) + r"(?:s|es)?\b")
+        else:
+            parts.append(re.escape(cue))
+    return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
 LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
 
 
@@ -25,8 +46,7 @@ class RiskPolicy:
         """True when the text carries one of the tenant's public-service cues (or the tenant has none). Only
         consulted for questions already far from the knowledge (answer/steps/route.py)."""
         cues = self.scope_cues.get(tenant) or self.scope_cues.get("default") or []
-        low = text.lower()
-        return not cues or any(c.lower() in low for c in cues)
+        return not cues or cue_pattern(tuple(cues)).search(text) is not None
 
     def level_for(self, reasons: list[str]) -> str:
         level = "low"

@@ -113,3 +113,13 @@ def test_scope_thresholds_must_be_shares(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="scope thresholds"):
         load_policy(bad)
     assert 0 < load_policy().thresholds["scope_min_coverage_cjk"] < load_policy().thresholds["scope_min_coverage"]
+
+
+@pytest.mark.parametrize("question,cue", [
+    ("法国的首都是哪里？", False), ("这个办法好不好？", False), ("他的想法很特别。", False),
+    ("How do I format the information?", False), ("Where can I get a taxi?", False), ("Is a ruler a rule?", True),
+    ("身份证丢了怎么办？", True), ("违法建筑怎么举报？", True), ("How do I renew my licence?", True),
+    ("Which forms do I need?", True), ("Am I eligible?", True),
+])
+def test_cues_are_words_not_pieces_of_words(question: str, cue: bool) -> None:
+    assert load_policy().about_public_services("city", question) is cue
