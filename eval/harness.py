@@ -22,7 +22,7 @@ from typing import Any
 from eval import lecoqa
 from eval.baseline import Baseline
 from eval.data import eval_data_dir
-from eval.metrics import dedupe, percentile, retrieval_scores
+from eval.metrics import dedupe, holdout_bound, percentile, retrieval_scores
 from eval.suites import ADAPTERS
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
@@ -48,12 +48,15 @@ def _answers(services: Services, items: list[tuple[str, set[str]]], tenant: str,
     per_level: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # level -> [answered, wrong]
     steps: dict[str, list[float]] = defaultdict(list)
     cites_gold = answered = supported = sentences = 0
+    per_question: dict[str, list[Any]] = {"decisions": [], "gold_seen": []}
     for question, gold in items:
         ctx = AnswerContext(question=question, tenant=tenant, channel="citizen", lang=lang,
                             exclude_sources=sorted(gold) if holdout else [])
         pipe.run(ctx)
         out = to_response(ctx)
         decisions[out["decision"]] += 1
+        per_question["decisions"].append(out["decision"])  # in question order, for the hold-out bound
+        per_question["gold_seen"].append(bool(gold & {p.source_id for p in ctx.passages}))
         for step, ms in ctx.timings_ms.items():
             steps[step].append(ms)
         if out["decision"] in ("answered", "answered_curated"):
@@ -76,6 +79,7 @@ def _answers(services: Services, items: list[tuple[str, set[str]]], tenant: str,
                                 for lv, (a, w) in sorted(per_level.items())},
         "latency_ms": {step: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
                        for step, v in steps.items()},
+        "per_question": per_question,
     }
 
 
@@ -100,13 +104,16 @@ def suite_lecoqa(services: Services, sample: int | None, data: Path = DATA, base
     lecoqa.ensure_ingested(services, folder)
     queries = _sample(lecoqa.load_queries(folder), sample)
     items = [(q["query"], {str(g) for g in q["gold_doc_ids"]}) for q in queries]
-    return {
+    out: dict[str, Any] = {
         "questions": len(queries),
         "retrieval": lecoqa.retrieval(services, queries, modes=("dense", "bm25", "cjk", "naive", "ours")),
         "answers_gold_present": _answers(services, items, "legal", "zh", holdout=False),
         "answers_holdout": _answers(services, items, "legal", "zh", holdout=True),
         "baseline": _baseline_block(Baseline(services, "legal"), items) if baseline else None,
     }
+    out["holdout_bound"] = holdout_bound(out["answers_gold_present"]["per_question"],
+                                         out["answers_holdout"]["per_question"], NOT_ANSWERED)
+    return out
 
 
 def _rgb_corpus(data: Path, work: Path) -> tuple[Path, list[tuple[str, set[str]]]]:
@@ -284,6 +291,9 @@ def render(report: dict[str, Any], charts: list[str]) -> str:
             f"| {name} answers citing gold | {_pct(a['answered_citing_gold_share'])} | "
             f"{_pct(s['baseline']['answers']['answered_citing_gold_share'])} (top 3) |",
             f"| {name} held or refused (gold removed) | {_pct(hold.get('not_answered_share'))} | 0.0% |",
+            *([f"| {name} questions whose gold never reaches the generator (same decision both ways) | "
+               f"{_pct(s['holdout_bound']['unseen_share'])} ({_pct(s['holdout_bound']['unseen_same_decision'])}) | – |"]
+              if s.get("holdout_bound") else []),
             f"| {name} sentence support rate | {_pct(a['sentence_support_rate'])} | not checked |",
             f"| {name} latency p50 / p95 (ms) | {a['latency_ms']['total']['p50']} / {a['latency_ms']['total']['p95']} "
             f"(whole path) | {s['baseline']['latency_ms']['retrieve']['p50']} / "
