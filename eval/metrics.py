@@ -76,7 +76,8 @@ def holdout_bound(present: dict[str, list[Any]], holdout: dict[str, list[Any]],
     targets = {}
     for t1, t2 in ((0.8, 0.8), (0.8, 0.9)):
         lo, hi = (1 - (1 - t1) / p, (1 - t2) / p) if p else (0.0, 1.0)
-        targets[f"answered>={t1}, held>={t2}"] = {"a_min": round(lo, 4), "a_max": round(hi, 4), "feasible": lo <= hi + 1e-9}
+        targets[f"answered>={t1}, held>={t2}"] = {"a_min": round(lo, 4), "a_max": round(hi, 4),
+                                                  "feasible": lo <= hi + 1e-9}
     return {"n": len(present["gold_seen"]), "unseen_share": round(p, 4),
             "unseen_same_decision": round(same / max(1, len(unseen)), 4),
             "unseen_answered_share": round(unseen_answered / max(1, len(unseen)), 4),
