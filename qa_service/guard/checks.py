@@ -189,7 +189,8 @@ _LEAK = re.compile(
     r"|\bdebugging\s+this\s+(?:system|bot|assistant|model|chat)\b")
 
 # Fake context blocks: a question that brings its own "Documents:" / "Kontext ... Frage" scaffolding, or
-# assigns the service a persona in its first words ("You are <brand>. What do you think ...").
+# assigns the service a persona in its first words and asks for its opinion ("You are <brand>. What do you think
+# ..."); "You are the passport office. Can I renew online?" is a citizen's question and passes.
 _SCAFFOLD = re.compile(
     r"(?i)(?:^|\n)\s*\$(?:documents?|articles?|artikel|dokumente?|sources?|quellen?|context|kontext)\s*[:{]"
     r"|(?:^|\n)\s*(?:documents?|articles?|artikel|dokumente?|sources?|quellen?|context|kontext)\s*:.{1,400}?"
@@ -197,7 +198,8 @@ _SCAFFOLD = re.compile(
     r"|^\s*(?:artikel|kontext|context|article|dokument|document)\s+\S.{0,300}?\b(?:frage|question)\s*:?\s+\S"
     r"|^\s*(?:you\s+are|du\s+bist)\s+(?!(?:open|closed|required|allowed|able|eligible|entitled|not|sure|right|"
     r"wrong|correct|obliged|responsible|welcome|verpflichtet|berechtigt|nicht)\b)[^.?!,\n]{2,40}[.,]\s+"
-    r"(?!(?:right|correct|aren'?t|yes|isn'?t|true|no|oder|richtig|nicht|stimmt)\b)\S")
+    r"(?:what\s+do\s+you\s+think|what'?s\s+your\s+(?:opinion|view)|what\s+is\s+your\s+(?:opinion|view)|do\s+you\s+"
+    r"(?:like|hate|love|prefer)|how\s+do\s+you\s+feel|who\s+is|wer\s+ist|was\s+(?:hältst|denkst)\s+du|wie\s+findest)\b")
 
 #: A question typed letter by letter ("I g n o r e ...") loses its word boundaries; these phrases are
 #: looked for in the letters of such a run with the spaces taken out.
