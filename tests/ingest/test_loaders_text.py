@@ -169,3 +169,26 @@ def test_unsupported_and_missing_files(tmp_path: Path) -> None:
     binary.write_bytes(b"\x00\x01\x02binary")
     with pytest.raises(LoaderError, match="binary"):
         load_file(binary, "txt")
+
+
+def test_txt_capital_and_chinese_numbered_headings_give_sections(tmp_path: Path) -> None:
+    path = tmp_path / "guide.txt"
+    path.write_text("PARKING PERMIT GUIDE\n\nResidents may apply online.\n\nDOCUMENTS\n1. Your ID card.\n"
+                    "2. Your vehicle licence.\n\nFEES\nA permit costs 480 yuan a year.\n\n"
+                    "NOTE THAT THIS LINE IS NOT A HEADING BECAUSE IT ENDS A SENTENCE.\nIt stays in the text.\n",
+                    encoding="utf-8")
+    doc = load_file(path, "txt")
+    assert doc.title == "PARKING PERMIT GUIDE"
+    assert [(s.heading_path, s.text.splitlines()[0]) for s in doc.sections] == [
+        (["PARKING PERMIT GUIDE"], "Residents may apply online."),
+        (["PARKING PERMIT GUIDE", "DOCUMENTS"], "1. Your ID card."),
+        (["PARKING PERMIT GUIDE", "FEES"], "A permit costs 480 yuan a year."),
+    ]
+    assert "NOT A HEADING" in doc.sections[-1].text
+    zh = tmp_path / "tongzhi.txt"
+    zh.write_text("关于居住证办理的通知\n\n各位市民：\n\n一、办理条件\n在本市居住满半年。\n\n二、所需材料\n身份证原件。\n\n"
+                  "三、如何办理？\n到窗口办理。\n", encoding="utf-8")
+    doc = load_file(zh, "txt")
+    assert doc.title is None
+    assert [s.heading_path for s in doc.sections] == [[], ["一、办理条件"], ["二、所需材料"]]
+    assert "三、如何办理？" in doc.sections[-1].text  # a question is text, not a heading
