@@ -108,7 +108,8 @@ class GenerateSettings(BaseModel):
                     "costs the encoder one token per character, English about one per word.")
     answer_type_bonus: float = Field(
         0.15, ge=0.0, description="Extractive: ranking bonus for a sentence stating the kind of fact the question asks "
-                                  "for (a duration for 'how long', an amount for 'how much'); 0 switches it off.")
+                                  "for (a duration for 'how long', an amount for 'how much'); 0 switches answer types "
+                                  "off (the bonus, the added sentence and the FAQ check).")
 
 
 class AnswerSettings(BaseModel):

@@ -80,7 +80,7 @@ class ExtractiveGenerator:
         zh = is_cjk(question)
         qterms = terms(question)
         qvec = np.asarray(query_vector if query_vector is not None else self.dense.encode_query(question))
-        wanted = asked_types(question)
+        wanted = asked_types(question) if self.settings.answer_type_bonus > 0 else set()  # 0: answer types off
         faq = self._faq_answer(question, qterms, qvec, passages, zh, wanted)
         if faq is not None:
             return faq
