@@ -102,7 +102,7 @@ class GenerateSettings(BaseModel):
         description="Extractive: weight of embedding similarity against term overlap in a sentence's relevance, "
                     "by question language (0 = lexical only: no sentence is embedded).")
     max_encoded_sentences: dict[str, int] = Field(
-        default_factory=lambda: {"zh": 8, "en": 16},
+        default_factory=lambda: {"zh": 8, "en": 10},
         description="Extractive: only this many candidate sentences, the best by term overlap and passage rank, "
                     "are embedded, by question language (latency cap; the rest score on overlap alone). Chinese "
                     "costs the encoder one token per character, English about one per word.")

@@ -20,13 +20,17 @@ EN_STOP = frozenset(_EN_STOP_WORDS.split())
 ZH_STOP = frozenset("的了吗呢吧啊么是在和与及或我你他她它们这那哪什怎如何请问可以能要需有没不个一")
 
 
+#: a line break inside an English sentence (PDF text wraps lines): the line does not end a sentence and the next
+#: line goes on in lower case ("a guide for employers and\nemployees")
+_LINE_WRAP = re.compile(r"(?<=[A-Za-z,;(\-])[ \t]*\n(?=[ \t]*[a-z])")
 _LIST_MARK = re.compile(r"^(?:\(?\d{1,2}[.)]|[（(]?[一二三四五六七八九十]{1,3}[、.）)]|[a-z][.)])$")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split into sentences at Chinese and English punctuation and line breaks; a list marker split off on its own
-    ("1.", "(2)", "三、") stays with the text it numbers."""
-    parts = [p.strip() for p in _SENT_END.split(text)]
+    ("1.", "(2)", "三、") stays with the text it numbers, and an English line that wraps into a lower-case next line
+    is one line."""
+    parts = [p.strip() for p in _SENT_END.split(_LINE_WRAP.sub(" ", text))]
     out: list[str] = []
     mark = ""
     for p in parts:

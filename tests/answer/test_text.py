@@ -19,3 +19,11 @@ def test_english_terms_are_stemmed_so_word_forms_overlap() -> None:
     assert terms("processing permits") == terms("processed permit")
     assert overlap(terms("How long does processing take?"), "Processing time: 10 working days.") > 0
     assert "居住" in terms("办理居住证")
+
+
+def test_an_english_line_wrapped_into_lower_case_is_one_sentence() -> None:
+    text = ("Social insurance: a guide for employers and\nemployees\nThe centre explains the five\n"
+            "schemes and who pays what.\nScheme\nEmployer\n居住证\n办理")
+    assert split_sentences(text) == ["Social insurance: a guide for employers and employees",
+                                     "The centre explains the five schemes and who pays what.", "Scheme", "Employer",
+                                     "居住证", "办理"]
