@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 DEFAULT_POLICY = Path(__file__).with_name("risk_policy.yaml")
+LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -30,7 +31,6 @@ def cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
         else:
             parts.append(re.escape(cue))
     return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
-LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
 
 
 @dataclass

@@ -5,6 +5,10 @@ from __future__ import annotations
 import itertools
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nltk.stem.snowball import SnowballStemmer
 
 _SENT_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s)|\n+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -45,7 +49,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> object:
+def _stemmer() -> SnowballStemmer:
     from nltk.stem.snowball import SnowballStemmer  # pure Python, no data download
 
     return SnowballStemmer("english")
@@ -54,7 +58,7 @@ def _stemmer() -> object:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """English Snowball stem ("processing", "processed" → "process"), as the BM25 index stems."""
-    return str(_stemmer().stem(word))  # type: ignore[attr-defined]
+    return str(_stemmer().stem(word))
 
 
 def is_cjk(text: str) -> bool:

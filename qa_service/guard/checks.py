@@ -201,8 +201,9 @@ _SCAFFOLD = re.compile(
     r"(?:what\s+do\s+you\s+think|what'?s\s+your\s+(?:opinion|view)|what\s+is\s+your\s+(?:opinion|view)|do\s+you\s+"
     r"(?:like|hate|love|prefer)|how\s+do\s+you\s+feel|who\s+is|wer\s+ist|was\s+(?:hältst|denkst)\s+du|wie\s+findest)\b")
 
-#: A question typed letter by letter ("I g n o r e ...") loses its word boundaries; these phrases are
-#: looked for in the letters of such a run with the spaces taken out.
+#: A question typed letter by letter ("I g n o r e ...") loses its word boundaries: :func:`decode_hidden` adds
+#: such runs with the spaces taken out, and these space-free phrases are looked for in the whole inspected text
+#: (ordinary text does not run them together).
 _SPACED = re.compile(r"(?:(?<!\S)\S ){6,}\S(?!\S)")
 _SPACED_PHRASES = re.compile(
     r"(?i)ignor\w*(?:all|the|your|previous|prior|above)*instructions|forget(?:all|everything)|saythat|youhate|"

@@ -6,9 +6,10 @@ lexical overlap for Chinese because the default model is English-only (``generat
 Only the ``generate.max_encoded_sentences`` candidates best by overlap and passage rank are embedded.
 Sentences that state the kind of fact the question asks for (a duration for "how long", an amount for "how much";
 qa_service/answer/answer_types.py) rank higher by ``generate.answer_type_bonus``; the bonus orders sentences but
-does not lift one over the relevance floor, so it changes which sentences answer, never whether the question is
-answered. Selection is greedy with a redundancy penalty (MMR-like); the chosen sentences keep source order. An FAQ
-passage whose question matches returns its answer, unless the question asks for a kind of fact that answer lacks.
+does not lift one over the relevance floor. Selection is greedy with a redundancy penalty (MMR-like); when no chosen
+sentence states the asked kind of fact, the best one that does (above half the floor) is added; the chosen sentences
+keep source order. An FAQ passage whose question matches returns its answer, unless the question asks for a kind of
+fact that answer lacks — then the sentences are chosen instead, which can also end with nothing to quote.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class ExtractiveGenerator:
         return float(self.settings.answer_type_bonus) * len(stated_types(sentence, wanted)) / len(wanted)
 
     def _faq_answer(self, question: str, qterms: set[str], qvec: np.ndarray, passages: list[Passage],
-                    zh: bool, wanted: set[str] | None = None) -> Draft | None:
+                    zh: bool, wanted: set[str]) -> Draft | None:
         for p in passages[:3]:
             if p.kind != "faq":
                 continue
