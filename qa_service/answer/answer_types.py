@@ -35,12 +35,15 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "when": (
         re.compile(r"(?i)什么时候|何时|几点|哪天|哪一天|截止|最晚|开放时间|办公时间|上班时间|营业时间|期限是"
-                   r"|\bwhen\b|\bwhat\s+time\b|\bopening\s+hours\b|\bopen\b|\bdeadline\b|\bby\s+what\s+date\b|\buntil\s+when\b"),
+                   r"|\bwhen\b|\bwhat\s+time\b|\bhow\s+early\b|\bhow\s+far\s+in\s+advance\b|\bopening\s+hours\b|\bopen\b"
+                   r"|\bdeadline\b|\bby\s+what\s+date\b|\buntil\s+when\b"),
         re.compile(r"(?i)\d{1,2}\s*[:：]\s*\d{2}|\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|周[一二三四五六日末]|星期[一二三四五六日天]"
                    r"|节假日|工作日|上午|下午|之前|以前|截止"
                    r"|\b\d{1,2}[:.]\d{2}\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?)\b"
                    r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
-                   r"|\b(?:before|by|until|within)\s+(?:the\s+)?\d"),
+                   r"|\b(?:before|by|until|within)\s+(?:the\s+)?\d"
+                   r"|\b\d+\s+(?:working\s+)?(?:days?|weeks?|months?)\s+(?:before|after)\b"
+                   r"|到期前|期满前|提前\s*\d"),
     ),
     "place": (
         re.compile(r"(?i)在哪|哪里|哪儿|何处|地址|什么地方|去哪|哪个(?:窗口|部门|大厅|地方)|到哪"

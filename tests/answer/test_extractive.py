@@ -114,3 +114,25 @@ def test_an_faq_answer_without_the_asked_kind_of_fact_is_not_returned(shared_mod
     draft = gen.generate("How much does a parking permit cost?", [faq, fees], "en")
     assert any("40 dollars" in s.text for s in draft.sentences)
     assert not any("proof of address" in s.text for s in draft.sentences)
+
+
+@pytest.mark.parametrize(("question", "expect_faq"), [
+    ("How early can I renew my driving licence?", True),  # the FAQ's own question
+    ("My driving licence expired 18 months ago. Can I still renew it?", False),  # asks no time, the FAQ asks when
+    ("How long does licence renewal take and how early can I apply?", False),  # compound: the FAQ answers one part
+])
+def test_an_faq_asking_for_another_kind_of_fact_is_not_returned(shared_models: dict[str, Any], question: str,
+                                                                 expect_faq: bool) -> None:
+    from qa_service.answer.context import Passage
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.settings import GenerateSettings
+
+    faq = Passage(1, "f:0", "f", "FAQ", "How early can I renew my driving licence?\nIn the 90 days before the expiry "
+                  "date.", "d1", 0.9, kind="faq")
+    guide = Passage(2, "g:0", "g", "Renewal", "An expired driving licence can still be renewed for up to 1 year after "
+                    "expiry. Renewal is done on the same day.", "d2", 0.5)
+    gen = ExtractiveGenerator(shared_models["dense"], GenerateSettings())
+    draft = gen.generate(question, [faq, guide], "en")
+    from_faq = [s.cites == [1] for s in draft.sentences]
+    assert draft.sentences
+    assert all(from_faq) is expect_faq

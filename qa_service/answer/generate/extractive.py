@@ -160,6 +160,8 @@ class ExtractiveGenerator:
             q, _, a = p.text.partition("\n")
             if not a.strip() or (wanted and not stated_types(a, wanted)):
                 continue  # an FAQ answer without the kind of fact asked for is not this question's answer
+            if self.settings.answer_type_bonus > 0 and asked_types(q) != wanted:
+                continue  # the FAQ asks for another kind of fact, or for fewer (a compound question is composed)
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical
