@@ -112,6 +112,12 @@ class GenerateSettings(BaseModel):
                                   "off (the bonus, the added sentence and the FAQ check).")
 
 
+    heading_weight: float = Field(
+        0.5, ge=0.0, description="Extractive: share of a sentence's term overlap credited for question terms that "
+                                 "only the numbered section heading above it carries ('3. Flexibly employed people'); "
+                                 "0 = headings ignored.")
+
+
 class AnswerSettings(BaseModel):
     max_question_chars: int = Field(1000, description="Longer questions are refused.")
     risk_policy: Path | None = Field(None, description="Risk policy YAML; default: the packaged risk_policy.yaml.")

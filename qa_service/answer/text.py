@@ -48,6 +48,73 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in out if len(p) > 1]
 
 
+#: a numbered section heading on a line of its own: "3. Flexibly employed people", "五、公积金贷款", "（二）申请条件"
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十\d]{1,3}[）)]"
+                               r"|第[一二三四五六七八九十百\d]{1,4}[章节部分])\s*(?P<rest>[^\d|]{2,60})$")
+_LINE_END = re.compile(r"[。.！!；;：:，,]$")
+_MARKERS = (re.compile(r"^\d{1,2}[.)、]"), re.compile(r"^[一二三四五六七八九十]{1,3}、"),
+            re.compile(r"^[（(][一二三四五六七八九十\d]{1,3}[）)]"), re.compile(r"^[-*•]\s"), re.compile(r"^第"))
+
+
+def _marker(line: str) -> int:
+    return next((i for i, m in enumerate(_MARKERS) if m.match(line)), -1)
+
+
+def _is_heading(line: str, prev: str, nxt: str) -> bool:
+    """A numbered short line without closing punctuation that is not one item of a list (no neighbouring line is
+    numbered the same way)."""
+    m = _NUMBERED_HEADING.match(line)
+    if not m or _LINE_END.search(line):
+        return False
+    rest = m.group("rest").strip()
+    if len(rest.split()) > 8 or (is_cjk(rest) and len(rest) > 20):
+        return False
+    style = _marker(line)
+    return style not in (_marker(prev), _marker(nxt))
+
+
+def split_sections(text: str) -> list[tuple[str, str]]:
+    """Sentences with the numbered section heading above them in the same text ("" when none); the heading lines
+    themselves are not returned (a heading names a topic, it does not answer)."""
+    lines = [ln.strip() for ln in _LINE_WRAP.sub(" ", text).split("\n")]
+    lines = [ln for ln in lines if ln]
+    out: list[tuple[str, str]] = []
+    heading = ""
+    block: list[str] = []
+
+    def flush() -> None:
+        out.extend((sent, heading) for sent in split_sentences("\n".join(block)))
+        block.clear()
+
+    section = ""
+    for i, line in enumerate(lines):
+        prev, nxt = (lines[i - 1] if i else ""), (lines[i + 1] if i + 1 < len(lines) else "")
+        if _is_heading(line, prev, nxt):
+            flush()
+            section = heading = _NUMBERED_HEADING.match(line).group("rest").strip()  # type: ignore[union-attr]
+        elif _is_table_header(line, prev, nxt):
+            flush()
+            heading = f"{section} {line}".strip()  # the column names tell what each row's cells are
+        else:
+            if heading != section and _cells(line) < 2:
+                flush()
+                heading = section  # the table ended
+            block.append(line)
+    flush()
+    return out
+
+
+def _cells(line: str) -> int:
+    return len(line.split(" | ")) if " | " in line else 0
+
+
+def _is_table_header(line: str, prev: str, nxt: str) -> bool:
+    """The first row of a table ("退税金额 | 审核方式 | 时限" as the loaders write rows): cells without digits, the
+    next line a row with as many cells, the previous line not a row."""
+    n = _cells(line)
+    return n >= 2 and _cells(nxt) == n and _cells(prev) == 0 and not any(ch.isdigit() for ch in line)
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> SnowballStemmer:
     from nltk.stem.snowball import SnowballStemmer  # pure Python, no data download

@@ -136,3 +136,28 @@ def test_an_faq_asking_for_another_kind_of_fact_is_not_returned(shared_models: d
     from_faq = [s.cites == [1] for s in draft.sentences]
     assert draft.sentences
     assert all(from_faq) is expect_faq
+
+
+@pytest.mark.parametrize("weight", [0.5, 0.0])
+def test_the_section_heading_tells_which_of_two_alike_sentences_answers(shared_models: dict[str, Any],
+                                                                        weight: float) -> None:
+    from qa_service.answer.context import Passage
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.settings import GenerateSettings
+
+    text = ("Permits and licences\n2. Parking permits\nIt costs 40 dollars a year and is issued online.\n"
+            "3. Fishing licences\nIt costs 25 dollars a year and is issued online.")
+    guide = Passage(1, "g:0", "g", "Permits and licences", text, "d1", 0.6)
+    gen = ExtractiveGenerator(shared_models["dense"], GenerateSettings(heading_weight=weight))
+    draft = gen.generate("How much does a fishing licence cost a year?", [guide], "en")
+    answer = " ".join(s.text for s in draft.sentences)
+    assert "Permits and licences" not in answer  # the title is not an answer
+    assert not any(s.text.endswith(("licences", "permits")) for s in draft.sentences)  # nor is a heading
+    if weight:
+        assert "25 dollars" in answer and "40 dollars" not in answer
+    else:  # without the heading the two sentences' term overlap is the same
+        from qa_service.answer.text import split_sections, terms
+
+        qterms = terms("How much does a fishing licence cost a year?")
+        (s1, h1), (s2, h2) = split_sections(text)[1:]
+        assert gen._lexical(qterms, s1, h1) == gen._lexical(qterms, s2, h2)

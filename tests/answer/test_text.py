@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_service.answer.text import overlap, split_sentences, terms
+from qa_service.answer.text import overlap, split_sections, split_sentences, terms
 
 
 def test_a_list_marker_stays_with_the_text_it_numbers() -> None:
@@ -27,3 +27,35 @@ def test_an_english_line_wrapped_into_lower_case_is_one_sentence() -> None:
     assert split_sentences(text) == ["Social insurance: a guide for employers and employees",
                                      "The centre explains the five schemes and who pays what.", "Scheme", "Employer",
                                      "居住证", "办理"]
+
+
+def test_sentences_carry_the_numbered_heading_above_them_and_headings_are_not_sentences() -> None:
+    text = ("Intro line.\n3. Flexibly employed\npeople\nThey pay 20%. At the lower limit this is 1,293.98 yuan a month.\n"
+            "4. Social security card\nThe first card is free.\n五、公积金贷款\n连续缴存满6个月。\n"
+            "一、什么是小规模纳税人？\n年销售额500万元以下。")
+    assert split_sections(text) == [
+        ("Intro line.", ""), ("They pay 20%.", "Flexibly employed people"),
+        ("At the lower limit this is 1,293.98 yuan a month.", "Flexibly employed people"),
+        ("The first card is free.", "Social security card"), ("连续缴存满6个月。", "公积金贷款"),
+        ("年销售额500万元以下。", "什么是小规模纳税人？")]
+
+
+def test_a_numbered_list_is_not_taken_for_headings() -> None:
+    text = "Bring:\n1. ID card\n2. Two photos\n3. The form\n- a copy\n- the original"
+    assert [s for s, _ in split_sections(text)] == ["Bring:", "1. ID card", "2. Two photos", "3. The form",
+                                                     "- a copy", "- the original"]
+    assert all(h == "" for _, h in split_sections(text))
+    # a numbered line that ends like a sentence is a list item or a statement, never a heading
+    assert split_sections("2. Apply online.\nIt takes a day.") == [("2. Apply online.", ""), ("It takes a day.", "")]
+
+
+def test_a_table_header_row_is_the_context_of_its_rows_not_a_sentence() -> None:
+    text = ("3. Refund review\n退税金额 | 审核方式 | 时限\n2万元以下 | 系统自动审核 | 1个工作日\n"
+            "2万元以上 | 人工审核 | 5个工作日\nAfter the table.")
+    assert split_sections(text) == [
+        ("2万元以下 | 系统自动审核 | 1个工作日", "Refund review 退税金额 | 审核方式 | 时限"),
+        ("2万元以上 | 人工审核 | 5个工作日", "Refund review 退税金额 | 审核方式 | 时限"),
+        ("After the table.", "Refund review")]
+    # a lone row, or a first row with figures in it, is data, not a header
+    assert [s for s, _ in split_sections("Fee | 20 yuan\nIt is paid at the window.")] == [
+        "Fee | 20 yuan", "It is paid at the window."]

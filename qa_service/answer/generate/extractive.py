@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
-from qa_service.answer.text import is_cjk, overlap, split_sentences, terms
+from qa_service.answer.text import is_cjk, overlap, split_sections, split_sentences, terms
 from qa_service.kb.embed import DenseEmbedder
 from qa_service.settings import GenerateSettings
 
@@ -86,17 +86,21 @@ class ExtractiveGenerator:
         if faq is not None:
             return faq
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
+        headings: list[str] = []  # the numbered section heading above each candidate in its passage
         for p in passages[: self.max_passages]:
             body = p.text.partition("\n")[2] if p.kind == "faq" else p.text  # never quote an FAQ's question
-            for i, sent in enumerate(split_sentences(body)):
-                if 4 <= len(sent) <= 400:
-                    cands.append((p.n, i, sent))
+            title = p.title.strip().lower()
+            for i, (sent, heading) in enumerate(split_sections(body)):
+                if not 4 <= len(sent) <= 400 or (title and fuzz.ratio(sent.lower(), title) >= 90):
+                    continue  # the document's title names it, it does not answer
+                cands.append((p.n, i, sent))
+                headings.append(heading)
         if not cands:
             return Draft([], completeness="none")
         lang = "zh" if zh else "en"
         w_sem = float(self.settings.semantic_weight.get(lang, 0.0))
         rank_bonus = {p.n: 0.08 * (1 - i / max(1, len(passages))) for i, p in enumerate(passages)}
-        lexical = [overlap(qterms, c[2]) for c in cands]
+        lexical = [self._lexical(qterms, c[2], h) for c, h in zip(cands, headings, strict=True)]
         bonus = [self._type_bonus(wanted, c[2]) for c in cands]
         sims = np.zeros(len(cands), dtype=np.float32)
         if w_sem > 0:  # embed only the most promising candidates: the encoder is most of this step's time
@@ -146,6 +150,16 @@ class ExtractiveGenerator:
                 chosen.pop()
             chosen.append(i)
             return
+
+    def _lexical(self, qterms: set[str], sentence: str, heading: str) -> float:
+        """Term overlap of the sentence, plus ``generate.heading_weight`` of the question terms that only its
+        section heading carries ("At the lower limit this is 1,293.98 yuan a month" under "3. Flexibly employed
+        people")."""
+        own = terms(sentence)
+        score = overlap(qterms, sentence)
+        if heading and qterms and self.settings.heading_weight > 0:
+            score += self.settings.heading_weight * len((qterms & terms(heading)) - own) / len(qterms)
+        return min(1.0, score)
 
     def _type_bonus(self, wanted: set[str], sentence: str) -> float:
         if not wanted:
