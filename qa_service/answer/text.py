@@ -49,8 +49,8 @@ def split_sentences(text: str) -> list[str]:
 
 
 #: a numbered section heading on a line of its own: "3. Flexibly employed people", "五、公积金贷款", "（二）申请条件"
-_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十\d]{1,3}[）)]"
-                               r"|第[一二三四五六七八九十百\d]{1,4}[章节部分])\s*(?P<rest>[^\d|]{2,60})$")
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[一二三四五六七八九十]{1,3}、"
+                               r"|[（(][一二三四五六七八九十\d]{1,3}[）)]|第[一二三四五六七八九十百\d]{1,4}[章节部分])\s*(?P<rest>[^\d|]{2,60})$")
 _LINE_END = re.compile(r"[。.！!；;：:，,]$")
 _MARKERS = (re.compile(r"^\d{1,2}[.)、]"), re.compile(r"^[一二三四五六七八九十]{1,3}、"),
             re.compile(r"^[（(][一二三四五六七八九十\d]{1,3}[）)]"), re.compile(r"^[-*•]\s"), re.compile(r"^第"))
