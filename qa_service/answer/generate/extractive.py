@@ -151,6 +151,16 @@ class ExtractiveGenerator:
             chosen.append(i)
             return
 
+    @staticmethod
+    def _same_kind(faq_asks: set[str], wanted: set[str], answer: str) -> bool:
+        """An FAQ entry answers the question only if it asks for no kind of fact the question does not ("how early
+        can I renew?" is no answer to "it expired, can I still renew?"), for at least one it does ("can I apply
+        after 4 months?" is no answer to "how long does it take?"), and its answer states every kind asked
+        (a compound "how long, and is there a fee?" needs both)."""
+        if faq_asks - wanted:
+            return False
+        return not wanted or (bool(faq_asks & wanted) and stated_types(answer, wanted) == wanted)
+
     def _lexical(self, qterms: set[str], sentence: str, heading: str) -> float:
         """Term overlap of the sentence, plus ``generate.heading_weight`` of the question terms that only its
         section heading carries ("At the lower limit this is 1,293.98 yuan a month" under "3. Flexibly employed
@@ -174,8 +184,8 @@ class ExtractiveGenerator:
             q, _, a = p.text.partition("\n")
             if not a.strip() or (wanted and not stated_types(a, wanted)):
                 continue  # an FAQ answer without the kind of fact asked for is not this question's answer
-            if self.settings.answer_type_bonus > 0 and asked_types(q) != wanted:
-                continue  # the FAQ asks for another kind of fact, or for fewer (a compound question is composed)
+            if self.settings.answer_type_bonus > 0 and not self._same_kind(asked_types(q), wanted, a):
+                continue
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical
