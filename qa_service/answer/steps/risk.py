@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.text import is_cjk
 from qa_service.services import Services
@@ -36,6 +37,9 @@ class LabelRisk:
             ctx.signals["margin"] = round(margin, 4)
             if margin < th["margin_small"]:
                 ctx.add_reason("small_margin")
+        wanted = asked_types(ctx.query)
+        if wanted and ctx.sentences and not any(stated_types(s.text, wanted) for s in ctx.sentences):
+            ctx.add_reason("asked_fact_missing")  # "how long?" answered without any duration
         if any(p.visibility == "internal" and p.n in cited for p in ctx.passages):
             ctx.add_reason("internal_source_cited")
         text = (ctx.query + " " + " ".join(s.text for s in ctx.sentences)).lower()
