@@ -32,17 +32,10 @@ MAX_OUTLINE_TITLE = 120
 _CJK_WRAP = re.compile(r"(?<=[\u3400-\u9fff，、；：（）《》“”])\n(?=[\u3400-\u9fff，。、；：！？（）《》“”])")
 
 
-#: an English line that wraps into a lower-case next line ("a guide for employers and\nemployees"); a word broken
-#: at a hyphen keeps its hyphen ("well-\nknown")
-_LATIN_WRAP = re.compile(r"(?<=[A-Za-z0-9,;(])\n(?=[a-z])")
-_HYPHEN_WRAP = re.compile(r"(?<=[A-Za-z])-\n(?=[a-z])")
-
-
 def _tidy(text: str) -> str:
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     joined = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
-    joined = _CJK_WRAP.sub("", joined)  # a line wrap inside Chinese text is not a word break
-    return _LATIN_WRAP.sub(" ", _HYPHEN_WRAP.sub("-", joined))  # nor is one inside an English sentence
+    return _CJK_WRAP.sub("", joined)  # a line wrap inside Chinese text is not a word break
 
 
 def _page_text(page: Any, number: int, stats: dict[str, int]) -> str:
