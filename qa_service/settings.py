@@ -110,8 +110,6 @@ class GenerateSettings(BaseModel):
         0.15, ge=0.0, description="Extractive: ranking bonus for a sentence stating the kind of fact the question asks "
                                   "for (a duration for 'how long', an amount for 'how much'); 0 switches answer types "
                                   "off (the bonus, the added sentence and the FAQ check).")
-
-
     heading_weight: float = Field(
         0.5, ge=0.0, description="Extractive: share of a sentence's term overlap credited for question terms that "
                                  "only the numbered section heading above it carries ('3. Flexibly employed people'); "

@@ -60,17 +60,16 @@ def _marker(line: str) -> int:
     return next((i for i, m in enumerate(_MARKERS) if m.match(line)), -1)
 
 
-def _is_heading(line: str, prev: str, nxt: str) -> bool:
-    """A numbered short line without closing punctuation that is not one item of a list (no neighbouring line is
-    numbered the same way)."""
+def _heading(line: str, prev: str, nxt: str) -> str | None:
+    """The text of a numbered short line without closing punctuation that is not one item of a list (no
+    neighbouring line is numbered the same way), else None."""
     m = _NUMBERED_HEADING.match(line)
     if not m or _LINE_END.search(line):
-        return False
+        return None
     rest = m.group("rest").strip()
     if len(rest.split()) > 8 or (is_cjk(rest) and len(rest) > 20):
-        return False
-    style = _marker(line)
-    return style not in (_marker(prev), _marker(nxt))
+        return None
+    return None if _marker(line) in (_marker(prev), _marker(nxt)) else rest
 
 
 def split_sections(text: str) -> list[tuple[str, str]]:
@@ -79,19 +78,19 @@ def split_sections(text: str) -> list[tuple[str, str]]:
     lines = [ln.strip() for ln in _LINE_WRAP.sub(" ", text).split("\n")]
     lines = [ln for ln in lines if ln]
     out: list[tuple[str, str]] = []
-    heading = ""
+    section = heading = ""  # the numbered section; the heading also carries a table's column names
     block: list[str] = []
 
     def flush() -> None:
         out.extend((sent, heading) for sent in split_sentences("\n".join(block)))
         block.clear()
 
-    section = ""
     for i, line in enumerate(lines):
         prev, nxt = (lines[i - 1] if i else ""), (lines[i + 1] if i + 1 < len(lines) else "")
-        if _is_heading(line, prev, nxt):
+        title = _heading(line, prev, nxt)
+        if title is not None:
             flush()
-            section = heading = _NUMBERED_HEADING.match(line).group("rest").strip()  # type: ignore[union-attr]
+            section = heading = title
         elif _is_table_header(line, prev, nxt):
             flush()
             heading = f"{section} {line}".strip()  # the column names tell what each row's cells are

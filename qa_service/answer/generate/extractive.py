@@ -165,9 +165,11 @@ class ExtractiveGenerator:
         """Term overlap of the sentence, plus ``generate.heading_weight`` of the question terms that only its
         section heading carries ("At the lower limit this is 1,293.98 yuan a month" under "3. Flexibly employed
         people")."""
-        own = terms(sentence)
-        score = overlap(qterms, sentence)
-        if heading and qterms and self.settings.heading_weight > 0:
+        if not qterms:
+            return 0.0
+        own = qterms & terms(sentence)
+        score = len(own) / len(qterms)  # overlap(), with the sentence's terms computed once
+        if heading and self.settings.heading_weight > 0:
             score += self.settings.heading_weight * len((qterms & terms(heading)) - own) / len(qterms)
         return min(1.0, score)
 
@@ -182,10 +184,10 @@ class ExtractiveGenerator:
             if p.kind != "faq":
                 continue
             q, _, a = p.text.partition("\n")
-            if not a.strip() or (wanted and not stated_types(a, wanted)):
-                continue  # an FAQ answer without the kind of fact asked for is not this question's answer
-            if self.settings.answer_type_bonus > 0 and not self._same_kind(asked_types(q), wanted, a):
+            if not a.strip():
                 continue
+            if self.settings.answer_type_bonus > 0 and not self._same_kind(asked_types(q), wanted, a):
+                continue  # it asks for, or states, other kinds of fact than this question wants
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical
