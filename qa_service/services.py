@@ -7,6 +7,7 @@ import logging
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from qa_service.audit.keys import keys_from_settings
 from qa_service.db.session import Database
 from qa_service.settings import Settings
 
@@ -28,7 +29,7 @@ class Services:
     def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.db = Database(settings.db_url)
+        self.db = Database(settings.db_url, keys_from_settings(settings))
         if migrate:
             self.db.migrate()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -170,6 +170,20 @@ class GuardSettings(BaseModel):
         60.0, description="Median ms per question the whole input guard should stay under (eval/safety.py).")
 
 
+class AuditSettings(BaseModel):
+    """The keyed audit chain (qa_service/audit): where its HMAC key and its exported heads live."""
+
+    key: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the audit chain (QA_AUDIT__KEY, 32+ characters); unset = key_file. "
+                          "Kept outside the database: whoever can read it can re-sign rewritten rows.")
+    key_file: Path | None = Field(
+        None, description="File holding the key when `key` is unset; default data_dir/audit.key, created with mode "
+                          "0600 on first use (a group- or world-readable key file is refused).")
+    heads_file: Path | None = Field(
+        None, description="Append-only file `qa audit export-head` adds (row id, hash, time) to and `qa audit verify` "
+                          "checks; default data_dir/audit-heads.jsonl. Best on another host or a WORM mount.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", env_nested_delimiter="__", extra="ignore")
 
@@ -191,12 +205,21 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     review: ReviewSettings = ReviewSettings()
     guard: GuardSettings = GuardSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def db_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'qa.db').resolve()}"
+
+    @property
+    def audit_key_file(self) -> Path:
+        return self.audit.key_file or self.data_dir / "audit.key"
+
+    @property
+    def audit_heads_file(self) -> Path:
+        return self.audit.heads_file or self.data_dir / "audit-heads.jsonl"
 
     @property
     def shards_dir(self) -> Path:

@@ -18,7 +18,10 @@ from qa_service.audit.trail import verify
 from qa_service.db.models import AnswerRecord, AuditEvent, ReviewItem
 
 
-def build(session: Session, since: dt.date, tenant: str | None = None) -> dict[str, Any]:
+def build(session: Session, since: dt.date, tenant: str | None = None, heads_file: Path | None = None,
+          exported_head: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report's figures; the chain is verified in full (every break listed), against ``heads_file`` if given.
+    ``exported_head`` is the head exported with this report, shown in it."""
     start = dt.datetime.combine(since, dt.time())
     answers = select(AnswerRecord.decision).where(AnswerRecord.created_at >= start)
     events = select(AuditEvent).where(AuditEvent.at >= start)
@@ -48,18 +51,17 @@ def build(session: Session, since: dt.date, tenant: str | None = None) -> dict[s
     kb = [{"at": e.at.isoformat(timespec="seconds"), "tenant": e.tenant, "action": e.action, "target": e.target,
            "actor": e.actor} for e in ev if e.action.startswith(("kb.", "ingest."))]
     per_user = Counter((e.actor, e.action) for e in ev)
-    chain = verify(session)
+    chain = verify(session, heads_file)
     return {"since": since.isoformat(), "tenant": tenant, "decisions": dict(decisions), "blocked": dict(blocked),
             "review": review, "kb_changes": kb,
             "actions_per_user": [{"actor": a, "action": act, "count": n} for (a, act), n in sorted(per_user.items())],
-            "audit_chain": {"ok": chain.ok, "rows": chain.rows, "bad_id": chain.bad_id}}
+            "audit_chain": {**chain.as_dict(), "exported_head": exported_head}}
 
 
 def to_markdown(r: dict[str, Any]) -> str:
     title = f"# Audit report since {r['since']}" + (f", tenant {r['tenant']}" if r["tenant"] else ", all tenants")
-    chain = r["audit_chain"]
-    lines = [title, "", f"Audit chain: {'intact' if chain['ok'] else 'BROKEN at row ' + str(chain['bad_id'])} "
-             f"({chain['rows']} rows).", "", "## Decisions by status", "", "| status | answers |", "|---|---|"]
+    lines = [title, "", *_chain_lines(r["audit_chain"]), "", "## Decisions by status", "", "| status | answers |",
+             "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(r["decisions"].items())] or ["| (none) | 0 |"]
     lines += ["", "## Blocked or refused attempts", "", "| kind | count |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(r["blocked"].items())] or ["| (none) | 0 |"]
@@ -75,10 +77,28 @@ def to_markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _chain_lines(chain: dict[str, Any]) -> list[str]:
+    state = "intact" if chain["ok"] else f"BROKEN, {len(chain['breaks'])} breaks"
+    lines = [f"Audit chain: {state} ({chain['rows']} rows: {chain['keyed']} signed, {chain['unkeyed']} unkeyed "
+             f"from before keys; {chain['heads_checked']} exported heads checked)."]
+    lines += [f"- row {b['id']}: {b['problem']}" for b in chain["breaks"]]
+    head = chain.get("exported_head")
+    if head:
+        lines.append(f"Head exported with this report: row {head['id']}, hash {head['hash']}, {head['rows']} rows, "
+                     f"at {head['exported_at']}.")
+    return lines
+
+
 def to_csv(r: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["section", "key", "value"])
+    chain = r["audit_chain"]
+    w.writerow(["audit_chain", "ok", chain["ok"]])
+    w.writerow(["audit_chain", "rows", chain["rows"]])
+    w.writerow(["audit_chain", "heads_checked", chain["heads_checked"]])
+    for b in chain["breaks"]:
+        w.writerow(["audit_break", b["id"], b["problem"]])
     for k, v in sorted(r["decisions"].items()):
         w.writerow(["decision", k, v])
     for k, v in sorted(r["blocked"].items()):

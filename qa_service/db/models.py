@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -157,9 +157,15 @@ class AnswerRecord(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained audit trail. No unredacted personal data."""
+    """Append-only, hash-chained audit trail. No unredacted personal data.
+
+    ``key_id`` names the HMAC key a row is signed with; NULL marks a row written before the chain was keyed
+    (plain sha256). No two signed rows may share a predecessor: the unique index makes a fork fail to commit.
+    """
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_keyed_prev_hash", "prev_hash", unique=True,
+                            sqlite_where=text("key_id IS NOT NULL"), postgresql_where=text("key_id IS NOT NULL")),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -174,6 +180,7 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class User(Base):

@@ -1,4 +1,8 @@
-"""Engine and session factory. SQLite runs in WAL mode with synchronous=FULL; PostgreSQL via URL."""
+"""Engine and session factory. SQLite runs in WAL mode with synchronous=FULL; PostgreSQL via URL.
+
+Sessions carry the audit keys (``session.info["audit_keys"]``) so every audit append is signed, and
+:func:`begin_serial_write` makes a session the only writer of a chain for the rest of its transaction.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from qa_service.audit.keys import AuditKeys
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +48,11 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, audit_keys: AuditKeys | None = None) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.audit_keys = audit_keys or AuditKeys.for_url(url)
+        self._factory = sessionmaker(self.engine, expire_on_commit=False, info={"audit_keys": self.audit_keys})
 
     @property
     def dialect(self) -> str:
@@ -72,3 +79,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class SerialWriteError(RuntimeError):
+    """The transaction cannot be made the only writer (e.g. PostgreSQL REPEATABLE READ read before the lock)."""
+
+
+def begin_serial_write(session: Session, lock_key: int) -> None:
+    """From now until this session's transaction ends, no other session can write the rows ``lock_key`` guards,
+    and this session's reads see every row committed before it got the lock.
+
+    SQLite: ``BEGIN IMMEDIATE`` (the database's one write lock, waiting up to busy_timeout) unless the
+    transaction already wrote: the driver opens a transaction only at its first INSERT/UPDATE/DELETE, which
+    takes the write lock on the newest snapshot, so an open transaction already holds it. Without this a
+    session reads in autocommit, waits for the lock at its INSERT and writes what it read before: a fork.
+    PostgreSQL: ``pg_advisory_xact_lock(lock_key)``, held until commit; in READ COMMITTED the next statement's
+    snapshot includes everything the previous holder committed. REPEATABLE READ would keep an older snapshot,
+    so it is refused.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        level = conn.execute(text("SELECT pg_advisory_xact_lock(:k), current_setting('transaction_isolation')"),
+                             {"k": lock_key}).one()[1]
+        if level == "repeatable read":
+            raise SerialWriteError("serialised appends need READ COMMITTED or SERIALIZABLE, not REPEATABLE READ")
+    else:
+        raise SerialWriteError(f"no serialised writes for dialect {conn.dialect.name!r}")

@@ -163,7 +163,8 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 
 READ_ONLY = {("ask",), ("serve",), ("bench", "run"), ("kb", "list"), ("kb", "diff"), ("kb", "search"),
              ("kb", "flagged"), ("users", "list"), ("review", "list"), ("curated", "list"), ("audit", "verify"),
-             ("audit", "report"), ("eval",)}
+             ("audit", "report"), ("eval",),
+             ("audit", "export-head")}  # writes the heads file outside the database, not the trail
 
 
 def test_every_mutating_command_writes_an_audit_row(env: Any) -> None:
@@ -224,6 +225,7 @@ def test_report_and_retention(env: Any) -> None:
     qa("audit", "report", "--since", dt.date.today().isoformat(), "--tenant", "town", "--out", str(out))
     md = next(out.glob("audit-*.md")).read_text(encoding="utf-8")
     assert "Audit chain: intact" in md and "held_for_review" in md and "kb.publish" in md
+    assert "Head exported with this report" in md and svc.settings.audit_heads_file.exists()
     assert next(out.glob("audit-*.csv")).read_text(encoding="utf-8").startswith("section,key,value")
     qa("audit", "report", "--since", "yesterday", code=1)
     with svc.db.session() as s:

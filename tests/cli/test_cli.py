@@ -91,3 +91,50 @@ def test_errors_exit_non_zero_with_a_message(qa: Any, tmp_path: Path) -> None:
     nolive = qa("kb", "search", "x", "--tenant", "town", "--json", ok=False)
     assert nolive.exit_code == 1
     assert qa("ask", "x", "--tenant", "town", "--channel", "admin", ok=False).exit_code != 0
+
+
+def test_review_acts_as_the_token_user_or_as_the_local_operator(qa: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--as NAME` alone no longer acts as NAME: the trail records the local OS user with NAME's role; a token
+    acts as its own account, and a wrong, foreign or deactivated token is refused."""
+    from sqlalchemy import select
+
+    from qa_service.cli.people import local_operator
+    from qa_service.db.models import AuditEvent, ReviewItem
+
+    qa("ingest", str(write_folder(tmp_path / "kb")), "--tenant", "town", "--publish", "--json")
+    erin_tok = _json(qa("users", "add", "erin", "--role", "editor", "--tenant", "town", "--json"))[0]["token"]
+    bob_tok = _json(qa("users", "add", "bob", "--role", "staff", "--tenant", "town", "--json"))[0]["token"]
+    for _ in range(3):
+        qa("ask", "How long is a parking permit valid?", "--tenant", "town")
+    me = local_operator()
+    assert me.startswith("local:") and me not in ("local:erin", "local:bob")
+
+    local = _json(qa("review", "claim", "--tenant", "town", "--as", "erin", "--json"))[0]
+    assert local["assignee"] == me
+    qa("review", "approve", local["id"], "--as", "erin", "--json")
+    signed = _json(qa("review", "claim", "--tenant", "town", "--token", erin_tok, "--json"))[0]
+    assert signed["assignee"] == "erin"
+    for bad in (["--token", "qa_not-a-token"], ["--token", bob_tok, "--as", "erin"], []):
+        res = qa("review", "approve", signed["id"], *bad, "--json", ok=False)
+        assert res.exit_code == 1 and _json(res)[0]["error"], bad
+    res = qa("review", "approve", signed["id"], "--as", "erin", "--json", ok=False)  # the local operator is not erin
+    assert res.exit_code == 1
+    qa("users", "deactivate", "bob")
+    res = qa("curated", "add", "--tenant", "town", "--token", bob_tok, "--question", "q?", "--answer", "a",
+             "--json", ok=False)
+    assert res.exit_code == 1 and "not valid" in _json(res)[0]["error"]
+    monkeypatch.setenv("QA_TOKEN", erin_tok)
+    qa("review", "edit", signed["id"], "--answer", "Twelve months.", "--json")
+    monkeypatch.delenv("QA_TOKEN")
+
+    from qa_service.cli import common
+
+    with common._state["services"].db.session() as s:
+        trail = [(e.action, e.actor, e.role) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
+                 if e.action.startswith(("review.claim", "review.approve", "review.edit", "user."))]
+        resolvers = {i.id: i.resolved_by for i in s.scalars(select(ReviewItem))}
+    assert trail == [("user.create", me, "admin"), ("user.create", me, "admin"), ("review.claim", me, "editor"),
+                     ("review.approve", me, "editor"), ("review.claim", "erin", "editor"),
+                     ("user.deactivate", me, "admin"), ("review.edit", "erin", "editor")], trail
+    assert resolvers[local["id"]] == me and resolvers[signed["id"]] == "erin"
