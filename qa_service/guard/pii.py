@@ -48,7 +48,9 @@ class PiiMatch:
 
 _AT = r"(?:\s*[@＠]\s*|\s*[\[(<{（【]\s*(?:at|AT|@|艾特)\s*[\])>}）】]\s*|\s+(?:at|AT)\s+)"
 _DOT = r"(?:\s*\.\s*|\s*[\[(<{（【]\s*(?:dot|DOT|\.|点)\s*[\])>}）】]\s*|\s+(?:dot|DOT)\s+)"
-_EMAIL = re.compile(rf"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}})({_AT})([A-Za-z0-9-]{{1,63}}"
+_EMAIL_PLAIN = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}[@＠][A-Za-z0-9-]{1,63}"
+                          r"(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z0-9])")
+_EMAIL = re.compile(rf"(?<![A-Za-z0-9._%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}})({_AT})([A-Za-z0-9-]{{1,63}}"
                     rf"(?:{_DOT}[A-Za-z0-9-]{{1,63}})*)({_DOT})([A-Za-z]{{2,24}})(?![A-Za-z0-9])")
 _SEP = r"[ \-]?"
 # 18 characters, whole or in the usual groups (6-8-4, 6-4-4-4, 6-4-4-3-1)
@@ -74,23 +76,40 @@ _DATE_LIKE = re.compile(r"^\s*(?:1[89]|20)\d{2}[-./年]\s?\d{1,2}[-./月]\s?\d{1
 _ZH_NUM = r"(?:\d{1,5}|[一二三四五六七八九十百零〇两]{1,6})"
 _ZH_ROAD = r"(?:大街|大道|路|街|巷|弄|胡同|道|里)"
 _ZH_UNIT = rf"(?:\s*(?:-\s*\d{{1,4}}|{_ZH_NUM}\s*(?:号楼|号院|栋|幢|座|单元|楼|层|室|户|号)|[A-Z]\s*(?:座|栋)))"
-_ZH_STREET = re.compile(rf"([\u4e00-\u9fff]{{1,10}}?){_ZH_ROAD}\s*{_ZH_NUM}\s*(?:-\s*\d{{1,4}}\s*)?(?:号|弄)"
+_ZH_STREET = re.compile(rf"([\u4e00-\u9fff]{{1,10}}?){_ZH_ROAD}\s*{_ZH_NUM}\s*(?:-\s*\d{{1,4}}\s*)?(?:号|弄|室)"
                         rf"{_ZH_UNIT}*")
 _ZH_ESTATE = re.compile(rf"([\u4e00-\u9fff]{{1,10}}?)(?:小区|花园|公寓|大厦|新村|家园|苑|府|社区)\s*"
-                        rf"{_ZH_NUM}\s*(?:号楼|栋|幢|座|期|号){_ZH_UNIT}*")
+                        rf"{_ZH_NUM}\s*(?:号楼|栋|幢|座|期|号|室){_ZH_UNIT}*")
 # where a street's name cannot start: before these, the words are the sentence's (住在 / 地址是 / 位于 …)
-_ZH_ADDR_CUT = re.compile(r".*(?:住在|住址|地址|住于|家住|居住|位于|在|于|是|为|到|至|：|:|"
+_ZH_ADDR_CUT = re.compile(r"(?:住在|住址|地址|住于|家住|居住|位于|在|于|是|为|到|至|：|:|"
                           r"省|自治区|市|区|县|旗|镇|乡|村|州|盟)")
+# street suffixes: the common part of the USPS list (Publication 28, C1) and British ones
 _EN_SUFFIX = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Square|Sq|"
               r"Terrace|Ter|Way|Parkway|Pkwy|Crescent|Cres|Close|Highway|Hwy|Circle|Cir|Trail|Trl|Row|Walk|Alley|"
-              r"Loop|Plaza|Gardens?|Grove|Hill|Heights|Park|Mews|Pike|Path|Run|Point|Ridge|View|Villages?|"
-              r"Estates?|Crossing|Junction|Landing|Manor|Meadows?|Mall|Green|Commons?|Expressway|Freeway|Route|"
-              r"Turnpike|Summit|Station|Spurs?|Springs?|Squares?|Streets?|Roads?|Lanes?|Drives?|Courts?|Ways|"
-              r"Wharf|Quay|Embankment|Broadway|Rise|Vale|Wynd|Gate|Parade|Esplanade|Bypass|Circus)")
+              r"Loop|Plaza|Gardens?|Grove|Hills?|Heights|Parks?|Mews|Pike|Path|Run|Points?|Ridges?|Views?|"
+              r"Villages?|Estates?|Crossings?|Crossroads?|Junctions?|Landing|Manors?|Meadows?|Mall|Greens?|"
+              r"Commons?|Expressway|Freeway|Routes?|Turnpike|Summit|Station|Spurs?|Springs?|Squares?|Streets?|"
+              r"Roads?|Lanes?|Drives?|Courts?|Ways|Wharf|Quay|Embankment|Rise|Vale|Wynd|Gate|Parade|Esplanade|"
+              r"Bypass|Circus|Track|Pines?|Haven|Isles?|Island|Valleys?|Canyon|Mission|Camps?|Forges?|Land|"
+              r"Bridge|Brooks?|Burgs?|Cape|Causeway|Center|Centre|Cliffs?|Club|Corners?|Course|Coves?|Creek|Crest|"
+              r"Curve|Dale|Dam|Divide|Extensions?|Falls|Ferry|Fields?|Flats?|Fords?|Forest|Forks?|Fort|Gateway|"
+              r"Glens?|Harbors?|Harbour|Hollow|Inlet|Keys?|Knolls?|Lakes?|Lights?|Locks?|Lodge|Loaf|Mills?|"
+              r"Motorway|Mount|Mountains?|Neck|Orchard|Oval|Overpass|Pass|Passage|Plains?|Ports?|Prairie|Radial|"
+              r"Ramp|Ranch|Rapids?|Rest|River|Shoals?|Shores?|Skyway|Stream|Stravenue|Throughway|Trace|"
+              r"Trafficway|Tunnel|Underpass|Unions?|Viaduct|Villes?|Vista|Wall|Wells?|Fork|Oaks?|Woods?)")
+_EN_WORD = r"(?:[A-Z][A-Za-z'’-]*\.?|\d{1,3}(?:st|nd|rd|th))"
 _EN_STREET = re.compile(
     rf"(?<![\w-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?,?\s+(?:(?:[NSEW]|North|South|East|West|[NS][EW])\.?\s+)?"
-    rf"(?:[A-Z][A-Za-z'’-]*\.?\s+){{1,4}}{_EN_SUFFIX}\b\.?"
-    r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Fl\.?|Room|Rm\.?|#)\s*[A-Za-z0-9-]{1,6}\b)?")
+    rf"(?:(?:{_EN_WORD}\s+){{1,4}}{_EN_SUFFIX}\b\.?|(?:Via|Rue|Calle|Avenida|Avenue|Camino|Strada)\s+"
+    rf"(?:[A-Z][A-Za-z'’-]*\s?){{1,3}})"
+    r"(?:\s+(?:North|South|East|West|Northwest|Northeast|Southwest|Southeast|NW|NE|SW|SE))?"
+    r"(?:,?\s+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Fl\.?|Room|Rm\.?|#)\s*[A-Za-z0-9-]{1,6}\b)?"
+    # then a town with a state and ZIP code: ", Springfield, IL 62704"
+    r"(?:,\s*(?:[A-Z][a-z]+\s?){1,3},?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)?")
+# a number after these words is a section, a form or a case, not a house
+_EN_NOT_HOUSE = re.compile(r"(?i)\b(?:chapter|section|title|article|part|rule|form|schedule|no|number|act|page|case|"
+                           r"room|floor|level|gate|platform|route|bus|line|exit|tier|class|grade|year|age|aged|"
+                           r"over|under|about|than)\.?\s*$")
 
 # Names: only next to a cue; every name cannot be recognised, but a name a person gives is announced.
 _SURNAMES_1 = set(
@@ -110,6 +129,14 @@ _EN_NAME_CUE = re.compile(r"(?i:\bmy\s+name\s+is|\bmy\s+name's|\bname\s*:|\bi\s+
                           r"\bcall\s+me|\bsigned\s*,?|\bregards\s*,|\bthis\s+is)\s+"
                           r"([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?:\s+[A-Z](?:[a-z]+(?:[-'][A-Z]?[a-z]+)?|\.))?"
                           r"(?:\s+[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)?)")
+_CAP = r"[A-Z][A-Za-z]*(?:[-'][A-Z]?[a-z]+)?"
+# a full name given with an age ("Jane Doe, a 34-year-old ...", "I'm Jane Doe") or a greeting ("Dear Jane Doe,")
+_EN_NAME_AGE = re.compile(rf"(?<![\w-])({_CAP}(?:\s+{_CAP}){{1,2}})(?:,|\s+is|\s+was)?\s+an?\s+"
+                          rf"\d{{1,3}}[- ]year[- ]old\b")
+_EN_NAME_SELF = re.compile(r"\b(?:I\s+am|I'm|Dear|Hi|Hello)\s+((?-i:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\s+"
+                           r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?))\b")
+_ZH_NAME_AGE = re.compile(r"(?:^|(?<=[。！？；\n]))\s*"
+                          r"(?=[\u4e00-\u9fff]{2,4}(?:[，,]\s*(?:\d{1,3}\s*岁|[男女][，,]|一[位名个]\d{1,3}\s*岁)|是一[位名个]\d{0,3}))")
 _EN_TITLE_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+([A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
                             r"(?:\s+[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?)?)")
 # capitalised words that follow "this is" / "my name is" but are not names
@@ -128,6 +155,15 @@ def _plausible_birth(number: str) -> bool:
     return dt.date(1900, 1, 1) <= born <= dt.date.today()
 
 
+def ric_valid(number: str) -> bool:
+    """GB 11643 resident ID check (stdnum); a region code stdnum's table lists without a county raises KeyError
+    inside stdnum (2.2), which means "not a valid number", not a crash of the guard."""
+    try:
+        return bool(ric.is_valid(number))
+    except KeyError:
+        return False
+
+
 def hkid_check_digit(prefix: str, digits: str) -> str:
     """The HKID check character for letters ``prefix`` (1 or 2) and six ``digits`` (mod 11, 10 -> 'A')."""
     chars = prefix.rjust(2)
@@ -138,10 +174,11 @@ def hkid_check_digit(prefix: str, digits: str) -> str:
 
 
 def card_prefix(digits: str) -> bool:
-    """Issuer prefixes of the card networks (Visa, Mastercard, UnionPay, Amex, JCB, Discover, Diners)."""
+    """Issuer prefixes of the card networks (Visa, Mastercard, UnionPay, Amex, JCB incl. its 15-digit 1800 / 2131,
+    Discover, Diners)."""
     two, four = int(digits[:2]), int(digits[:4])
     return digits[0] == "4" or 51 <= two <= 55 or 2221 <= four <= 2720 or two in (30, 34, 35, 36, 37, 38, 60, 62,
-                                                                                    64, 65, 81)
+                                                                                    64, 65, 81) or four in (1800, 2131)
 
 
 def _compact(value: str) -> str:
@@ -167,14 +204,14 @@ def _emails(text: str, mode: Mode) -> list[_Hit]:
         if mode == "ingest" and "@" not in at and "＠" not in at and plain_word:
             continue
         out.append((0, "EMAIL", m.start(), m.end(), None))
-    return out
+    return out + [(0, "EMAIL", m.start(), m.end(), None) for m in _EMAIL_PLAIN.finditer(text)]
 
 
 def _cn_ids(text: str, mode: Mode) -> list[_Hit]:
     out: list[_Hit] = []
     for m in _CN_ID.finditer(text):
         value = _compact(m.group()).upper()
-        valid = ric.is_valid(value)
+        valid = ric_valid(value)
         unbroken = m.group().upper() == value
         if not valid and not _plausible_birth(value) and (mode == "ingest" or not unbroken):
             continue  # ingest: no checksum and no birth date; guard: an unbroken 18-character run still counts
@@ -225,27 +262,37 @@ def _passports(text: str, mode: Mode) -> list[_Hit]:
 
 
 _MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.PAGER)
+# National formats (no country code) are read as these places' numbers: the service's own regions first, then
+# the countries its residents most often come from or call. A number with +/00 is read whatever the region.
+_HOME_REGIONS = ("CN", "US")
+_MORE_REGIONS = ("HK", "TW", "MO", "GB", "CA", "AU", "SG", "JP", "KR", "DE", "FR", "IN")
+
+
+def _phone_kind(number: phonenumbers.PhoneNumber) -> str:
+    national = str(number.national_number)
+    return "CN_MOBILE" if number.country_code == 86 and national[:1] == "1" and len(national) == 11 else "PHONE"
 
 
 def _phones(text: str, mode: Mode) -> list[_Hit]:
     if not _DIGITS_7.search(text):
         return []
     out: list[_Hit] = []
-    for region in ("CN", "US"):
-        leniency = Leniency.POSSIBLE if mode == "guard" else Leniency.VALID
+    regions = _HOME_REGIONS if mode == "ingest" else _HOME_REGIONS + _MORE_REGIONS
+    for region in regions:
+        home = region in _HOME_REGIONS
+        leniency = Leniency.POSSIBLE if mode == "guard" and home else Leniency.VALID
         for m in PhoneNumberMatcher(text, region, leniency=leniency, max_tries=200):
             raw = m.raw_string
             national = str(m.number.national_number)
-            valid = phonenumbers.is_valid_number(m.number)
+            international = raw.lstrip().startswith(("+", "00"))
             if mode == "ingest":
-                office = m.number.country_code == 1 and not raw.lstrip().startswith("+")
+                office = m.number.country_code == 1 and not international
                 if phonenumbers.number_type(m.number) not in _MOBILE_TYPES or office:
-                    continue  # a US "fixed line or mobile" without +1 in a guide is an office number
-            elif not valid and (len(national) < 10 or _DATE_LIKE.match(raw)):
-                continue  # possible but not valid: only long numbers (a date or an amount is not a phone)
-            kind = "CN_MOBILE" if m.number.country_code == 86 and national[:1] == "1" and len(national) == 11 \
-                else "PHONE"
-            out.append((6, kind, m.start, m.end, None))
+                    continue  # a landline, or a US "fixed line or mobile" without +1: an office number in a guide
+            elif _DATE_LIKE.match(raw) or not (phonenumbers.is_valid_number(m.number)
+                                               or len(national) >= (7 if international else 10)):
+                continue  # possible but not valid: long numbers only (a date or an amount is not a phone)
+            out.append((6, _phone_kind(m.number), m.start, m.end, None))
     if mode == "guard":
         for m in _PHONE_CUE.finditer(text):
             digits = re.sub(r"\D", "", m.group(1))
@@ -261,18 +308,20 @@ def _zh_addresses(text: str, mode: Mode) -> list[_Hit]:
     for pattern in (_ZH_STREET, _ZH_ESTATE):
         for m in pattern.finditer(text):
             name = m.group(1)
-            cut = _ZH_ADDR_CUT.match(name)
-            start = m.start(1) + (cut.end() if cut else 0)
-            if start >= m.start(1) + len(name):  # nothing left of the street's name
-                continue
-            out.append((10, "ADDRESS", start, m.end(), None))
+            # the street's name starts after the last cue or division name that leaves it two characters
+            # (one if nothing else does): "居住在吉林省长春市朝阳区红旗街…" -> "红旗街…",
+            # "海淀区中关村大街" -> "中关村大街"
+            cuts = [c.end() for c in _ZH_ADDR_CUT.finditer(name)]
+            cut = max([c for c in cuts if len(name) - c >= 2] or [c for c in cuts if len(name) - c >= 1] or [0])
+            out.append((10, "ADDRESS", m.start(1) + cut, m.end(), None))
     return out
 
 
 def _en_addresses(text: str, mode: Mode) -> list[_Hit]:
     if mode == "ingest":
         return []
-    return [(10, "ADDRESS", m.start(), m.end(), None) for m in _EN_STREET.finditer(text)]
+    return [(10, "ADDRESS", m.start(), m.end(), None) for m in _EN_STREET.finditer(text)
+            if not _EN_NOT_HOUSE.search(text[max(0, m.start() - 20) : m.start()])]
 
 
 def _zh_name_at(text: str, at: int) -> int:
@@ -302,7 +351,11 @@ def _names(text: str, mode: Mode) -> list[_Hit]:
         end = _zh_name_at(text, m.end())
         if end > m.end():
             out.append((11, "NAME", m.end(), end, None))
-    for pattern in (_EN_NAME_CUE, _EN_TITLE_NAME):
+    for m in _ZH_NAME_AGE.finditer(text):
+        end = _zh_name_at(text, m.end())
+        if end > m.end():
+            out.append((11, "NAME", m.end(), end, None))
+    for pattern in (_EN_NAME_CUE, _EN_TITLE_NAME, _EN_NAME_AGE, _EN_NAME_SELF):
         for m in pattern.finditer(text):
             words = m.group(1).split()
             while words and words[-1] in _NOT_NAMES:
@@ -312,6 +365,10 @@ def _names(text: str, mode: Mode) -> list[_Hit]:
             end = m.start(1) + len(" ".join(words))
             if text[m.start(1) : end] == " ".join(words):
                 out.append((11, "NAME", m.start(1), end, None))
+    # a name once announced is redacted wherever it recurs in the same text
+    names = {text[h[2] : h[3]] for h in out if h[3] - h[2] >= 2}
+    for name in names:
+        out += [(12, "NAME", m.start(), m.end(), None) for m in re.finditer(re.escape(name), text)]
     return out
 
 
