@@ -9,9 +9,11 @@ Two strictness modes share every rule:
   ("li.si (at) example (dot) com"), a street address (省/市/区 + 路/街 + 号/室, or an English house number and
   street), and a name after a cue (我叫 / 姓名 / my name is / Mr.).
 - ``ingest`` (public sources, reported to editors, never redacted there): checksums required where one exists
-  (bank cards by Luhn and issuer prefix, HKID, IBAN; a resident ID by GB 11643, or a plausible birth date,
-  reported as ``valid_checksum=False``), phone numbers only when valid and of a mobile type (an office's
-  landline in a guide is not personal data), no names or addresses (a guide lists its offices' addresses).
+  (HKID, IBAN; a resident ID by GB 11643, or a plausible birth date, reported as ``valid_checksum=False``),
+  phone numbers only when valid and of a mobile type (an office's landline in a guide is not personal data),
+  no names or addresses (a guide lists its offices' addresses).
+
+Bank cards need Luhn and an issuer prefix in both modes ("2007 2009 2011 2013" is Luhn-valid too).
 
 Kinds: EMAIL, CN_ID, HK_ID, IBAN, BANK_CARD, CN_MOBILE, PHONE, US_SSN, UK_NINO, PASSPORT, ADDRESS, NAME.
 Libraries: ``python-stdnum`` (resident ID, Luhn, IBAN, SSN) and ``phonenumbers`` (phone numbers in any
@@ -241,7 +243,7 @@ def _cards(text: str, mode: Mode) -> list[_Hit]:
         digits = re.sub(r"[ -]", "", m.group())
         if not 13 <= len(digits) <= 19 or not luhn.is_valid(digits) or len(set(digits)) < 4:
             continue
-        if not card_prefix(digits) and (mode == "ingest" or len(digits) < 16):
+        if not card_prefix(digits):  # "2007 2009 2011 2013" is Luhn-valid too
             continue
         out.append((3, "BANK_CARD", m.start(), m.end(), True))
     return out
@@ -294,10 +296,10 @@ def _phones(text: str, mode: Mode) -> list[_Hit]:
                 continue  # possible but not valid: long numbers only (a date or an amount is not a phone)
             out.append((6, _phone_kind(m.number), m.start, m.end, None))
     if mode == "guard":
-        for m in _PHONE_CUE.finditer(text):
-            digits = re.sub(r"\D", "", m.group(1))
-            if 7 <= len(digits) <= 15 and not _DATE_LIKE.match(m.group(1)):
-                out.append((7, "PHONE", m.start(1), m.end(1), None))
+        for cue in _PHONE_CUE.finditer(text):
+            digits = re.sub(r"\D", "", cue.group(1))
+            if 7 <= len(digits) <= 15 and not _DATE_LIKE.match(cue.group(1)):
+                out.append((7, "PHONE", cue.start(1), cue.end(1), None))
     return out
 
 
