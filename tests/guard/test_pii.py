@@ -69,5 +69,11 @@ def test_ingest_mode_requires_checksums_and_skips_names_and_addresses() -> None:
 
 def test_stdnum_table_gap_is_not_a_crash() -> None:
     # stdnum 2.2 raises KeyError inside ric.is_valid for some region codes; the guard must still answer
-    text, found = redact("证件号 820000199001011234")
-    assert found and found[0].kind == "CN_ID" and found[0].valid_checksum is False and "8200001990" not in text
+    from stdnum.cn import ric
+
+    body = "42143020041112123"  # region 421430 in 2004: listed by stdnum without a county
+    number = body + ric.calc_check_digit(body)
+    with pytest.raises(KeyError):
+        ric.is_valid(number)
+    text, found = redact(f"证件号 {number}")
+    assert found and found[0].kind == "CN_ID" and found[0].valid_checksum is False and number not in text
