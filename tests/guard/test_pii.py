@@ -71,7 +71,7 @@ def test_stdnum_table_gap_is_not_a_crash() -> None:
     # stdnum 2.2 raises KeyError inside ric.is_valid for some region codes; the guard must still answer
     from stdnum.cn import ric
 
-    body = "42143020041112123"  # region 421430 in 2004: listed by stdnum without a county
+    body = "42143019900101049"  # region 421430: stdnum 2.2 raises KeyError inside is_valid for this one
     number = body + ric.calc_check_digit(body)
     with pytest.raises(KeyError):
         ric.is_valid(number)
