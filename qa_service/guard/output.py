@@ -1,6 +1,9 @@
 """Output guard: what may leave the service in an answer.
 
-- Passages carrying instructions aimed at the model are dropped before generation (and noted).
+- Sentences of a retrieved passage that carry instructions aimed at the model are cut out before generation,
+  the rest of the passage kept (so a genuine fact beside an injected note stays answerable); a passage is
+  dropped whole only when the instruction cannot be pinned to sentences or nothing else is left. Both noted.
+  The passage keeps its chunk digest (its identity); its text is what the generator was shown.
 - Personal data in an answer sentence that none of its cited passages contains is redacted.
 - Markup is made inert: HTML tags removed; markdown images dropped; markdown links kept only when they
   point at the cited sources' own hosts.
@@ -11,11 +14,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlparse
 
 from qa_service.answer.context import Passage, Sentence
 from qa_service.guard.checks import PASSAGE_RULES, rule_reasons
 from qa_service.guard.pii import find
+from qa_service.ingest.scan import injection_spans
 
 _TAG = re.compile(r"</?[A-Za-z][^>]{0,400}>")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -32,6 +37,44 @@ def instructs_model(text: str) -> list[str]:
     if _TO_MODEL.search(text):
         reasons.append("injection:addresses_model")
     return reasons
+
+
+def instruction_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where the rules of :func:`instructs_model` match: (start, end, reason code), in order of start."""
+    spans = injection_spans(text)
+    for code, pattern in PASSAGE_RULES:
+        spans += [(m.start(), max(m.end(), m.start() + 1), code) for m in pattern.finditer(text)]
+    spans += [(m.start(), max(m.end(), m.start() + 1), "injection:addresses_model") for m in _TO_MODEL.finditer(text)]
+    return sorted(spans)
+
+
+@dataclass
+class Screened:
+    """Retrieved passages after the instruction screen: what the generator may see, and what was taken out."""
+
+    passages: list[Passage]
+    dropped: list[dict[str, object]] = field(default_factory=list)  # whole passages: chunk_id, reasons
+    cut: list[dict[str, object]] = field(default_factory=list)  # sentences: chunk_id, text, reasons
+
+
+def screen_passages(passages: list[Passage]) -> Screened:
+    """Cut the sentences that talk to the model out of each passage (the ingestion cut, with the guard's rules)."""
+    from qa_service.ingest.prepare import strip_injections  # the ingestion package imports the guard's modules
+
+    out = Screened(passages=[])
+    for p in passages:
+        reasons = instructs_model(p.text)
+        if not reasons:
+            out.passages.append(p)
+            continue
+        result = strip_injections(p.text, spans=instruction_spans)
+        if result is None or not result[1] or not any(ch.isalnum() for ch in result[0]):
+            out.dropped.append({"chunk_id": p.chunk_id, "reasons": reasons})
+            continue
+        rest, held = result
+        out.cut += [{"chunk_id": p.chunk_id, "text": text, "reasons": why} for text, why in held]
+        out.passages.append(replace(p, text=rest))
+    return out
 
 
 def allowed_hosts(passages: list[Passage]) -> set[str]:

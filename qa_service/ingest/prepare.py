@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import logging
 import re
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -234,13 +235,18 @@ def _runs(indices: list[int]) -> list[list[int]]:
 Held = list[tuple[str, list[str]]]  # removed text and its reason codes, per run of removed sentences
 
 
-def strip_injections(text: str, approved: AbstractSet[str] = frozenset()) -> tuple[str, Held] | None:
+Spans = Callable[[str], list[tuple[int, int, str]]]  # (start, end, reason code) of each rule match
+
+
+def strip_injections(text: str, approved: AbstractSet[str] = frozenset(),
+                     spans: Spans = injection_spans) -> tuple[str, Held] | None:
     """Cut the sentences that carry instructions aimed at an AI out of ``text``.
 
     Returns (what is left, [(removed text, reason codes)] per run of consecutive removed sentences), or None
     when the text cannot be cleaned sentence by sentence (the caller then holds back all of it). A removed
     run whose digest is in ``approved`` stays in the text and is not scanned again. What is left, apart from
-    approved runs, passes :func:`find_injection`.
+    approved runs, passes :func:`find_injection`. ``spans`` gives the rules' matches: the ingestion scan's by
+    default; the answer path passes its own (qa_service/guard/output.py), which add the guard's passage rules.
     """
     units = _units(text)
     removed: dict[int, set[str]] = {}
@@ -248,7 +254,7 @@ def strip_injections(text: str, approved: AbstractSet[str] = frozenset()) -> tup
     for _ in range(_MAX_ROUNDS):
         live = [i for i in range(len(units)) if i not in removed and i not in allowed]
         view, offsets = _join(text, units, live)
-        hits = injection_spans(view)
+        hits = spans(view)
         if not hits:
             break
         grew = False

@@ -20,18 +20,19 @@ class Generate:
         self.services = services
 
     def run(self, ctx: AnswerContext) -> None:
-        from qa_service.guard.output import instructs_model
+        from qa_service.guard.output import screen_passages
 
-        dropped = [(p.chunk_id, instructs_model(p.text)) for p in ctx.passages]
-        dropped = [(cid, why) for cid, why in dropped if why]
-        if dropped:  # passages that talk to the model never reach it
-            ctx.signals["dropped_passages"] = [{"chunk_id": cid, "reasons": why} for cid, why in dropped]
+        screened = screen_passages(ctx.passages)  # sentences that talk to the model never reach it
+        if screened.cut:
+            ctx.signals["cut_sentences"] = screened.cut
+            ctx.add_reason("output_guard:instruction_sentence_cut")
+        if screened.dropped:
+            ctx.signals["dropped_passages"] = screened.dropped
             ctx.add_reason("instruction_passage_dropped")
-            gone = {cid for cid, _ in dropped}
-            ctx.passages = [p for p in ctx.passages if p.chunk_id not in gone]
-            if not ctx.passages:
-                ctx.stop(NO_CONTENT, "nothing_relevant")
-                return
+        ctx.passages = screened.passages
+        if screened.dropped and not ctx.passages:
+            ctx.stop(NO_CONTENT, "nothing_relevant")
+            return
         gen = self.services.generator
         ctx.generator = gen.name
         try:
