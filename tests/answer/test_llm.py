@@ -499,7 +499,7 @@ def test_a_generated_fee_no_passage_states_never_reaches_a_citizen(fake_llm: Fak
 
     _llm_town(town, fake_llm)
     fake_llm.set_default(reply("A resident parking permit costs 0 dollars a year. [1]", [1]))
-    ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    _ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
     assert " 0 dollars" not in out["answer"] and "costs 0" not in out["answer"]
     assert "40 dollars" in out["answer"]
     assert "llm_output_rejected:unsupported" in out["risk"]["reasons"]

@@ -47,10 +47,7 @@ class Generate:
                 return
 
         gen = self.services.generator
-        if gen.name == "extractive":
-            draft = self._extractive(ctx, gen)
-        else:
-            draft = self._generated(ctx, gen)
+        draft = self._extractive(ctx, gen) if gen.name == "extractive" else self._generated(ctx, gen)
         ctx.draft = draft
         ctx.sentences = list(draft.sentences)
         if draft.completeness == "partial":

@@ -31,7 +31,7 @@ class Record:
                       trace_id=ctx.trace_id)
                 return
             draft = ctx.draft
-            model, prompt_hash, raw = (draft.model, draft.prompt_hash, draft.raw_output) if draft else (None, None, None)
+            model, prompt_hash, raw = (draft.model, draft.prompt_hash, draft.raw_output) if draft else (None,) * 3
             rejected = ctx.signals.get("llm_rejected")
             if rejected:  # what the model said is kept beside the extractive answer that was shown instead
                 model, prompt_hash, raw = rejected["model"], rejected["prompt_hash"], rejected["raw_output"]
