@@ -313,6 +313,91 @@ class ChatClient:
                                    "malformed")
 
 
+    def stream(self, system: str, user: str, on_text: Callable[[str], None]) -> str:
+        """Send one streaming chat request; ``on_text`` receives the reply so far after each delta. Returns the
+        whole reply. Failures before the first delta are retried as in ``complete``; a failure after it (the
+        server died mid-answer) raises ``GeneratorUnavailable`` — a half answer is never returned."""
+        import openai
+        from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+        llm = self._client()
+        messages = ([ChatMessage(role=MessageRole.SYSTEM, content=system)] if system else []) + [
+            ChatMessage(role=MessageRole.USER, content=user)]
+        deadline = time.monotonic() + self.settings.answer_budget_s
+        attempts = 1 + max(0, self.settings.retries)
+        for attempt in range(1, attempts + 1):
+            started, text, first_ms = time.monotonic(), "", None
+            try:
+                for part in llm.stream_chat(messages):
+                    delta = part.delta or ""
+                    if not delta:
+                        continue
+                    if first_ms is None:
+                        first_ms = (time.monotonic() - started) * 1000
+                    text += delta
+                    on_text(text)
+                    if time.monotonic() >= deadline:
+                        raise GeneratorUnavailable(f"{self.purpose}: the answer's time budget ran out mid-reply",
+                                                   "budget")
+            except openai.APIStatusError as exc:
+                kind = f"http_{exc.status_code}"
+                if exc.status_code < 500 or text:
+                    raise GeneratorUnavailable(f"{self.purpose}: HTTP {exc.status_code}", kind) from exc
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "transport"
+                if text:
+                    raise GeneratorUnavailable(f"{self.purpose}: {kind} after {len(text)} chars", kind) from exc
+            except GeneratorUnavailable:
+                raise
+            except Exception as exc:  # a broken stream (server died mid-answer, garbage event)
+                raise GeneratorUnavailable(f"{self.purpose}: stream broke: {type(exc).__name__}",
+                                           "transport" if text else "malformed") from exc
+            else:
+                log.info("llm_stream purpose=%s attempt=%d first_ms=%.0f ms=%.0f chars=%d", self.purpose, attempt,
+                         first_ms or -1, (time.monotonic() - started) * 1000, len(text))
+                if not text.strip():
+                    raise MalformedReply("empty reply content")
+                return text
+            if attempt >= attempts or time.monotonic() + self.backoff(attempt) >= deadline:
+                raise GeneratorUnavailable(f"{self.purpose}: {kind} after {attempt} attempt(s)", kind)
+            self._sleep(self.backoff(attempt))
+        raise GeneratorUnavailable(f"{self.purpose}: no attempt made")  # pragma: no cover - attempts >= 1
+
+
+_ANSWER_KEY = re.compile(r'"answer"\s*:\s*"')
+
+
+def partial_answer(raw: str) -> str:
+    """The answer text a reply has streamed so far: the growing ``"answer"`` string of the JSON schema (escapes
+    decoded, an unfinished escape left out), or the text itself when the reply is plain text."""
+    stripped = _THINK.sub("", raw).lstrip()
+    if "<think>" in stripped.lower():
+        return ""  # still thinking
+    if not stripped.startswith(("{", "```")):
+        return stripped
+    m = _ANSWER_KEY.search(stripped)
+    if m is None:
+        return ""
+    body, i, out = stripped[m.end():], 0, []
+    while i < len(body):
+        c = body[i]
+        if c == '"':
+            break
+        if c == "\\":
+            esc = body[i:i + 6] if body[i + 1:i + 2] == "u" else body[i:i + 2]
+            if len(esc) < (6 if body[i + 1:i + 2] == "u" else 2):
+                break  # the escape is not complete yet
+            try:
+                out.append(json.loads(f'"{esc}"'))
+            except ValueError:
+                out.append(esc)
+            i += len(esc)
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 # --------------------------------------------------------------------------------------------
 # Generator
 # --------------------------------------------------------------------------------------------
@@ -357,9 +442,12 @@ class LlmGenerator:
         # model was talked into revealing its instructions. New per process, never logged.
         self.canary = f"QA-CANARY-{secrets.token_hex(6)}"
 
-    def generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
+    def generate(self, question: str, passages: list[Passage], lang: str,
+                 on_answer: Callable[[str], None] | None = None) -> LlmDraft:
+        """Draft an answer; with ``on_answer`` the reply is streamed and ``on_answer`` gets the answer text so far
+        (unchecked: the caller checks each sentence before showing it)."""
         try:
-            return self._generate(question, passages, lang)
+            return self._generate(question, passages, lang, on_answer)
         except GeneratorUnavailable:
             raise
         except PromptError as exc:
@@ -369,7 +457,8 @@ class LlmGenerator:
             log.exception("llm_unexpected_error error=%s", type(exc).__name__)
             raise GeneratorUnavailable(f"generate: unexpected {type(exc).__name__}: {exc}") from exc
 
-    def _generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
+    def _generate(self, question: str, passages: list[Passage], lang: str,
+                  on_answer: Callable[[str], None] | None = None) -> LlmDraft:
         name = prompt_name("answer", lang, question)
         if not passages:
             return LlmDraft([], completeness="none", model=self.settings.model,
@@ -384,7 +473,18 @@ class LlmGenerator:
                 return [], [], "none", []
             return _parse(reply, numbers)
 
-        parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, parse)
+        if on_answer is None:
+            parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, parse)
+        else:
+            def progress(text: str) -> None:
+                if self.canary not in text:
+                    on_answer(partial_answer(text))
+
+            raw = self.client.stream(prompt.system, prompt.user, progress)
+            try:
+                parsed = parse(raw)
+            except MalformedReply as exc:
+                raise GeneratorUnavailable(f"generate: malformed streamed reply: {exc}", "malformed") from exc
         if leaked:
             log.error("llm_canary_leaked model=%s", self.settings.model)
             return LlmDraft([], completeness="none", model=self.settings.model, prompt_hash=prompt.prompt_hash,

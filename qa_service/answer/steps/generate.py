@@ -11,17 +11,22 @@ generated draft is cross-checked against the extractive answer's figures (``cros
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
-from qa_service.answer.context import AnswerContext, Draft
+from qa_service.answer.context import AnswerContext, Draft, Sentence
 from qa_service.answer.crosscheck import figures_disagree
 from qa_service.answer.generate.base import GeneratorUnavailable
+from qa_service.answer.generate.llm import split_answer
 from qa_service.answer.statuses import NO_CONTENT
 from qa_service.answer.steps.check import SupportChecker
+from qa_service.answer.steps.risk import retrieval_confidence
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
 LLM_REJECTED = "llm_output_rejected"
+_OPEN_MARKER = re.compile(r"[\[【［][^\]】］]*$")  # a citation marker still arriving
 
 
 class Generate:
@@ -69,13 +74,43 @@ class Generate:
         draft: Draft = gen.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.signals.get("query_vector"))
         return draft
 
+    def _streamer(self, ctx: AnswerContext) -> Callable[[str], None] | None:
+        """A callback for the model's growing answer that passes each completed sentence through the support and
+        figure checks and hands the ones that pass to ``ctx.on_sentence``. Nothing streams when retrieval alone
+        already makes the answer high risk (it will be held). The final answer, after every step, replaces what
+        streamed."""
+        sink = ctx.on_sentence
+        if sink is None:
+            return None
+        th = self.services.risk_policy.thresholds
+        conf = retrieval_confidence(ctx.query, float(ctx.signals.get("idf_coverage", 0.0)),
+                                    float(ctx.signals.get("dense_top", 0.0)))
+        if conf < th["confidence_high_risk"]:
+            return None
+        numbers = {p.n for p in ctx.passages}
+        done = 0
+
+        def on_answer(text: str) -> None:
+            nonlocal done
+            # a sentence is complete once the next one has begun (its [n] markers have arrived by then)
+            parts = split_answer(_OPEN_MARKER.sub("", text))
+            complete = parts[:-1]
+            for sentence_text, cites in complete[done:]:
+                sentence = Sentence(sentence_text, [n for n in cites if n in numbers])
+                kept, _removed, _reasons = self.checker.check([sentence], ctx.passages, generated=True)
+                if kept:
+                    sink(sentence_text + "".join(f"[{n}]" for n in kept[0].cites))
+            done = max(done, len(complete))
+
+        return on_answer
+
     def _generated(self, ctx: AnswerContext, gen: Any) -> Draft:
         """The model's draft when it survives the checks; else the extractive draft and the rejection reason."""
         ctx.generator = gen.name
         ctx.signals["llm_endpoint"] = gen.settings.base_url
         kind, draft = "", None
         try:
-            draft = gen.generate(ctx.query, ctx.passages, ctx.lang)
+            draft = gen.generate(ctx.query, ctx.passages, ctx.lang, on_answer=self._streamer(ctx))
         except GeneratorUnavailable as exc:
             kind = exc.kind
             log.warning("generate llm_rejected trace=%s kind=%s error=%s", ctx.trace_id, kind, exc)
