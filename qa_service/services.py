@@ -91,9 +91,14 @@ class Services:
             if not cfg.llm.base_url:
                 raise ValueError("generate.backend=llm needs QA_LLM__BASE_URL")
             return LlmGenerator(cfg.llm, PromptLibrary())
+        return self.fallback_generator
+
+    @cached_property
+    def fallback_generator(self) -> Any:
+        """The extractive generator: the offline default, and the answer shown when a model's output is rejected."""
         from qa_service.answer.generate.extractive import ExtractiveGenerator
 
-        return ExtractiveGenerator(self.dense, cfg.generate)
+        return ExtractiveGenerator(self.dense, self.settings.generate)
 
     @cached_property
     def verifier(self) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,8 @@ class AnswerContext:
     timings_ms: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
     ticket: str | None = None
+    # streaming: receives each checked answer sentence (with its [n] markers) as a generating model completes it
+    on_sentence: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def query(self) -> str:

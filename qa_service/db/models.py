@@ -150,6 +150,7 @@ class AnswerRecord(Base):
     generator: Mapped[str] = mapped_column(String(32))
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     prompt_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    llm_endpoint: Mapped[str | None] = mapped_column(String(500), nullable=True)  # which server said it
     retrieval_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     timings_ms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     raw_output: Mapped[str | None] = mapped_column(Text, nullable=True)

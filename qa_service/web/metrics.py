@@ -16,10 +16,15 @@ class Metrics:
     step_seconds: Histogram
     decisions: Counter
     risk_levels: Counter
+    model_failures: Counter
 
-    def observe_answer(self, decision: str, risk: str, timings_ms: dict[str, float]) -> None:
+    def observe_answer(self, decision: str, risk: str, timings_ms: dict[str, float],
+                       reasons: list[str] | tuple[str, ...] = ()) -> None:
         self.decisions.labels(decision=decision).inc()
         self.risk_levels.labels(level=risk).inc()
+        for r in reasons:
+            if r.startswith("llm_output_rejected:"):  # the model failed; counted apart from anything the asker did
+                self.model_failures.labels(kind=r.split(":", 1)[1]).inc()
         for step, ms in timings_ms.items():
             if step != "total":
                 self.step_seconds.labels(step=step).observe(ms / 1000)
@@ -35,4 +40,7 @@ def make_metrics() -> Metrics:
                                buckets=BUCKETS),
         decisions=Counter("qa_answers_total", "Answers by decision (status)", ["decision"], registry=reg),
         risk_levels=Counter("qa_answer_risk_total", "Answers by risk level", ["level"], registry=reg),
+        model_failures=Counter("qa_model_failures_total", "Model drafts rejected (the extractive answer was shown), "
+                               "by kind: canary, malformed, no_answer, unsupported, timeout, http_5xx ...",
+                               ["kind"], registry=reg),
     )

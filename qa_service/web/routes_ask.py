@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -39,22 +41,54 @@ async def ask_route(body: AskRequest, request: Request) -> Any:
         return limited
     convs: dict[str, list[str]] = request.app.state.conversations
     history = list(convs.get(body.conversation_id or "", [])) if body.conversation_id else []
-    try:
-        ctx, out = await run_in_threadpool(ask, services, body.question, tenant, body.channel, body.lang,
-                                           None, body.conversation_id, history)
-    except Exception:
-        log.exception("ask failed tenant=%s", tenant)
-        lang = body.lang or "en"
-        return JSONResponse({"decision": ERROR_INTERNAL, "answer": canned(ERROR_INTERNAL, lang), "citations": [],
-                             "risk": {"level": "high", "reasons": ["internal_error"]}, "ai_generated": True,
-                             "kb_version": None, "trace_id": "", "lang": lang, "generator": "", "timings_ms": {}},
-                            status_code=200)
-    if body.conversation_id:
-        convs[body.conversation_id] = [*history, ctx.question][-MAX_TURNS:]
-    request.app.state.metrics.observe_answer(out["decision"], out["risk"]["level"], out["timings_ms"])
-    if not body.stream:
+    metrics = request.app.state.metrics
+
+    def answer(on_sentence: Callable[[str], None] | None = None) -> dict[str, Any]:
+        try:
+            ctx, out = ask(services, body.question, tenant, body.channel, body.lang, None, body.conversation_id,
+                           history, on_sentence=on_sentence)
+        except Exception:
+            log.exception("ask failed tenant=%s", tenant)
+            return _internal_error(body.lang or "en")
+        if body.conversation_id:
+            convs[body.conversation_id] = [*history, ctx.question][-MAX_TURNS:]
+        metrics.observe_answer(out["decision"], out["risk"]["level"], out["timings_ms"], out["risk"]["reasons"])
         return out
-    return StreamingResponse(_sse(out), media_type="text/event-stream")
+
+    if not body.stream:
+        return await run_in_threadpool(answer)
+    return StreamingResponse(_live_sse(answer), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _internal_error(lang: str) -> dict[str, Any]:
+    return {"decision": ERROR_INTERNAL, "answer": canned(ERROR_INTERNAL, lang), "citations": [],
+            "risk": {"level": "high", "reasons": ["internal_error"]}, "ai_generated": True,
+            "kb_version": None, "trace_id": "", "lang": lang, "generator": "", "timings_ms": {}}
+
+
+def _live_sse(answer: Callable[[Callable[[str], None] | None], dict[str, Any]]) -> Iterator[str]:
+    """Checked sentences as ``draft`` events while a generating model streams them, then meta → delta (the final
+    answer, sentence by sentence) → citations → done. The final events are the authority: a client replaces the
+    draft text with them (a held answer replaces it with the held message)."""
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def work() -> None:
+        try:
+            events.put(("final", answer(lambda text: events.put(("draft", text)))))
+        except BaseException:  # never leave the stream waiting (answer() already maps errors to a status)
+            log.exception("ask stream failed")
+            events.put(("final", _internal_error("en")))
+
+    worker = threading.Thread(target=work, name="ask-stream", daemon=True)
+    worker.start()
+    while True:
+        kind, payload = events.get()
+        if kind == "draft":
+            yield f"event: draft\ndata: {json.dumps({'text': payload}, ensure_ascii=False)}\n\n"
+            continue
+        yield from _sse(payload)
+        return
 
 
 def _rate_limited(request: Request, tenant: str, body: AskRequest) -> JSONResponse | None:

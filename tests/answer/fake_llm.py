@@ -14,7 +14,11 @@ when it is empty):
 - ``Slow(seconds, content)``: sleep, then answer (to outlast the client timeout);
 - ``Malformed()``: a 200 whose content is not the expected JSON (``body=True``: a body that is not
   JSON at all);
+- ``DiesAfter(chars, content)``: streams ``content`` and drops the connection after ``chars`` characters;
 - a callable ``(request body) -> reply``: computed from the request (e.g. echo the prompt).
+
+A request with ``"stream": true`` gets the content as ``chat.completion.chunk`` Server-Sent Events, a few
+characters per event (``stream_delay_s`` apart), ending with ``data: [DONE]``.
 
 ``history`` holds every request body (messages, temperature, max_tokens …) in arrival order;
 ``GET /v1/models`` lists the one model.
@@ -51,7 +55,15 @@ class Malformed:
     content: str = "Sure! Here is what I found: the office opens at 9."
 
 
-Reply = str | Status | Slow | Malformed | Callable[[dict[str, Any]], Any]  # a callable returns a Reply
+@dataclass(frozen=True)
+class DiesAfter:
+    """Stream ``content`` but drop the connection after ``chars`` characters (a server dying mid-answer)."""
+
+    chars: int
+    content: str
+
+
+Reply = str | Status | Slow | Malformed | DiesAfter | Callable[[dict[str, Any]], Any]  # a callable returns a Reply
 
 
 class FakeLlmServer:
@@ -65,6 +77,8 @@ class FakeLlmServer:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
+        self.stream_chars = 8  # characters per streamed event
+        self.stream_delay_s = 0.01
         self._thread: threading.Thread | None = None
 
     # -- scripting ---------------------------------------------------------------------------
@@ -121,6 +135,39 @@ class FakeLlmServer:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
                     pass
 
+            def _stream(self, body: dict[str, Any], content: str, dies: int | None) -> None:
+                cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+
+                def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
+                    chunk = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()),
+                             "model": body.get("model", server.model),
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                    return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
+
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(event({"role": "assistant", "content": ""}))
+                    sent = 0
+                    for i in range(0, len(content), server.stream_chars):
+                        if dies is not None and sent >= dies:
+                            self.wfile.flush()
+                            self.connection.shutdown(2)  # the server died mid-answer
+                            return
+                        piece = content[i:i + server.stream_chars]
+                        self.wfile.write(event({"content": piece}))
+                        self.wfile.flush()
+                        sent += len(piece)
+                        if server._stop.wait(server.stream_delay_s):
+                            return
+                    self.wfile.write(event({}, "stop"))
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    pass
+
             def do_GET(self) -> None:
                 server.paths.append(self.path)
                 if self.path.rstrip("/") == "/v1/models":
@@ -157,7 +204,11 @@ class FakeLlmServer:
                         self._send(200, b"<html>502 Bad Gateway</html> not json {", "application/json")
                         return
                     reply = reply.content
-                content = str(reply)
+                dies = reply.chars if isinstance(reply, DiesAfter) else None
+                content = reply.content if isinstance(reply, DiesAfter) else str(reply)
+                if body.get("stream"):
+                    self._stream(body, content, dies)
+                    return
                 completion = {
                     "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
                     "object": "chat.completion",

@@ -18,7 +18,7 @@ from qa_service.answer.generate.verify import VERIFIER_UNAVAILABLE, LlmVerifier,
 from qa_service.settings import LlmSettings
 from tests.answer.fake_llm import FakeLlmServer, Malformed, Slow, Status
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 EN_PASSAGES = [
     Passage(n=1, chunk_id="c1", source_id="s1", title="Residence permit", heading="Documents",
@@ -429,13 +429,31 @@ def test_a_reply_that_repeats_the_system_prompt_is_caught_by_the_canary(fake_llm
     assert not ok.canary_leaked and ok.sentences
 
 
+def _llm_town(town: Any, fake_llm: FakeLlmServer, **kw: Any) -> Any:
+    town.settings.generate.backend = "llm"
+    town.settings.llm = llm_settings(fake_llm, **kw)
+    town.__dict__.pop("generator", None)
+    town.__dict__.pop("answerer", None)
+    return town
+
+
+def _audit_actions(town: Any) -> list[tuple[str, str | None]]:
+    from sqlalchemy import select
+
+    from qa_service.db.models import AuditEvent
+
+    with town.db.session() as s:
+        return [(e.action, e.reasons[0] if e.reasons else None) for e in s.scalars(select(AuditEvent))]
+
+
 @pytest.mark.integration
-def test_canary_leak_ends_the_path_blocked(fake_llm: FakeLlmServer, town: Any) -> None:
+def test_a_model_echoing_its_instructions_is_a_model_failure_not_the_askers_attack(
+        fake_llm: FakeLlmServer, town: Any) -> None:
+    """The canary in a reply means the model failed: the innocent asker gets the extractive answer, never
+    blocked_injection, and the audit trail counts a model failure."""
     from qa_service.answer.service import ask
 
-    town.settings.generate.backend = "llm"
-    town.settings.llm = llm_settings(fake_llm)
-    town.__dict__.pop("generator", None)
+    _llm_town(town, fake_llm)
 
     def leak(body: dict[str, Any]) -> str:
         system = next(m["content"] for m in body["messages"] if m["role"] == "system")
@@ -443,5 +461,119 @@ def test_canary_leak_ends_the_path_blocked(fake_llm: FakeLlmServer, town: Any) -
 
     fake_llm.set_default(leak)
     _ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
-    assert out["decision"] == "blocked_injection" and "output_guard:canary_leaked" in out["risk"]["reasons"]
+    assert out["decision"] == "answered", out
+    assert not out["decision"].startswith("blocked")
+    assert "llm_output_rejected:canary" in out["risk"]["reasons"]
+    assert "40 dollars" in out["answer"]  # the extractive answer over the same passages
     assert town.generator.canary not in out["answer"]
+    assert out["generator"] == "extractive"
+    assert ("llm.output_rejected", "llm_output_rejected:canary") in _audit_actions(town)
+    assert not any(a == "ask.blocked" for a, _ in _audit_actions(town))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("failure,kind", [
+    (Status(503), "http_503"), (Status(400), "http_400"), (Malformed(), "malformed"),
+    (Slow(2.0), "timeout"),
+    (reply("", [], "none"), "no_answer"),
+    (reply("The moon is made of cheese. [1]", [1]), "unsupported"),
+])
+def test_a_failing_model_degrades_to_the_extractive_answer(fake_llm: FakeLlmServer, town: Any, failure: Any,
+                                                          kind: str) -> None:
+    from qa_service.answer.service import ask
+
+    _llm_town(town, fake_llm, timeout_s=0.5, retries=0)
+    fake_llm.set_default(failure)
+    _ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert out["decision"] == "answered", out
+    assert f"llm_output_rejected:{kind}" in out["risk"]["reasons"]
+    assert "40 dollars" in out["answer"]
+    assert out["risk"]["level"] in ("medium", "high")
+
+
+@pytest.mark.integration
+def test_a_generated_fee_no_passage_states_never_reaches_a_citizen(fake_llm: FakeLlmServer, town: Any) -> None:
+    """A model inventing a figure: the sentence is removed; here nothing else is left, so the extractive answer
+    is shown. The invented 0 never appears."""
+    from qa_service.answer.service import ask
+
+    _llm_town(town, fake_llm)
+    fake_llm.set_default(reply("A resident parking permit costs 0 dollars a year. [1]", [1]))
+    _ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert " 0 dollars" not in out["answer"] and "costs 0" not in out["answer"]
+    assert "40 dollars" in out["answer"]
+    assert "llm_output_rejected:unsupported" in out["risk"]["reasons"]
+
+
+@pytest.mark.integration
+def test_an_invented_figure_beside_a_true_sentence_is_cut_and_raises_risk(fake_llm: FakeLlmServer,
+                                                                          town: Any) -> None:
+    from qa_service.answer.service import ask
+
+    _llm_town(town, fake_llm)
+    fake_llm.set_default(reply("A resident parking permit costs 40 dollars a year. [1] "
+                               "A second car costs 15 dollars a year. [1]", [1]))
+    ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert out["generator"] == "llm"
+    assert "40 dollars" in out["answer"] and "15 dollars" not in out["answer"]
+    assert "generated_figure_removed" in out["risk"]["reasons"]
+    assert out["risk"]["level"] != "low"
+    assert any(r.get("reason") == "unsupported_figure" and r.get("figures") == ["15"] for r in ctx.removed)
+
+
+@pytest.mark.integration
+def test_an_accepted_generated_answer_records_model_prompt_and_endpoint(fake_llm: FakeLlmServer,
+                                                                       town: Any) -> None:
+    from sqlalchemy import select
+
+    from qa_service.answer.service import ask
+    from qa_service.db.models import AnswerRecord
+
+    _llm_town(town, fake_llm)
+    fake_llm.set_default(reply("A resident parking permit costs 40 dollars a year. [1]", [1]))
+    ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert out["generator"] == "llm" and out["decision"] == "answered"
+    assert not any(r.startswith("llm_output_rejected") for r in out["risk"]["reasons"])
+    with town.db.session() as s:
+        row = s.scalar(select(AnswerRecord).where(AnswerRecord.trace_id == ctx.trace_id))
+        assert row is not None
+        assert row.model == "fake-qwen" and row.prompt_hash and row.llm_endpoint == fake_llm.base_url
+        assert row.raw_output and "40 dollars" in row.raw_output
+    assert fake_llm.history[0]["max_tokens"] == 321
+
+
+@pytest.mark.integration
+def test_plain_text_replies_with_markers_are_parsed(fake_llm: FakeLlmServer, town: Any) -> None:
+    from qa_service.answer.service import ask
+
+    _llm_town(town, fake_llm)
+    fake_llm.set_default("A resident parking permit costs 40 dollars a year. [1]")
+    _ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert out["generator"] == "llm" and "40 dollars" in out["answer"], out
+
+
+@pytest.mark.integration
+def test_a_configured_verifier_that_is_down_is_a_risk_reason(fake_llm: FakeLlmServer, town: Any) -> None:
+    from qa_service.answer.service import ask
+
+    _llm_town(town, fake_llm)
+    town.settings.verify = LlmSettings(base_url="http://127.0.0.1:9/v1", model="none", timeout_s=0.3, retries=0)
+    town.__dict__.pop("verifier", None)
+    fake_llm.set_default(reply("A resident parking permit costs 40 dollars a year. [1]", [1]))
+    _ctx, out = ask(town, "How much does a resident parking permit cost?", "town")
+    assert "verifier_unavailable" in out["risk"]["reasons"]
+    assert out["risk"]["level"] != "low"
+
+
+def test_the_figures_of_two_answers_are_compared() -> None:
+    from qa_service.answer.crosscheck import figures, figures_disagree, unsupported_figures
+
+    assert figures("工本费20元，10个工作日内办结。") == {"20", "10"}
+    assert figures("需要三十天，收费一百二十元") == {"30", "120"}
+    assert figures("Fee 1,200 yuan; call 0571-8765 4321.") == {"1200", "057187654321"}
+    assert figures("统一办理，一些材料") == set()
+    assert unsupported_figures("The fee is 0 yuan.", ["The fee is 300 yuan."]) == ["0"]
+    assert unsupported_figures("费用为300元。", ["收费标准：300元/件"]) == []
+    assert figures_disagree(["It costs 30 dollars."], ["It costs 40 dollars."])
+    assert not figures_disagree(["It costs 40 dollars."], ["A permit costs 40 dollars a year."])
+    assert not figures_disagree(["Bring your ID."], ["It costs 40 dollars."])

@@ -8,7 +8,14 @@ from qa_service.answer.context import Draft, Passage
 
 
 class GeneratorUnavailable(RuntimeError):
-    """The backend could not produce a draft (timeout, 5xx, malformed output after retries)."""
+    """The backend could not produce a draft (timeout, 5xx, malformed output after retries).
+
+    ``kind`` names the failure for reason codes and metrics: ``timeout``, ``transport``, ``http_<code>``,
+    ``malformed``, ``budget`` (the answer's time budget ran out), ``config`` or ``unavailable``."""
+
+    def __init__(self, message: str, kind: str = "unavailable") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Generator(Protocol):

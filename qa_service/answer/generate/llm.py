@@ -158,7 +158,14 @@ def parse_answer(raw: str, valid: int | Iterable[int]) -> tuple[list[Sentence], 
 
 
 def _parse(raw: str, valid: int | Iterable[int]) -> tuple[list[Sentence], list[int], str, list[int]]:
-    obj = extract_json(raw)
+    try:
+        obj = extract_json(raw)
+    except MalformedReply:
+        text = _THINK.sub("", raw or "").strip()
+        if not _MARK_RE.search(text):
+            raise
+        # plain text with [n] markers (a model or server that does not do JSON): the markers are the citations
+        obj = {"answer": text, "sources_used": [], "completeness": "full"}
     answer = obj.get("answer")
     if not isinstance(answer, str):
         raise MalformedReply("reply has no string 'answer'")
@@ -209,7 +216,7 @@ class ChatClient:
     def _client(self) -> Any:
         if self._llm is None:
             if not self.settings.base_url:
-                raise GeneratorUnavailable(f"{self.purpose}: no base_url configured for the LLM endpoint")
+                raise GeneratorUnavailable(f"{self.purpose}: no base_url configured for the LLM endpoint", "config")
             from llama_index.llms.openai_like import OpenAILike
 
             self._llm = OpenAILike(
@@ -218,7 +225,7 @@ class ChatClient:
                 api_key=self.settings.api_key,
                 temperature=0.0,
                 max_tokens=self.settings.max_tokens,
-                timeout=self.settings.timeout_s,
+                timeout=min(self.settings.timeout_s, self.settings.answer_budget_s),
                 max_retries=0,
                 is_chat_model=True,
                 is_function_calling_model=False,
@@ -229,11 +236,12 @@ class ChatClient:
         """Delay before retry number ``attempt`` (1-based): 0.5 s, 1 s, 2 s …, capped."""
         return float(min(self.max_backoff_s, self.backoff_s * (2 ** (attempt - 1))))
 
-    def complete(self, system: str, user: str) -> str:
+    def complete(self, system: str, user: str, deadline: float | None = None) -> str:
         """Send one chat request; returns the reply text.
 
-        Raises ``GeneratorUnavailable`` (transport failure after retries, 4xx) or ``MalformedReply``
-        (a 200 whose body is not a chat completion, or empty content).
+        Raises ``GeneratorUnavailable`` (transport failure after retries, 4xx, or no time left before
+        ``deadline``, a ``time.monotonic()`` value) or ``MalformedReply`` (a 200 whose body is not a chat
+        completion, or empty content).
         """
         import openai
         from llama_index.core.base.llms.types import ChatMessage, MessageRole
@@ -251,7 +259,7 @@ class ChatClient:
                 if exc.status_code < 500:
                     log.warning("llm_call_failed purpose=%s attempt=%d error=%s retry=no", self.purpose, attempt, kind)
                     raise GeneratorUnavailable(
-                        f"{self.purpose}: endpoint refused the request (HTTP {exc.status_code})") from exc
+                        f"{self.purpose}: endpoint refused the request (HTTP {exc.status_code})", kind) from exc
                 error: Exception = exc
             except openai.APITimeoutError as exc:
                 kind, error = "timeout", exc
@@ -261,7 +269,7 @@ class ChatClient:
                     TypeError) as exc:
                 raise MalformedReply(f"response is not a chat completion: {type(exc).__name__}") from exc
             except openai.OpenAIError as exc:
-                raise GeneratorUnavailable(f"{self.purpose}: {type(exc).__name__}: {exc}") from exc
+                raise GeneratorUnavailable(f"{self.purpose}: {type(exc).__name__}: {exc}", "transport") from exc
             else:
                 content = resp.message.content
                 log.info("llm_call purpose=%s attempt=%d ms=%.0f chars=%d", self.purpose, attempt,
@@ -269,6 +277,10 @@ class ChatClient:
                 if not content or not content.strip():
                     raise MalformedReply("empty reply content")
                 return str(content)
+            if attempt < attempts and deadline is not None and time.monotonic() + self.backoff(attempt) >= deadline:
+                log.warning("llm_call_failed purpose=%s attempt=%d/%d error=%s retry=no_time_left",
+                            self.purpose, attempt, attempts, kind)
+                raise GeneratorUnavailable(f"{self.purpose}: {kind}; the answer's time budget is spent", kind)
             if attempt < attempts:
                 delay = self.backoff(attempt)
                 log.warning("llm_call_failed purpose=%s attempt=%d/%d error=%s retry_in_s=%.2f",
@@ -278,22 +290,112 @@ class ChatClient:
                 log.warning("llm_call_failed purpose=%s attempt=%d/%d error=%s retry=exhausted",
                             self.purpose, attempt, attempts, kind)
                 raise GeneratorUnavailable(
-                    f"{self.purpose}: {kind} after {attempts} attempt(s): {type(error).__name__}") from error
+                    f"{self.purpose}: {kind} after {attempts} attempt(s): {type(error).__name__}", kind) from error
         raise GeneratorUnavailable(f"{self.purpose}: no attempt made")  # pragma: no cover - attempts >= 1
 
     def complete_parsed(self, system: str, user: str, parse: Callable[[str], Any]) -> tuple[Any, str]:
-        """``complete`` + ``parse``; a malformed reply is asked for once more. Returns (parsed, raw)."""
+        """``complete`` + ``parse``; a malformed reply is asked for once more while the answer's time budget
+        (``answer_budget_s``) lasts. Returns (parsed, raw)."""
         last: MalformedReply | None = None
+        deadline = time.monotonic() + self.settings.answer_budget_s
         for attempt in range(1, MALFORMED_ATTEMPTS + 1):
             raw = ""
+            if attempt > 1 and time.monotonic() >= deadline:
+                raise GeneratorUnavailable(f"{self.purpose}: malformed reply and no time left: {last}", "malformed")
             try:
-                raw = self.complete(system, user)
+                raw = self.complete(system, user, deadline)
                 return parse(raw), raw
             except MalformedReply as exc:
                 last = exc
                 log.warning("llm_malformed_reply purpose=%s attempt=%d/%d error=%s chars=%d",
                             self.purpose, attempt, MALFORMED_ATTEMPTS, exc, len(raw))
-        raise GeneratorUnavailable(f"{self.purpose}: malformed reply after {MALFORMED_ATTEMPTS} attempts: {last}")
+        raise GeneratorUnavailable(f"{self.purpose}: malformed reply after {MALFORMED_ATTEMPTS} attempts: {last}",
+                                   "malformed")
+
+
+    def stream(self, system: str, user: str, on_text: Callable[[str], None]) -> str:
+        """Send one streaming chat request; ``on_text`` receives the reply so far after each delta. Returns the
+        whole reply. Failures before the first delta are retried as in ``complete``; a failure after it (the
+        server died mid-answer) raises ``GeneratorUnavailable`` — a half answer is never returned."""
+        import openai
+        from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+        llm = self._client()
+        messages = ([ChatMessage(role=MessageRole.SYSTEM, content=system)] if system else []) + [
+            ChatMessage(role=MessageRole.USER, content=user)]
+        deadline = time.monotonic() + self.settings.answer_budget_s
+        attempts = 1 + max(0, self.settings.retries)
+        for attempt in range(1, attempts + 1):
+            started, text, first_ms = time.monotonic(), "", None
+            try:
+                for part in llm.stream_chat(messages):
+                    delta = part.delta or ""
+                    if not delta:
+                        continue
+                    if first_ms is None:
+                        first_ms = (time.monotonic() - started) * 1000
+                    text += delta
+                    on_text(text)
+                    if time.monotonic() >= deadline:
+                        raise GeneratorUnavailable(f"{self.purpose}: the answer's time budget ran out mid-reply",
+                                                   "budget")
+            except openai.APIStatusError as exc:
+                kind = f"http_{exc.status_code}"
+                if exc.status_code < 500 or text:
+                    raise GeneratorUnavailable(f"{self.purpose}: HTTP {exc.status_code}", kind) from exc
+            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                kind = "timeout" if isinstance(exc, openai.APITimeoutError) else "transport"
+                if text:
+                    raise GeneratorUnavailable(f"{self.purpose}: {kind} after {len(text)} chars", kind) from exc
+            except GeneratorUnavailable:
+                raise
+            except Exception as exc:  # a broken stream (server died mid-answer, garbage event)
+                raise GeneratorUnavailable(f"{self.purpose}: stream broke: {type(exc).__name__}",
+                                           "transport" if text else "malformed") from exc
+            else:
+                log.info("llm_stream purpose=%s attempt=%d first_ms=%.0f ms=%.0f chars=%d", self.purpose, attempt,
+                         first_ms or -1, (time.monotonic() - started) * 1000, len(text))
+                if not text.strip():
+                    raise MalformedReply("empty reply content")
+                return text
+            if attempt >= attempts or time.monotonic() + self.backoff(attempt) >= deadline:
+                raise GeneratorUnavailable(f"{self.purpose}: {kind} after {attempt} attempt(s)", kind)
+            self._sleep(self.backoff(attempt))
+        raise GeneratorUnavailable(f"{self.purpose}: no attempt made")  # pragma: no cover - attempts >= 1
+
+
+_ANSWER_KEY = re.compile(r'"answer"\s*:\s*"')
+
+
+def partial_answer(raw: str) -> str:
+    """The answer text a reply has streamed so far: the growing ``"answer"`` string of the JSON schema (escapes
+    decoded, an unfinished escape left out), or the text itself when the reply is plain text."""
+    stripped = _THINK.sub("", raw).lstrip()
+    if "<think>" in stripped.lower():
+        return ""  # still thinking
+    if not stripped.startswith(("{", "```")):
+        return stripped
+    m = _ANSWER_KEY.search(stripped)
+    if m is None:
+        return ""
+    body, i, out = stripped[m.end():], 0, []
+    while i < len(body):
+        c = body[i]
+        if c == '"':
+            break
+        if c == "\\":
+            esc = body[i:i + 6] if body[i + 1:i + 2] == "u" else body[i:i + 2]
+            if len(esc) < (6 if body[i + 1:i + 2] == "u" else 2):
+                break  # the escape is not complete yet
+            try:
+                out.append(json.loads(f'"{esc}"'))
+            except ValueError:
+                out.append(esc)
+            i += len(esc)
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -340,19 +442,23 @@ class LlmGenerator:
         # model was talked into revealing its instructions. New per process, never logged.
         self.canary = f"QA-CANARY-{secrets.token_hex(6)}"
 
-    def generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
+    def generate(self, question: str, passages: list[Passage], lang: str,
+                 on_answer: Callable[[str], None] | None = None) -> LlmDraft:
+        """Draft an answer; with ``on_answer`` the reply is streamed and ``on_answer`` gets the answer text so far
+        (unchecked: the caller checks each sentence before showing it)."""
         try:
-            return self._generate(question, passages, lang)
+            return self._generate(question, passages, lang, on_answer)
         except GeneratorUnavailable:
             raise
         except PromptError as exc:
             log.error("llm_prompt_error error=%s", exc)
-            raise GeneratorUnavailable(f"generate: prompt error: {exc}") from exc
+            raise GeneratorUnavailable(f"generate: prompt error: {exc}", "config") from exc
         except Exception as exc:
             log.exception("llm_unexpected_error error=%s", type(exc).__name__)
             raise GeneratorUnavailable(f"generate: unexpected {type(exc).__name__}: {exc}") from exc
 
-    def _generate(self, question: str, passages: list[Passage], lang: str) -> LlmDraft:
+    def _generate(self, question: str, passages: list[Passage], lang: str,
+                  on_answer: Callable[[str], None] | None = None) -> LlmDraft:
         name = prompt_name("answer", lang, question)
         if not passages:
             return LlmDraft([], completeness="none", model=self.settings.model,
@@ -367,7 +473,18 @@ class LlmGenerator:
                 return [], [], "none", []
             return _parse(reply, numbers)
 
-        parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, parse)
+        if on_answer is None:
+            parsed, raw = self.client.complete_parsed(prompt.system, prompt.user, parse)
+        else:
+            def progress(text: str) -> None:
+                if self.canary not in text:
+                    on_answer(partial_answer(text))
+
+            raw = self.client.stream(prompt.system, prompt.user, progress)
+            try:
+                parsed = parse(raw)
+            except MalformedReply as exc:
+                raise GeneratorUnavailable(f"generate: malformed streamed reply: {exc}", "malformed") from exc
         if leaked:
             log.error("llm_canary_leaked model=%s", self.settings.model)
             return LlmDraft([], completeness="none", model=self.settings.model, prompt_hash=prompt.prompt_hash,

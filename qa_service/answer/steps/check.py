@@ -8,13 +8,16 @@ removed and recorded; nothing left ⇒ cannot answer.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from qa_service.answer.context import AnswerContext, Passage, Sentence
+from qa_service.answer.crosscheck import unsupported_figures
 from qa_service.answer.statuses import CANNOT_ANSWER
 from qa_service.answer.text import is_cjk, overlap, terms
+from qa_service.kb.embed import DenseEmbedder
 from qa_service.services import Services
 
 
@@ -29,34 +32,34 @@ def support_score(sentence: str, passage: str, sim: float) -> float:
 log = logging.getLogger(__name__)
 
 
-class CheckCitations:
-    name = "check"
-    always = False
+class SupportChecker:
+    """Which sentences the passages they cite support: ``check`` keeps a sentence when one of its valid citations
+    scores at least ``threshold`` (``support_score``) and, for a generated answer, when every figure it states
+    (amount, date, deadline, phone number) is stated by a passage it cites (qa_service/answer/crosscheck.py)."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.threshold = services.settings.answer.support_threshold
+    def __init__(self, dense: DenseEmbedder, threshold: float) -> None:
+        self.dense = dense
+        self.threshold = threshold
 
-    def run(self, ctx: AnswerContext) -> None:
-        by_n: dict[int, Passage] = {p.n: p for p in ctx.passages}
-        need_sim = ctx.generator != "extractive"
-        kept: list[Sentence] = []
+    def check(self, sentences: list[Sentence], passages: list[Passage], *,
+              generated: bool) -> tuple[list[Sentence], list[dict[str, Any]], list[str]]:
+        """(kept sentences with their support, removed sentences with why, reason codes)."""
+        by_n: dict[int, Passage] = {p.n: p for p in passages}
+        index = {p.n: i for i, p in enumerate(passages)}
         sims: np.ndarray | None = None
-        if need_sim and ctx.sentences:
-            svec = np.asarray(self.services.dense.encode([s.text for s in ctx.sentences], 32))
-            pvec = np.asarray(self.services.dense.encode([p.text for p in ctx.passages], 32))
+        if generated and sentences and passages:
+            svec = np.asarray(self.dense.encode([s.text for s in sentences], 32))
+            pvec = np.asarray(self.dense.encode([p.text for p in passages], 32))
             sims = svec @ pvec.T
-        index = {p.n: i for i, p in enumerate(ctx.passages)}
-        invented = list(getattr(ctx.draft, "invalid_cites", []) or [])  # the LLM parser already dropped them
-        if invented:
-            ctx.add_reason("invalid_citation_removed")
-            ctx.removed.append({"sentence": None, "reason": "invalid_citation", "cites": invented})
-        for si, s in enumerate(ctx.sentences):
+        kept: list[Sentence] = []
+        removed: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        for si, s in enumerate(sentences):
             valid = [n for n in dict.fromkeys(s.cites) if n in by_n]
             invalid = [n for n in s.cites if n not in by_n]
             if invalid:
-                ctx.add_reason("invalid_citation_removed")
-                ctx.removed.append({"sentence": s.text, "reason": "invalid_citation", "cites": invalid})
+                reasons.append("invalid_citation_removed")
+                removed.append({"sentence": s.text, "reason": "invalid_citation", "cites": invalid})
             best, best_n = 0.0, None
             for n in valid:
                 sim = float(sims[si, index[n]]) if sims is not None else 0.0
@@ -64,11 +67,39 @@ class CheckCitations:
                 if score > best:
                     best, best_n = score, n
             if best_n is None or best < self.threshold:
-                ctx.removed.append({"sentence": s.text, "reason": "unsupported", "support": round(best, 3)})
-                ctx.add_reason("unsupported_sentence_removed")
+                removed.append({"sentence": s.text, "reason": "unsupported", "support": round(best, 3)})
+                reasons.append("unsupported_sentence_removed")
                 continue
+            if generated:
+                invented = unsupported_figures(s.text, [by_n[n].text for n in valid])
+                if invented:  # a figure no cited passage states never reaches the reader
+                    removed.append({"sentence": s.text, "reason": "unsupported_figure", "figures": invented})
+                    reasons.append("generated_figure_removed")
+                    continue
             kept.append(Sentence(s.text, [n for n in valid if n == best_n] + [n for n in valid if n != best_n],
                                  round(best, 3)))
+        return kept, removed, list(dict.fromkeys(reasons))
+
+
+class CheckCitations:
+    name = "check"
+    always = False
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.checker = SupportChecker(services.dense, services.settings.answer.support_threshold)
+
+    def run(self, ctx: AnswerContext) -> None:
+        by_n: dict[int, Passage] = {p.n: p for p in ctx.passages}
+        invented = list(getattr(ctx.draft, "invalid_cites", []) or [])  # the LLM parser already dropped them
+        if invented:
+            ctx.add_reason("invalid_citation_removed")
+            ctx.removed.append({"sentence": None, "reason": "invalid_citation", "cites": invented})
+        kept, removed, reasons = self.checker.check(ctx.sentences, ctx.passages,
+                                                    generated=ctx.generator not in ("extractive", "curated"))
+        ctx.removed.extend(removed)
+        for r in reasons:
+            ctx.add_reason(r)
         ctx.sentences = self._output_guard(ctx, kept, by_n)
         if not ctx.sentences:
             ctx.stop(CANNOT_ANSWER, "no_supported_sentence")

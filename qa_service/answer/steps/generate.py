@@ -1,15 +1,32 @@
-"""Generate: the configured backend drafts an answer from the numbered passages."""
+"""Generate: the configured backend drafts an answer from the numbered passages.
+
+With the ``llm`` backend the model's draft must survive the same support check the check step applies (every
+sentence supported by a passage it cites, every figure stated by one); a draft that does not — or a model that
+times out, fails, replies unparseably or echoes its instructions (the canary) — is rejected and the extractive
+answer over the same passages is used instead, with the reason code ``llm_output_rejected:<kind>``. A model's
+failure is never the asker's fault: only the input guard decides that a question is an attack. An accepted
+generated draft is cross-checked against the extractive answer's figures (``cross_check_disagreement``).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
+from typing import Any
 
-from qa_service.answer.context import AnswerContext
+from qa_service.answer.context import AnswerContext, Draft, Sentence
+from qa_service.answer.crosscheck import figures_disagree
 from qa_service.answer.generate.base import GeneratorUnavailable
-from qa_service.answer.statuses import BLOCKED_INJECTION, CANNOT_ANSWER, ERROR_LLM_UNAVAILABLE, NO_CONTENT
+from qa_service.answer.generate.llm import split_answer
+from qa_service.answer.statuses import NO_CONTENT
+from qa_service.answer.steps.check import SupportChecker
+from qa_service.answer.steps.risk import retrieval_confidence
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
+LLM_REJECTED = "llm_output_rejected"
+_OPEN_MARKER = re.compile(r"[\[【［][^\]】］]*$")  # a citation marker still arriving
 
 
 class Generate:
@@ -18,6 +35,7 @@ class Generate:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.checker = SupportChecker(services.dense, services.settings.answer.support_threshold)
 
     def run(self, ctx: AnswerContext) -> None:
         from qa_service.guard.output import screen_passages
@@ -33,31 +51,91 @@ class Generate:
         if screened.dropped and not ctx.passages:
             ctx.stop(NO_CONTENT, "nothing_relevant")
             return
+
         gen = self.services.generator
-        ctx.generator = gen.name
-        try:
-            if gen.name == "extractive":
-                draft = gen.generate(ctx.query, ctx.passages, ctx.lang,
-                                     query_vector=ctx.signals.get("query_vector"))
-            else:
-                draft = gen.generate(ctx.query, ctx.passages, ctx.lang)
-        except GeneratorUnavailable as exc:
-            log.warning("generate unavailable trace=%s error=%s", ctx.trace_id, exc)
-            ctx.stop(ERROR_LLM_UNAVAILABLE, "llm_unavailable")
-            return
+        draft = self._extractive(ctx, gen) if gen.name == "extractive" else self._generated(ctx, gen)
         ctx.draft = draft
-        if getattr(draft, "canary_leaked", False):  # the model was made to reveal its instructions
-            ctx.stop(BLOCKED_INJECTION, "output_guard:canary_leaked")
-            return
         ctx.sentences = list(draft.sentences)
         if draft.completeness == "partial":
             ctx.add_reason("model_partial")
         if not ctx.sentences or draft.completeness == "none":
-            ctx.stop(NO_CONTENT if gen.name == "extractive" else CANNOT_ANSWER, "nothing_relevant")
+            ctx.stop(NO_CONTENT, "nothing_relevant")
             return
-        verifier = getattr(self.services, "verifier", None)
-        if verifier is not None:
+        verifier = self.services.verifier
+        if verifier is not None and ctx.generator != "extractive":
             ok, reason = verifier.check(ctx.query, ctx.sentences, ctx.passages, ctx.lang)
             ctx.signals["verifier"] = reason
-            if not ok:
+            if reason.startswith("verifier_unavailable"):
+                ctx.add_reason("verifier_unavailable")  # the configured cross-check did not run: visible, not silent
+            elif not ok:
                 ctx.add_reason("verifier_disagreement")
+
+    def _extractive(self, ctx: AnswerContext, gen: Any) -> Draft:
+        ctx.generator = "extractive"
+        draft: Draft = gen.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.signals.get("query_vector"))
+        return draft
+
+    def _streamer(self, ctx: AnswerContext) -> Callable[[str], None] | None:
+        """A callback for the model's growing answer that passes each completed sentence through the support and
+        figure checks and hands the ones that pass to ``ctx.on_sentence``. Nothing streams when retrieval alone
+        already makes the answer high risk (it will be held). The final answer, after every step, replaces what
+        streamed."""
+        sink = ctx.on_sentence
+        if sink is None:
+            return None
+        th = self.services.risk_policy.thresholds
+        conf = retrieval_confidence(ctx.query, float(ctx.signals.get("idf_coverage", 0.0)),
+                                    float(ctx.signals.get("dense_top", 0.0)))
+        if conf < th["confidence_high_risk"]:
+            return None
+        numbers = {p.n for p in ctx.passages}
+        done = 0
+
+        def on_answer(text: str) -> None:
+            nonlocal done
+            # a sentence is complete once the next one has begun (its [n] markers have arrived by then)
+            parts = split_answer(_OPEN_MARKER.sub("", text))
+            complete = parts[:-1]
+            for sentence_text, cites in complete[done:]:
+                sentence = Sentence(sentence_text, [n for n in cites if n in numbers])
+                kept, _removed, _reasons = self.checker.check([sentence], ctx.passages, generated=True)
+                if kept:
+                    sink(sentence_text + "".join(f"[{n}]" for n in kept[0].cites))
+            done = max(done, len(complete))
+
+        return on_answer
+
+    def _generated(self, ctx: AnswerContext, gen: Any) -> Draft:
+        """The model's draft when it survives the checks; else the extractive draft and the rejection reason."""
+        ctx.generator = gen.name
+        ctx.signals["llm_endpoint"] = gen.settings.base_url
+        kind, draft = "", None
+        try:
+            draft = gen.generate(ctx.query, ctx.passages, ctx.lang, on_answer=self._streamer(ctx))
+        except GeneratorUnavailable as exc:
+            kind = exc.kind
+            log.warning("generate llm_rejected trace=%s kind=%s error=%s", ctx.trace_id, kind, exc)
+        if draft is not None and getattr(draft, "canary_leaked", False):
+            kind = "canary"  # the model repeated its instructions: a model failure, not the asker's attack
+            log.error("generate llm_rejected trace=%s kind=canary model=%s", ctx.trace_id, draft.model)
+        elif draft is not None and draft.sentences and draft.completeness != "none":
+            kept, _removed, _reasons = self.checker.check(draft.sentences, ctx.passages, generated=True)
+            if not kept:
+                kind = "unsupported"
+        elif draft is not None:
+            kind = "no_answer"
+        fallback = self.services.fallback_generator
+        extractive = fallback.generate(ctx.query, ctx.passages, ctx.lang,
+                                       query_vector=ctx.signals.get("query_vector"))
+        if not kind and draft is not None:
+            if figures_disagree([s.text for s in draft.sentences], [s.text for s in extractive.sentences]):
+                ctx.add_reason("cross_check_disagreement")
+            return draft
+        ctx.add_reason(f"{LLM_REJECTED}:{kind}")
+        ctx.signals["llm_rejected"] = {
+            "kind": kind, "model": gen.settings.model,
+            "prompt_hash": draft.prompt_hash if draft is not None else None,
+            "raw_output": (draft.raw_output or "")[:4000] if draft is not None else None,
+        }
+        ctx.generator = "extractive"
+        return extractive

@@ -31,17 +31,26 @@ class Record:
                       trace_id=ctx.trace_id)
                 return
             draft = ctx.draft
+            model, prompt_hash, raw = (draft.model, draft.prompt_hash, draft.raw_output) if draft else (None,) * 3
+            rejected = ctx.signals.get("llm_rejected")
+            if rejected:  # what the model said is kept beside the extractive answer that was shown instead
+                model, prompt_hash, raw = rejected["model"], rejected["prompt_hash"], rejected["raw_output"]
             s.add(AnswerRecord(
                 trace_id=ctx.trace_id, tenant=ctx.tenant, channel=ctx.channel, conversation_id=ctx.conversation_id,
                 question=ctx.question, standalone_question=ctx.standalone, lang=ctx.lang,
                 decision=ctx.status or "error_internal", answer=ctx.answer_text or ctx.message,
                 risk_level=ctx.risk_level, risk_reasons=list(ctx.risk_reasons), citations=citations(ctx),
                 passages=[p.snapshot() for p in ctx.passages], removed_sentences=ctx.removed,
-                kb_version=ctx.kb_version, generator=ctx.generator, model=draft.model if draft else None,
-                prompt_hash=draft.prompt_hash if draft else None,
+                kb_version=ctx.kb_version, generator=ctx.generator, model=model, prompt_hash=prompt_hash,
+                llm_endpoint=ctx.signals.get("llm_endpoint"),
                 retrieval_confidence=ctx.signals.get("confidence"), timings_ms=dict(ctx.timings_ms),
-                raw_output=draft.raw_output if draft else None,
+                raw_output=raw,
             ))
+            if rejected:
+                audit(s, actor="system", role="model", tenant=ctx.tenant, action="llm.output_rejected",
+                      decision=ctx.status, reasons=[f"llm_output_rejected:{rejected['kind']}"],
+                      trace_id=ctx.trace_id, detail={"model": rejected["model"],
+                                                     "endpoint": ctx.signals.get("llm_endpoint")})
             if ctx.status and ctx.status.startswith("blocked"):
                 audit(s, actor="anonymous" if ctx.channel == "citizen" else "staff", role=ctx.channel,
                       tenant=ctx.tenant, action="ask.blocked", decision=ctx.status, reasons=ctx.risk_reasons,

@@ -92,7 +92,8 @@
     "form button{background:#0b4f8a;color:#fff;border:0;border-radius:6px;padding:0 14px;cursor:pointer}",
     "form button[disabled]{opacity:.5;cursor:wait}",
     ".footer{font-size:11px;color:#555;padding:0 10px 8px;background:#fff}",
-    ".thinking{color:#555;font-style:italic}"
+    ".thinking{color:#555;font-style:italic}" +
+    ".draft{color:#444}"
   ].join("\n");
 
   function el(tag, attrs, text) {
@@ -289,6 +290,47 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // Server-Sent Events over fetch: "draft" events carry checked sentences as a generating model writes them
+  // (shown as a provisional answer); "done" carries the final answer, which replaces them.
+  function readStream(r, box) {
+    var reader = r.body.getReader(), decoder = new TextDecoder(), buf = "", draft = null, final = null;
+    function handle(block) {
+      var ev = "message", data = "";
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event:") === 0) { ev = line.slice(6).trim(); }
+        else if (line.indexOf("data:") === 0) { data += line.slice(5).trim(); }
+      });
+      if (!data) { return; }
+      var obj = JSON.parse(data);
+      if (ev === "draft") {
+        if (!draft) {
+          box.textContent = "";
+          var badges = el("div", { class: "badges" });
+          badges.appendChild(el("span", { class: "badge ai" }, T[lang].ai));
+          box.appendChild(badges);
+          draft = el("div", { class: "answer draft", "aria-live": "polite", "data-streaming": "true" });
+          box.appendChild(draft);
+        }
+        draft.textContent += (draft.textContent ? " " : "") + obj.text;
+        log.scrollTop = log.scrollHeight;
+      } else if (ev === "done") { final = obj; }
+    }
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) {
+          if (buf.trim()) { handle(buf); }
+          if (!final) { throw new Error("stream ended without an answer"); }
+          return final;
+        }
+        buf += decoder.decode(chunk.value, { stream: true });
+        var i;
+        while ((i = buf.indexOf("\n\n")) >= 0) { handle(buf.slice(0, i)); buf = buf.slice(i + 2); }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
   function ask(question) {
     var t = T[lang];
     var mine = bubble("user");
@@ -296,11 +338,17 @@
     var box = bubble("bot");
     box.appendChild(el("span", { class: "thinking" }, t.thinking));
     send.disabled = true;
-    var payload = { question: question, lang: lang, conversation_id: conversationId, channel: "citizen" };
+    var payload = { question: question, lang: lang, conversation_id: conversationId, channel: "citizen",
+                    stream: true };
     if (tenant) { payload.tenant = tenant; }
     return fetch(api + "/api/v1/ask", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload)
+      method: "POST", headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      body: JSON.stringify(payload)
     }).then(function (r) {
+      var type = r.headers.get("Content-Type") || "";
+      if (type.indexOf("text/event-stream") === 0 && r.body && r.body.getReader) {
+        return readStream(r, box).then(function (j) { return { ok: true, body: j }; });
+      }
       return r.json().then(function (j) { return { ok: r.ok || r.status === 429, body: j }; });
     }).then(function (res) {
       if (!res.ok || !res.body || !res.body.decision) { throw new Error("bad response"); }
