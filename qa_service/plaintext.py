@@ -17,6 +17,7 @@ _RAW_BLOCK = re.compile(rf"<\s*({_RAW_ELEMENTS})\b[^>]*>.*?<\s*/\s*\1\s*>", re.I
 _TAG = re.compile(r"<!--.*?(?:-->|$)|<[!?][^>]*>|<\s*/?\s*[A-Za-z][A-Za-z0-9:_-]*(?:\s[^>]*)?/?\s*>",
                   re.DOTALL)
 _SPACES = re.compile(r"[ \t]{2,}")
+_SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([,.;:!?)，。；：！？、）])")  # left where a tag was cut out
 MAX_ROUNDS = 10  # decoding shortens the text, so this only bounds absurd &amp;amp;amp;... nests
 
 
@@ -39,5 +40,5 @@ def plain_text(text: str | None) -> str:
     out = strip_tags(out)
     if out == text:
         return text
-    lines = (_SPACES.sub(" ", line).strip() for line in out.split("\n"))
+    lines = (_SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", line)).strip() for line in out.split("\n"))
     return "\n".join(line for line in lines if line)

@@ -141,7 +141,8 @@ class ServerSettings(BaseModel):
                                "chunked without Content-Length."
     )
     max_upload_mb: int = Field(
-        200, ge=1, description="Largest request body in MiB for knowledge-base uploads (POST /api/v1/kb/{tenant}/ingest)."
+        200, ge=1, description="Largest request body in MiB for knowledge-base uploads "
+                               "(POST /api/v1/kb/{tenant}/ingest)."
     )
     redis_url: str | None = Field(
         None, description="Redis URL for rate limits shared by several API workers; unset = per process."

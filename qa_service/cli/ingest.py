@@ -25,8 +25,8 @@ def ingest(
 
     services = get_services()
     try:  # an operator ingesting into a new tenant registers it (contact data from a catalog's tenant_profile)
-        with services.db.session() as s:
-            ensure(s, tenant, next((profile_from_catalog(p) for p in paths if p.is_dir()), None), actor=actor)
+        with services.db.session() as session:
+            ensure(session, tenant, next((profile_from_catalog(p) for p in paths if p.is_dir()), None), actor=actor)
     except TenantError as exc:
         fail(str(exc), as_json=as_json)
     with Progress(

@@ -122,3 +122,24 @@ def test_settings_name_the_total_limit(make_services: Any) -> None:
     svc = make_services(server={"citizen_rate_per_minute": 5, "citizen_rate_per_minute_total": 7})
     app = create_app(svc, warm=False)
     assert app.state.limiter.limit == 5 and app.state.limiter.total_limit == 7
+
+
+def test_migration_0007_registers_tenants_that_already_hold_knowledge(db_url: str) -> None:
+    from sqlalchemy import text
+
+    from qa_service.db.migrate import upgrade
+    from qa_service.db.session import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO kb_versions (tenant, version, state, embedding_model, source_count, "
+                              "chunk_count, created_by, created_at, manifest) VALUES ('old', 1, 'live', 'm', 0, 0, "
+                              "'x', CURRENT_TIMESTAMP, '{}')"))
+        upgrade(engine)
+        with engine.begin() as conn:
+            rows = conn.execute(text("SELECT id, hotline, active FROM tenants")).all()
+        assert [(r[0], r[1], bool(r[2])) for r in rows] == [("old", "12345", True)]
+    finally:
+        engine.dispose()

@@ -40,7 +40,7 @@ LIBRARY_MD = """# Library cards
 A library card is free for residents of the town. <script>alert(8)</script> <img src=x onerror=alert(9)>
 Bring &lt;b&gt;proof of address&lt;/b&gt; &amp;lt;i&amp;gt;to the library desk&amp;lt;/i&amp;gt;.
 """
-MARKUP = ("<", ">", "&lt;", "&gt;", "&amp;", "onerror", "onmouseover", "alert(", "javascript:")
+MARKUP = ("<", "&lt;", "&gt;", "&amp;", "onerror", "onmouseover", "alert(", "javascript:")  # ">" joins headings
 
 
 def _markup_in(fields: dict[str, Any]) -> list[str]:
