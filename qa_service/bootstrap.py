@@ -1,4 +1,5 @@
-"""First start: ingest and publish the shipped sample knowledge for tenants that have no live KB."""
+"""First start: register the sample tenants (contact data from each catalog's ``tenant_profile`` block) and
+ingest and publish the shipped sample knowledge for tenants that have no live KB."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import qa_service
 from qa_service.ingest.catalog import load_catalog
 from qa_service.services import Services
+from qa_service.tenants import ensure, profile_from_catalog
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,8 @@ def sample_folder(services: Services) -> Path:
 
 
 def bootstrap_samples(services: Services) -> list[str]:
-    """Ingest each ``knowledge/<tenant>/`` folder whose tenant has no live version; returns tenants done."""
+    """Register each ``knowledge/<tenant>/`` folder's tenant and ingest it when it has no live version; returns
+    the tenants ingested."""
     from qa_service.ingest.pipeline import run_ingest
     from qa_service.kb import versions
 
@@ -31,6 +34,7 @@ def bootstrap_samples(services: Services) -> list[str]:
         cat = load_catalog(folder)
         tenant = (cat.tenant if cat and cat.tenant else folder.name)
         with services.db.session() as s:
+            ensure(s, tenant, profile_from_catalog(folder), actor="bootstrap")
             if versions.live_row(s, tenant) is not None:
                 continue
         log.info("bootstrap ingest tenant=%s folder=%s", tenant, folder)

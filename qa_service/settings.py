@@ -135,7 +135,19 @@ class ServerSettings(BaseModel):
         None, description="Folder ingested on first start when the KB is empty; default: ./knowledge."
     )
     citizen_rate_per_minute: int = Field(
-        20, description="Citizen questions per client address per minute (0 = no limit)."
+        20, description="Citizen questions per client address and tenant per minute (0 = no limits)."
+    )
+    citizen_rate_per_minute_total: int = Field(
+        40, description="Citizen questions per client address per minute across all tenants (a client cannot "
+                        "escape the limit by changing tenant; 0 = only the per-tenant limit)."
+    )
+    max_body_kb: int = Field(
+        256, ge=1, description="Largest request body in KiB (JSON and forms); larger ones get 413, also when sent "
+                               "chunked without Content-Length."
+    )
+    max_upload_mb: int = Field(
+        200, ge=1, description="Largest request body in MiB for knowledge-base uploads "
+                               "(POST /api/v1/kb/{tenant}/ingest)."
     )
     redis_url: str | None = Field(
         None, description="Redis URL for rate limits shared by several API workers; unset = per process."

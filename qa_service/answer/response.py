@@ -1,4 +1,7 @@
-"""The answer JSON the CLI and the API return."""
+"""The answer JSON the CLI and the API return: text only (issue 14 item 11).
+
+Titles, headings, snippets and the answer come from sources and staff; they leave the service as plain text
+(tags and entity-encoded tags removed, entities decoded), and a citation URL only when it is http(s)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,17 @@ from typing import Any
 
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.statuses import ANSWERED, ANSWERED_CURATED, HELD_FOR_REVIEW
+from qa_service.plaintext import plain_text
+
+SNIPPET_CHARS = 300
+
+
+def _web_url(url: str | None) -> str | None:
+    """Only http(s) links leave the service (a javascript: or data: URL from a catalog is not a citation)."""
+    if not url:
+        return None
+    clean = url.strip()
+    return clean if clean.lower().startswith(("http://", "https://")) and "<" not in clean else None
 
 
 def citations(ctx: AnswerContext) -> list[dict[str, Any]]:
@@ -13,9 +27,9 @@ def citations(ctx: AnswerContext) -> list[dict[str, Any]]:
     out = []
     for p in ctx.passages:
         if p.n in used:
-            out.append({"n": p.n, "chunk_id": p.chunk_id, "source_id": p.source_id, "title": p.title,
-                        "url": p.url, "heading": p.heading, "page": p.page, "digest": p.digest,
-                        "snippet": p.text[:300]})
+            out.append({"n": p.n, "chunk_id": p.chunk_id, "source_id": p.source_id, "title": plain_text(p.title),
+                        "url": _web_url(p.url), "heading": plain_text(p.heading), "page": p.page,
+                        "digest": p.digest, "snippet": plain_text(p.text)[:SNIPPET_CHARS]})
     return out
 
 
@@ -24,7 +38,7 @@ def to_response(ctx: AnswerContext) -> dict[str, Any]:
     show = ctx.status in (ANSWERED, ANSWERED_CURATED) or (ctx.status == HELD_FOR_REVIEW and ctx.channel == "staff")
     out: dict[str, Any] = {
         "decision": ctx.status,
-        "answer": ctx.answer_text if show else ctx.message,
+        "answer": plain_text(ctx.answer_text) if show else ctx.message,
         "message": ctx.message or None,
         "citations": citations(ctx) if show else [],
         "risk": {"level": ctx.risk_level, "reasons": list(ctx.risk_reasons)},

@@ -21,8 +21,14 @@ def ingest(
 ) -> None:
     """Ingest documents into a new draft KB version (built from the live one)."""
     from qa_service.ingest.pipeline import run_ingest
+    from qa_service.tenants import TenantError, ensure, profile_from_catalog
 
     services = get_services()
+    try:  # an operator ingesting into a new tenant registers it (contact data from a catalog's tenant_profile)
+        with services.db.session() as session:
+            ensure(session, tenant, next((profile_from_catalog(p) for p in paths if p.is_dir()), None), actor=actor)
+    except TenantError as exc:
+        fail(str(exc), as_json=as_json)
     with Progress(
         TextColumn("[bold]ingest[/bold]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.description}"), console=console, transient=True, disable=not console.is_terminal,

@@ -14,6 +14,7 @@ from qa_service.cli.ingest import ingest
 from qa_service.cli.kb import kb_app
 from qa_service.cli.people import audit_app, curated_app, retention_app, review_app, users_app
 from qa_service.cli.serve import serve
+from qa_service.cli.tenants import tenants_app
 
 app = typer.Typer(
     help="Government-services Q&A: ingest knowledge, manage KB versions, ask, serve, evaluate.",
@@ -42,3 +43,4 @@ app.add_typer(review_app, name="review")
 app.add_typer(curated_app, name="curated")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+app.add_typer(tenants_app, name="tenants")

@@ -265,3 +265,23 @@ class Feedback(Base):
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Tenant(Base):
+    """A department (tenant) the deployment serves, with the contact data citizens are pointed to.
+
+    Registered by bootstrap (from the sample catalogs), by `qa ingest` into a new tenant and by `qa tenants add`;
+    an inactive tenant is refused like an unknown one."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    name_en: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hours: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hotline: Mapped[str] = mapped_column(String(32), default="12345")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(100), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from qa_service.services import Services
+from qa_service.web.hygiene import InputHygiene
 from qa_service.web.metrics import make_metrics
 from qa_service.web.ratelimit import make_limiter
 from qa_service.web.routes_ask import router as ask_router
@@ -34,6 +35,7 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
         yield
         services.close()
 
+    server = services.settings.server
     app = FastAPI(
         title="Government services Q&A",
         version="0.1.0",
@@ -44,8 +46,10 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     app.state.metrics = make_metrics()
     app.state.ready = False
     app.state.conversations = {}
-    server = services.settings.server
-    app.state.limiter = make_limiter(server.citizen_rate_per_minute, server.redis_url)
+    app.state.limiter = make_limiter(server.citizen_rate_per_minute, server.redis_url,
+                                     server.citizen_rate_per_minute_total)
+    # body caps (413) and odd text (400/422) stop before any route; CORS and timing stay outside it (added later)
+    app.add_middleware(InputHygiene, body_kb=server.max_body_kb, upload_mb=server.max_upload_mb)
     if server.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

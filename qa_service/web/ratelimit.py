@@ -1,5 +1,8 @@
 """Citizen rate limits: a fixed one-minute window per client key.
 
+Each citizen question counts twice: once for the client and tenant (``limit``) and once for the client
+across all tenants (``total_limit``), so changing tenant on every request does not escape the limit.
+
 In one process the counts live in memory; with ``server.redis_url`` they live in Redis, so several
 API workers share one limit. If Redis cannot be reached the request is let through and the failure
 logged (an outage of the limiter must not take the citizen service down with it).
@@ -19,63 +22,97 @@ WINDOW_S = 60
 
 class RateLimiter(Protocol):
     limit: int
+    total_limit: int
 
     def hit(self, key: str) -> tuple[int, int]:
         """Count one request for ``key``; returns (requests in this window, seconds until it resets)."""
         ...
 
+    def hit_many(self, keys: list[str]) -> tuple[list[int], int]:
+        """Count one request for each of ``keys`` at once; (counts in key order, seconds until reset)."""
+        ...
+
+
+def citizen_keys(client: str, tenant: str) -> list[str]:
+    """The per-tenant key, then the key without the tenant (``*`` never matches a tenant name)."""
+    return [f"{tenant}:{client}", f"*:{client}"]
+
+
+def refused(limiter: RateLimiter, counts: list[int]) -> tuple[bool, bool]:
+    """(over a limit, first refusal in this window) for the counts of :func:`citizen_keys`."""
+    per_tenant, total = counts
+    over_tenant = per_tenant > limiter.limit
+    over_total = limiter.total_limit > 0 and total > limiter.total_limit
+    first = per_tenant == limiter.limit + 1 or (limiter.total_limit > 0 and total == limiter.total_limit + 1)
+    return over_tenant or over_total, first and (over_tenant or over_total)
+
 
 class MemoryLimiter:
     """Per-process counts; old windows are dropped as new ones start."""
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.time, total_limit: int = 0) -> None:
         self.limit = limit
+        self.total_limit = total_limit
         self._clock = clock
         self._lock = threading.Lock()
         self._window = -1
         self._counts: dict[str, int] = {}
 
     def hit(self, key: str) -> tuple[int, int]:
+        counts, reset = self.hit_many([key])
+        return counts[0], reset
+
+    def hit_many(self, keys: list[str]) -> tuple[list[int], int]:
         now = self._clock()
         window = int(now // WINDOW_S)
+        counts = []
         with self._lock:
             if window != self._window:
                 self._window, self._counts = window, {}
-            count = self._counts.get(key, 0) + 1
-            self._counts[key] = count
-        return count, WINDOW_S - int(now % WINDOW_S)
+            for key in keys:
+                count = self._counts.get(key, 0) + 1
+                self._counts[key] = count
+                counts.append(count)
+        return counts, WINDOW_S - int(now % WINDOW_S)
 
 
 class RedisLimiter:
     """Shared counts: INCR on a key per client and window, expiring with the window."""
 
-    def __init__(self, limit: int, url: str, prefix: str = "qa:rl") -> None:
+    def __init__(self, limit: int, url: str, prefix: str = "qa:rl", total_limit: int = 0) -> None:
         import redis
 
         self.limit = limit
+        self.total_limit = total_limit
         self.prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
     def hit(self, key: str) -> tuple[int, int]:
+        counts, reset = self.hit_many([key])
+        return counts[0], reset
+
+    def hit_many(self, keys: list[str]) -> tuple[list[int], int]:
+        """All keys in one round trip (one pipeline)."""
         now = time.time()
         window = int(now // WINDOW_S)
-        name = f"{self.prefix}:{window}:{key}"
         reset = WINDOW_S - int(now % WINDOW_S)
         try:
             pipe = self._redis.pipeline()
-            pipe.incr(name)
-            pipe.expire(name, WINDOW_S + 5)
-            count = int(pipe.execute()[0])
+            for key in keys:
+                name = f"{self.prefix}:{window}:{key}"
+                pipe.incr(name)
+                pipe.expire(name, WINDOW_S + 5)
+            replies = pipe.execute()
         except Exception as exc:  # the limiter failing open is a logged decision, not a swallowed error
             log.warning("rate limiter unavailable error=%s", type(exc).__name__)
-            return 0, reset
-        return count, reset
+            return [0] * len(keys), reset
+        return [int(replies[2 * i]) for i in range(len(keys))], reset
 
 
-def make_limiter(limit: int, redis_url: str | None) -> RateLimiter | None:
-    """None when limits are off (limit 0)."""
+def make_limiter(limit: int, redis_url: str | None, total_limit: int = 0) -> RateLimiter | None:
+    """None when limits are off (limit 0); ``total_limit`` 0 = no limit across tenants."""
     if limit <= 0:
         return None
     if redis_url:
-        return RedisLimiter(limit, redis_url)
-    return MemoryLimiter(limit)
+        return RedisLimiter(limit, redis_url, total_limit=total_limit)
+    return MemoryLimiter(limit, total_limit=total_limit)

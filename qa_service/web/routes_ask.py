@@ -17,7 +17,8 @@ from qa_service.answer.service import ask
 from qa_service.answer.statuses import ERROR_INTERNAL, RATE_LIMITED, canned
 from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
-from qa_service.web.auth import identity_of
+from qa_service.web.auth import identity_of, known_tenant
+from qa_service.web.ratelimit import citizen_keys, refused
 from qa_service.web.schemas import AnswerResponse, AskRequest
 
 router = APIRouter(tags=["ask"])
@@ -28,7 +29,8 @@ MAX_TURNS = 5
 @router.post("/ask", response_model=AnswerResponse, response_model_exclude_none=True)
 async def ask_route(body: AskRequest, request: Request) -> Any:
     services = request.app.state.services
-    tenant = body.tenant or services.settings.server.default_tenant
+    tenant = body.tenant if body.tenant is not None else services.settings.server.default_tenant
+    await run_in_threadpool(known_tenant, request, tenant)  # 422 malformed, 404 unknown: before anything is stored
     if body.channel == "staff":  # internal knowledge: signed-in staff of this tenant only
         who = await run_in_threadpool(identity_of, request)
         if who is None:
@@ -92,22 +94,24 @@ def _live_sse(answer: Callable[[Callable[[str], None] | None], dict[str, Any]]) 
 
 
 def _rate_limited(request: Request, tenant: str, body: AskRequest) -> JSONResponse | None:
-    """Citizen questions are limited per client address and tenant; the first refusal in a window is audited
-    (the address itself is not stored)."""
+    """Citizen questions are limited per client address and tenant, and per client address across tenants; the
+    first refusal in a window is audited (the address itself is not stored)."""
     limiter = request.app.state.limiter
     if limiter is None or body.channel != "citizen":
         return None
     client = request.client.host if request.client else "unknown"
-    count, reset = limiter.hit(f"{tenant}:{client}")
-    if count <= limiter.limit:
+    counts, reset = limiter.hit_many(citizen_keys(client, tenant))
+    over, first = refused(limiter, counts)
+    if not over:
         return None
     lang = body.lang or ("zh" if is_cjk(body.question) else "en")
-    if count == limiter.limit + 1:
+    if first:
         services = request.app.state.services
         with services.db.session() as s:
             record(s, actor="anonymous", role="citizen", action="ask.refused", tenant=tenant,
-                   decision=RATE_LIMITED, reasons=["rate_limit"], detail={"limit_per_minute": limiter.limit})
-        log.info("rate limited tenant=%s limit=%s", tenant, limiter.limit)
+                   decision=RATE_LIMITED, reasons=["rate_limit"],
+                   detail={"limit_per_minute": limiter.limit, "total_limit_per_minute": limiter.total_limit})
+        log.info("rate limited tenant=%s limit=%s total_limit=%s", tenant, limiter.limit, limiter.total_limit)
     request.app.state.metrics.observe_answer(RATE_LIMITED, "low", {})
     return JSONResponse({"decision": RATE_LIMITED, "answer": canned(RATE_LIMITED, lang),
                          "message": canned(RATE_LIMITED, lang), "citations": [],

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AskRequest(BaseModel):
+    """Unknown fields are refused (422), so a misspelt ``tenat`` does not silently fall back to the default.
+    The tenant is checked (pattern and existence) by web.auth.known_tenant, the one place for every route."""
+
+    model_config = ConfigDict(extra="forbid")
+
     question: str = Field(..., description="The citizen's or staff member's question.", max_length=20000)
-    tenant: str | None = Field(None, description="Tenant (department); default: the deployment's default tenant.")
+    tenant: str | None = Field(None, description="Tenant (department): a registered tenant name "
+                                                 "(a-z, 0-9, '_', '-'; at most 64); default: the deployment's default "
+                                                 "tenant.")
     channel: Literal["citizen", "staff"] = Field("citizen", description="citizen: public knowledge only.")
     lang: Literal["zh", "en"] | None = Field(None, description="Answer language; default: detected.")
     conversation_id: str | None = Field(None, description="Follow-ups in one conversation share this id.",

@@ -163,7 +163,7 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
 
 READ_ONLY = {("ask",), ("serve",), ("bench", "run"), ("kb", "list"), ("kb", "diff"), ("kb", "search"),
              ("kb", "flagged"), ("users", "list"), ("review", "list"), ("curated", "list"), ("audit", "verify"),
-             ("audit", "report"), ("eval",),
+             ("audit", "report"), ("eval",), ("tenants", "list"),
              ("audit", "export-head")}  # writes the heads file outside the database, not the trail
 
 
@@ -213,6 +213,7 @@ def test_every_mutating_command_writes_an_audit_row(env: Any) -> None:
                          "--answer", "9 to 5", "--lang", "en", "--json", expect="curated.add").stdout)
     run(("curated", "suspend"), cur["id"], "--tenant", "town", "--as", "erin", expect="curated.suspend")
     run(("retention", "purge"), "--older-than-days", "30", expect="retention.purge")
+    run(("tenants", "add"), "newdept", "--name-en", "New department", expect="tenant.add")
     assert tree - READ_ONLY == set(done), "a mutating command without an audit check"
 
 

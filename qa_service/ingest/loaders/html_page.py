@@ -2,6 +2,10 @@
 
 Hidden elements are removed (their text never reaches a reader, so it is a way to smuggle
 instructions to a model); a warning records that hidden text was present.
+
+Text only: raw-text elements (textarea, xmp, noembed, noframes, plaintext) are dropped like scripts, and
+section text, headings and the title go through ``plain_text``, so markup written as entities
+(``&lt;script&gt;``) never becomes chunk text.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from bs4.element import CData, Declaration, ProcessingInstruction
 
 from qa_service.ingest.loaders.errors import LoaderError
 from qa_service.ingest.types import LoadedDocument, Section
+from qa_service.plaintext import plain_text
 
 log = logging.getLogger(__name__)
 
 DROP_TAGS = ("script", "style", "noscript", "form", "nav", "aside", "template", "iframe", "svg", "object",
-             "embed", "button", "select", "head")
+             "embed", "button", "select", "head", "textarea", "xmp", "noembed", "noframes", "plaintext", "title",
+             "math")
 PAGE_CHROME = ("header", "footer")  # dropped unless inside the main content
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCKS = {"p", "div", "section", "article", "main", "blockquote", "pre", "address", "figure", "figcaption",
@@ -60,7 +66,7 @@ class _Walker:
 
     def flush(self) -> None:
         self.end_line()
-        text = "\n".join(self.lines).strip()
+        text = plain_text("\n".join(self.lines)).strip()
         if text:
             self.sections.append(Section(text=text, heading_path=[h for _, h in self.path]))
         self.lines = []
@@ -95,6 +101,7 @@ class _Walker:
 
     def heading(self, level: int, title: str) -> None:
         self.flush()
+        title = plain_text(title)
         if level == 1 and self.first_h1 is None and title:
             self.first_h1 = title
         self.path = [(lv, h) for lv, h in self.path if lv < level]
@@ -125,7 +132,7 @@ def parse_html(raw: bytes | str) -> LoadedDocument:
     """Parse HTML into a LoadedDocument (exposed for callers holding HTML in memory)."""
     soup = BeautifulSoup(raw, "lxml")
     title_tag = soup.find("title")
-    title = _inline_text(title_tag) if isinstance(title_tag, Tag) else ""
+    title = plain_text(_inline_text(title_tag)) if isinstance(title_tag, Tag) else ""
     meta: dict[str, object] = {}
     lang = _language(soup)
     if lang:
