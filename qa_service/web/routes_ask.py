@@ -17,6 +17,7 @@ from qa_service.answer.service import ask
 from qa_service.answer.statuses import ERROR_INTERNAL, RATE_LIMITED, canned
 from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
+from qa_service.plaintext import plain_text
 from qa_service.web.auth import identity_of, known_tenant
 from qa_service.web.ratelimit import citizen_keys, refused
 from qa_service.web.schemas import AnswerResponse, AskRequest
@@ -77,7 +78,7 @@ def _live_sse(answer: Callable[[Callable[[str], None] | None], dict[str, Any]]) 
 
     def work() -> None:
         try:
-            events.put(("final", answer(lambda text: events.put(("draft", text)))))
+            events.put(("final", answer(lambda text: events.put(("draft", plain_text(text))))))
         except BaseException:  # never leave the stream waiting (answer() already maps errors to a status)
             log.exception("ask stream failed")
             events.put(("final", _internal_error("en")))
