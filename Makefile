@@ -26,7 +26,7 @@ run: install ## start the service on the embedded default (ingests the sample kn
 	$(BIN)/qa serve
 
 browser-deps: ## install Debian's chromium for the browser tests when missing
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo 'warning: could not install chromium; browser tests will fail under CI'
+	@(command -v chromium >/dev/null && fc-list :lang=zh | grep -q .) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || echo 'warning: could not install chromium; browser tests will fail under CI'
 
 test: install browser-deps ## run the test suite (SQLite and PostgreSQL; slow tests excluded)
 	$(BIN)/pytest -q
