@@ -129,10 +129,10 @@ def _sheet_rows(ws: Any) -> tuple[list[str], Iterator[dict[str, Any]]]:
 
 
 def _load_xlsx(path: Path, limits: LoadLimits) -> LoadedDocument:
+    check_zip(path, limits)
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
-    check_zip(path, limits)
     try:
         wb = load_workbook(str(path), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
