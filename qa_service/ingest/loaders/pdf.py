@@ -108,7 +108,7 @@ def _open(path: Path, limits: LoadLimits) -> PdfReader:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoaderError(f"{path.name} is password-protected; supply an unprotected copy")
-        count_pdf_pages(path, reader.trailer["/Root"]["/Pages"], limits)  # before pypdf flattens the tree
+        count_pdf_pages(path, reader.root_object["/Pages"], limits)  # before pypdf flattens the tree
         _ = len(reader.pages)
         return reader
     except LoaderError:
