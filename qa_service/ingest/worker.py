@@ -171,7 +171,7 @@ def _finish(services: Services, job_id: str, state: str, message: str) -> None:
 
 
 class _Watch:
-    """The job process's view of its row: progress written at most every second, cancel read likewise."""
+    """The job process's view of its row: progress written at most every second, cancel read twice a second."""
 
     def __init__(self, services: Services, job_id: str) -> None:
         self.services, self.job_id = services, job_id
@@ -192,7 +192,7 @@ class _Watch:
         from qa_service.ingest.pipeline import JobStopped
 
         now = time.monotonic()
-        if now - self._checked < 1.0:
+        if now - self._checked < 0.5:
             return None
         self._checked = now
         with self.services.db.session() as s:
