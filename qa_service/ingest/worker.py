@@ -213,12 +213,13 @@ def worker_main(settings: Settings, once: bool = False) -> int:
         log.info("worker signal=%s", signum)
         worker.stop()
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return worker.run(once=once)
     finally:
         worker.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class WorkerProcess:
