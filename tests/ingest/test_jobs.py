@@ -228,3 +228,14 @@ def test_a_dead_job_process_is_recorded_and_the_queue_moves_on(svc: Any, tmp_pat
             host="elsewhere", lease_until=utcnow() - dt.timedelta(seconds=1)))
     assert jobs.recover_lost(svc.db, svc.store, svc.settings.ingest) == [waiting]
     assert "worker lost" in _job(svc, waiting).errors[-1]["error"]
+
+
+def test_migration_0008_matches_the_model(svc: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from qa_service.db.models import Base
+
+    with svc.db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "ingest_jobs" in repr(d)] == []
