@@ -47,6 +47,36 @@ class IngestSettings(BaseModel):
     default_visibility: Literal["public", "internal"] = Field("public", description="Visibility when unstated.")
     default_language: str = Field("auto", description="'auto' detects zh/en per source.")
     flag_pii_in_public: bool = Field(True, description="Report personal data found in public sources.")
+    max_unpacked_mb: int = Field(
+        100, ge=1, description="DOCX/XLSX: the zip's members may unpack to at most this many MB in all (declared "
+                               "sizes and bytes as read); a larger file is refused before parsing.")
+    max_xml_part_mb: int = Field(
+        20, ge=1, description="DOCX/XLSX: largest single XML part (e.g. word/document.xml) in MB, uncompressed.")
+    max_compression_ratio: float = Field(
+        100.0, gt=1, description="DOCX/XLSX: a zip member over 1 MB that unpacks to more than this many times its "
+                                 "compressed size is refused as a zip bomb.")
+    max_pdf_pages: int = Field(
+        2000, ge=1, description="PDFs with more pages than this (declared /Count or the page tree as counted) are "
+                                "refused before any page is extracted.")
+    max_files_per_job: int = Field(
+        1000, ge=1, description="Files one job takes (an upload over this is refused with 413; in a folder job "
+                                "the files past it fail with an error each).")
+    max_job_mb: int = Field(
+        1000, ge=1, description="Total MB of files one job takes (upload: 413; folder job: files past it fail).")
+    max_job_seconds: float = Field(
+        1800.0, gt=0, description="Run-time limit of one job: checked between sources, and a worker kills the "
+                                  "job's process when it is still running this long after it was claimed.")
+    worker_poll_seconds: float = Field(1.0, gt=0, description="How often an idle worker looks for a queued job.")
+    worker_heartbeat_seconds: float = Field(
+        2.0, gt=0, description="How often a worker renews the lease of the job it runs (and checks for cancel).")
+    worker_lease_seconds: float = Field(
+        60.0, gt=0, description="A running job whose lease is this old (worker gone) is failed and its draft "
+                                "discarded, so the tenant's queue moves on.")
+    worker_kill_grace_seconds: float = Field(
+        5.0, ge=0, description="After a cancel or the run-time limit, the job process gets this long to stop "
+                               "cooperatively (SIGTERM) before it is killed (SIGKILL).")
+    worker_threads: int = Field(
+        1, ge=1, description="torch threads in a job process, so ingestion leaves cores for answering.")
 
 
 class RetrievalSettings(BaseModel):

@@ -10,11 +10,11 @@ from qa_service.cli.ask import ask
 from qa_service.cli.bench import bench_app
 from qa_service.cli.common import _state
 from qa_service.cli.evaluate import eval_cmd
-from qa_service.cli.ingest import ingest
 from qa_service.cli.kb import kb_app
 from qa_service.cli.people import audit_app, curated_app, retention_app, review_app, users_app
 from qa_service.cli.serve import serve
 from qa_service.cli.tenants import tenants_app
+from qa_service.cli.worker import ingest_app, worker
 
 app = typer.Typer(
     help="Government-services Q&A: ingest knowledge, manage KB versions, ask, serve, evaluate.",
@@ -32,7 +32,8 @@ def main(
     _state["config"] = config
 
 
-app.command("ingest")(ingest)
+app.add_typer(ingest_app, name="ingest")
+app.command("worker")(worker)
 app.add_typer(kb_app, name="kb")
 app.command("ask")(ask)
 app.command("serve")(serve)

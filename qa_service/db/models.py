@@ -74,11 +74,14 @@ class Source(Base):
 
 
 class IngestJob(Base):
+    """One ingestion job. Uploads are queued here and run by a worker process (qa_service.ingest.worker)."""
+
     __tablename__ = "ingest_jobs"
+    __table_args__ = (Index("ix_ingest_jobs_state_queued", "state", "queued_at"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16))  # running|succeeded|partial|failed
+    state: Mapped[str] = mapped_column(String(16))  # queued|running|succeeded|partial|failed|cancelled|timed_out
     mode: Mapped[str] = mapped_column(String(8))
     paths: Mapped[list[Any]] = mapped_column(JSON, default=list)
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -91,6 +94,14 @@ class IngestJob(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{source, error}]
+    publish: Mapped[bool] = mapped_column(default=False)  # publish the draft when the job succeeds
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)  # host:pid of the claiming worker
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # run-time limit
+    cancel_requested_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Finding(Base):

@@ -1,7 +1,9 @@
 """Find the sources under the paths an editor gives, with their metadata resolved.
 
 A file is one source (id = its path relative to the folder given, or ``source_id`` from the
-catalog); a corpus ``.jsonl`` gives one source per record (id = ``doc_id``).
+catalog); a corpus ``.jsonl`` gives one source per record (id = ``doc_id``). A job takes at most
+``ingest.max_files_per_job`` files and ``ingest.max_job_mb`` MB: each file past either limit is
+yielded with an error (it fails alone, the parent version's copy is kept) and is not read.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from qa_service.ingest.catalog import CATALOG_NAME, Catalog, load_catalog
 from qa_service.ingest.loaders import detect_type
 from qa_service.ingest.types import LoadedDocument
+from qa_service.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 SKIP_NAMES = {CATALOG_NAME, ".DS_Store", "Thumbs.db"}
@@ -94,9 +97,29 @@ def count_units(paths: list[Path]) -> int:
     return total
 
 
-def discover(paths: list[Path], corpus_reader: Any) -> Iterator[SourceUnit]:
+class _JobBudget:
+    """Counts the files and bytes a job has taken; says why a file is past the job's limits."""
+
+    def __init__(self, limits: IngestSettings) -> None:
+        self.limits, self.files, self.bytes = limits, 0, 0
+
+    def refuse(self, path: Path) -> str | None:
+        size = path.stat().st_size
+        if self.files + 1 > self.limits.max_files_per_job:
+            return (f"not ingested: the job already has {self.files} files, the limit per job "
+                    f"(ingest.max_files_per_job); ingest the rest in another job")
+        if self.bytes + size > self.limits.max_job_mb * 1024 * 1024:
+            return (f"not ingested: with this file ({size / 2**20:.1f} MB) the job would exceed "
+                    f"{self.limits.max_job_mb} MB in all (ingest.max_job_mb); ingest it in another job")
+        self.files += 1
+        self.bytes += size
+        return None
+
+
+def discover(paths: list[Path], corpus_reader: Any, limits: IngestSettings | None = None) -> Iterator[SourceUnit]:
     """Yield every source under ``paths`` (files in sorted order; corpus records streamed)."""
     cache: dict[Path, Catalog | None] = {}
+    budget = _JobBudget(limits or IngestSettings())
     for root in paths:
         base = root if root.is_dir() else root.parent
         for p in _walk(root):
@@ -109,6 +132,11 @@ def discover(paths: list[Path], corpus_reader: Any) -> Iterator[SourceUnit]:
             if tenant_hint:
                 meta["catalog_tenant"] = tenant_hint
             rel = p.relative_to(base).as_posix() if p != base else p.name
+            refused = budget.refuse(p)
+            if refused is not None:
+                yield SourceUnit(source_id=str(meta.get("source_id") or rel), path=p, doc_type=kind or "unknown",
+                                 meta=meta, error=refused, error_outcome="failed_keep")
+                continue
             if kind is None:
                 yield SourceUnit(source_id=rel, path=p, doc_type="unknown", meta=meta,
                                  error=f"unsupported file type {p.suffix or '(none)'}")

@@ -41,6 +41,14 @@ class IngestError(ValueError):
     """The job cannot start (bad tenant, missing path)."""
 
 
+class JobStopped(IngestError):
+    """The job was stopped between sources: cancelled, or past its run-time limit (``reason``)."""
+
+    def __init__(self, message: str, reason: str = "cancelled") -> None:
+        super().__init__(message)
+        self.reason = reason  # cancelled | timed_out
+
+
 @dataclass
 class IngestResult:
     job_id: str
@@ -83,8 +91,15 @@ def run_ingest(
     publish: bool = False,
     actor: str = "cli",
     progress: Progress | None = None,
+    job_id: str | None = None,
+    stop: Callable[[], JobStopped | None] | None = None,
 ) -> IngestResult:
-    """Run one ingestion job end to end and return its summary."""
+    """Run one ingestion job end to end and return its summary.
+
+    ``job_id`` names a queued job row to run (a worker's); else a new row is made. Between sources
+    the job stops (JobStopped, draft discarded) when ``stop`` returns a reason or the run-time limit
+    ``ingest.max_job_seconds`` has passed.
+    """
     validate_tenant(tenant)
     if mode not in ("add", "sync"):
         raise IngestError(f"mode must be 'add' or 'sync', not {mode!r}")
@@ -96,17 +111,15 @@ def run_ingest(
     model_id = services.dense.model_id
     with db.session() as s:
         versions.recover_orphans(s, store)
-    job_id = uuid.uuid4().hex[:16]
+    job_id = job_id or uuid.uuid4().hex[:16]
+    deadline = started + services.settings.ingest.max_job_seconds
     total = count_units(paths)
     with db.session() as s:
         live = versions.live_row(s, tenant)
         parent = live.version if live else None
         parent_model = live.embedding_model if live else None
         parent_manifest = dict(live.manifest or {}) if live else {}
-        job = IngestJob(id=job_id, tenant=tenant, state="running", mode=mode, paths=[str(p) for p in paths],
-                        total=total, created_by=actor, pid=os.getpid(), host=socket.gethostname())
-        s.add(job)
-        s.flush()
+        job = _job_row(s, job_id, tenant, mode, paths, total, actor)
         row = versions.allocate(s, tenant, parent, model_id, job_id, actor)
         job.version = row.version
         version = row.version
@@ -132,7 +145,8 @@ def run_ingest(
     seen: set[str] = set()
     done = 0
     try:
-        for unit in discover(paths, iter_corpus):
+        for unit in discover(paths, iter_corpus, services.settings.ingest):
+            _check_stop(stop, deadline, services.settings.ingest.max_job_seconds)
             done += 1
             if progress:
                 progress(done, total, unit.source_id)
@@ -239,6 +253,26 @@ def _one_source(
         result.findings.append({"source": unit.source_id, **f})
     builder.add(prep)
     return prep
+
+
+def _job_row(s: Any, job_id: str, tenant: str, mode: str, paths: list[Path], total: int, actor: str) -> IngestJob:
+    """The job's row, marked running in this process: the queued one a worker claimed, or a new one."""
+    job = s.get(IngestJob, job_id)
+    if job is None:
+        job = IngestJob(id=job_id, tenant=tenant, mode=mode, paths=[str(p) for p in paths], created_by=actor)
+        s.add(job)
+    job.state, job.total, job.pid, job.host = "running", total, os.getpid(), socket.gethostname()
+    s.flush()
+    return job
+
+
+def _check_stop(stop: Callable[[], JobStopped | None] | None, deadline: float, limit: float) -> None:
+    if time.perf_counter() > deadline:
+        raise JobStopped(f"stopped: the job ran past its run-time limit of {limit:g} s (ingest.max_job_seconds)",
+                         "timed_out")
+    stopped = stop() if stop is not None else None
+    if stopped is not None:
+        raise stopped
 
 
 def _save_progress(services: Services, job_id: str, done: int) -> None:

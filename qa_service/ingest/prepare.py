@@ -31,7 +31,7 @@ from qa_service.ingest.catalog import parse_date
 from qa_service.ingest.chunk import chunk_document, split_sentences
 from qa_service.ingest.discover import SourceUnit
 from qa_service.ingest.language import detect_language
-from qa_service.ingest.loaders import load_file
+from qa_service.ingest.loaders import LoadLimits, load_file
 from qa_service.ingest.normalise import normalise
 from qa_service.ingest.scan import find_classification, find_injection, find_pii, injection_spans
 from qa_service.ingest.types import Chunk, LoadedDocument, SourceMeta
@@ -94,7 +94,8 @@ def prepare_source(unit: SourceUnit, tenant: str, settings: Settings, approved: 
     """Load and chunk one source, applying the scans."""
     if unit.size > settings.ingest.max_file_mb * 1024 * 1024:
         raise ValueError(f"file is {unit.size // (1024 * 1024)} MB; the limit is {settings.ingest.max_file_mb} MB")
-    doc = unit.record_doc if unit.record_doc is not None else load_file(unit.path, unit.doc_type)
+    doc = unit.record_doc if unit.record_doc is not None else load_file(
+        unit.path, unit.doc_type, LoadLimits.from_settings(settings.ingest))
     findings: list[dict[str, Any]] = [{"kind": "extraction", "detail": w} for w in doc.warnings]
     unicode_notes: list[str] = []
     for section in doc.sections:

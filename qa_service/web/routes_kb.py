@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from qa_service.db.models import IngestJob
 from qa_service.errors import USER_ERRORS
+from qa_service.ingest import jobs as job_queue
 from qa_service.kb import versions
 from qa_service.users.accounts import Identity
 from qa_service.web.auth import require
@@ -22,19 +22,10 @@ from qa_service.web.auth import require
 router = APIRouter(tags=["knowledge base"])
 log = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
-_busy: dict[str, threading.Thread] = {}
-_busy_lock = threading.Lock()
 
 
 def _services(request: Request) -> Any:
     return request.app.state.services
-
-
-def _job_dict(j: IngestJob) -> dict[str, Any]:
-    return {"job_id": j.id, "tenant": j.tenant, "state": j.state, "mode": j.mode, "version": j.version,
-            "total": j.total, "done": j.done, "created_by": j.created_by, "started_at": j.started_at.isoformat(),
-            "finished_at": j.finished_at.isoformat() if j.finished_at else None, "result": j.result,
-            "errors": j.errors}
 
 
 @router.get("/kb/{tenant}/versions")
@@ -82,13 +73,36 @@ def jobs(tenant: str, request: Request, who: Identity = Depends(require("kb"))) 
     with _services(request).db.session() as s:
         rows = s.scalars(select(IngestJob).where(IngestJob.tenant == tenant)
                          .order_by(IngestJob.started_at.desc()).limit(20))
-        return [_job_dict(j) for j in rows]
+        return [job_queue.job_dict(j) for j in rows]
+
+
+@router.get("/kb/{tenant}/jobs/{job_id}")
+def job_status(tenant: str, job_id: str, request: Request, who: Identity = Depends(require("kb"))) -> Any:
+    """One job: state (queued, running, succeeded, partial, failed, cancelled, timed_out), done/total, errors."""
+    with _services(request).db.session() as s:
+        try:
+            return job_queue.job_dict(job_queue.get_job(s, tenant, job_id))
+        except job_queue.JobNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+
+
+@router.post("/kb/{tenant}/jobs/{job_id}/cancel", status_code=202)
+def cancel_job(tenant: str, job_id: str, request: Request, who: Identity = Depends(require("kb"))) -> Any:
+    """Cancel a queued job at once, or stop a running one (its draft is discarded); 409 when it already ended."""
+    with _services(request).db.session() as s:
+        try:
+            return job_queue.job_dict(job_queue.request_cancel(s, tenant, job_id, who.name))
+        except job_queue.JobNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from exc
+        except job_queue.JobFinished as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
 
 
 @router.post("/kb/{tenant}/ingest", status_code=202)
 def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), publish: bool = Form(False),
            who: Identity = Depends(require("kb"))) -> Any:
-    """Upload sources (and optionally a catalog.yaml); the job runs in the background — follow it in /jobs."""
+    """Upload sources (and optionally a catalog.yaml); the job is queued for a worker — follow it in /jobs/{id}."""
+    from qa_service.ingest.discover import count_units
     from qa_service.ingest.pipeline import validate_tenant
 
     services = _services(request)
@@ -96,7 +110,12 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
         validate_tenant(tenant)
     except USER_ERRORS as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-    limit = services.settings.ingest.max_file_mb * 1024 * 1024
+    cfg = services.settings.ingest
+    if len(files) > cfg.max_files_per_job:
+        raise HTTPException(status_code=413, detail=f"{len(files)} files; one job takes at most "
+                                                    f"{cfg.max_files_per_job} (ingest.max_files_per_job)")
+    limit = cfg.max_file_mb * 1024 * 1024
+    total_bytes = 0
     upload = services.settings.data_dir / "uploads" / tenant / uuid.uuid4().hex[:12]
     upload.mkdir(parents=True)
     names = []
@@ -107,27 +126,15 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
                 shutil.copyfileobj(f.file, out, length=1024 * 1024)
             if (upload / name).stat().st_size > limit:
                 raise HTTPException(status_code=413, detail=f"{name} is larger than {limit // 2**20} MB")
+            total_bytes += (upload / name).stat().st_size
+            if total_bytes > cfg.max_job_mb * 1024 * 1024:
+                raise HTTPException(status_code=413, detail=f"the upload is larger than {cfg.max_job_mb} MB in all "
+                                                            "(ingest.max_job_mb)")
             names.append(name)
     except HTTPException:
         shutil.rmtree(upload, ignore_errors=True)
         raise
-    with _busy_lock:
-        running = _busy.get(tenant)
-        if running is not None and running.is_alive():
-            shutil.rmtree(upload, ignore_errors=True)
-            raise HTTPException(status_code=409, detail=f"an ingestion job for {tenant!r} is already running")
-        thread = threading.Thread(target=_run, args=(services, upload, tenant, publish, who.name), daemon=True,
-                                  name=f"ingest-{tenant}")
-        _busy[tenant] = thread
-        thread.start()
-    return {"tenant": tenant, "upload": upload.name, "files": names, "publish": publish}
-
-
-def _run(services: Any, folder: Path, tenant: str, publish: bool, actor: str) -> None:
-    from qa_service.ingest.pipeline import run_ingest
-
-    try:
-        result = run_ingest(services, [folder], tenant, publish=publish, actor=actor)
-        log.info("upload ingest tenant=%s job=%s state=%s", tenant, result.job_id, result.state)
-    except Exception:  # the job row records the failure; the thread must not die silently
-        log.exception("upload ingest failed tenant=%s folder=%s", tenant, folder)
+    with services.db.session() as s:
+        job = job_queue.enqueue(s, tenant, [upload], who.name, publish=publish, total=count_units([upload]))
+    return {"job_id": job.id, "state": job.state, "tenant": tenant, "upload": upload.name, "files": names,
+            "publish": publish}

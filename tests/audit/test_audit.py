@@ -19,6 +19,7 @@ from qa_service.cli import common
 from qa_service.cli.main import app as cli_app
 from qa_service.db.models import AnswerRecord, AuditEvent, ReviewItem
 from qa_service.ingest.pipeline import run_ingest
+from qa_service.ingest.worker import WorkerProcess
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.kbdata import write_folder
@@ -78,6 +79,7 @@ ROUTE_AUDIT = {
     ("POST", "/api/v1/curated/{tenant}/{curated_id}/suspend"): "curated.suspend",
     ("POST", "/api/v1/feedback"): "feedback.submit",
     ("POST", "/api/v1/kb/{tenant}/ingest"): "ingest.finish",
+    ("POST", "/api/v1/kb/{tenant}/jobs/{job_id}/cancel"): "ingest.cancel",
     ("POST", "/api/v1/kb/{tenant}/versions/{version}/publish"): "kb.publish",
     ("POST", "/api/v1/kb/{tenant}/rollback"): "kb.rollback",
     # answers are recorded in the answers table; refused or blocked ones also in the audit trail
@@ -137,13 +139,18 @@ def test_every_mutating_route_writes_an_audit_row(env: Any) -> None:
             assert r.status_code == 202, r.text
             for _ in range(600):  # the job runs in the background; wait for it to finish
                 jobs = c.get("/api/v1/kb/town/jobs", headers=h).json()
-                if jobs and jobs[0]["state"] != "running" and jobs[0]["job_id"] != first_job:
+                if jobs and jobs[0]["state"] not in ("queued", "running") and jobs[0]["job_id"] != first_job:
                     return jobs[0]
                 time.sleep(0.1)
             raise AssertionError("upload job did not finish")
 
-        first_job = c.get("/api/v1/kb/town/jobs", headers=h).json()[0]["job_id"]
-        job = check(("POST", "/api/v1/kb/{tenant}/ingest"), upload)
+        queued = c.post("/api/v1/kb/town/ingest", headers=h,  # no worker yet: it stays queued
+                        files=[("files", ("gym.md", b"# Gym\nThe gym opens at 6.", "text/markdown"))]).json()
+        check(("POST", "/api/v1/kb/{tenant}/jobs/{job_id}/cancel"),
+              lambda: c.post(f"/api/v1/kb/town/jobs/{queued['job_id']}/cancel", headers=h))
+        first_job = queued["job_id"]
+        with WorkerProcess(svc.settings):  # uploads are run by a worker process
+            job = check(("POST", "/api/v1/kb/{tenant}/ingest"), upload)
         check(("POST", "/api/v1/kb/{tenant}/versions/{version}/publish"),
               lambda: c.post(f"/api/v1/kb/town/versions/{job['version']}/publish", headers=h))
         check(("POST", "/api/v1/kb/{tenant}/rollback"), lambda: c.post("/api/v1/kb/town/rollback", headers=h))
@@ -161,7 +168,7 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
     return out
 
 
-READ_ONLY = {("ask",), ("serve",), ("bench", "run"), ("kb", "list"), ("kb", "diff"), ("kb", "search"),
+READ_ONLY = {("ask",), ("serve",), ("worker",), ("bench", "run"), ("kb", "list"), ("kb", "diff"), ("kb", "search"),
              ("kb", "flagged"), ("users", "list"), ("review", "list"), ("curated", "list"), ("audit", "verify"),
              ("audit", "report"), ("eval",), ("tenants", "list"),
              ("audit", "export-head")}  # writes the heads file outside the database, not the trail
@@ -179,7 +186,7 @@ def test_every_mutating_command_writes_an_audit_row(env: Any) -> None:
         done[cmd] = expect
         return res
 
-    run(("ingest",), str(folder), "--tenant", "town", "--publish", expect="ingest.finish")
+    run(("ingest", "run"), str(folder), "--tenant", "town", "--publish", expect="ingest.finish")
     (folder / "hukou.md").write_text("# 户籍迁入\n办理户籍迁入需要提供居民户口簿。", encoding="utf-8")
     out = qa("ingest", str(folder), "--tenant", "town", "--json")
     v2 = json.loads(out.stdout.strip().splitlines()[-1])["version"]
@@ -214,6 +221,11 @@ def test_every_mutating_command_writes_an_audit_row(env: Any) -> None:
     run(("curated", "suspend"), cur["id"], "--tenant", "town", "--as", "erin", expect="curated.suspend")
     run(("retention", "purge"), "--older-than-days", "30", expect="retention.purge")
     run(("tenants", "add"), "newdept", "--name-en", "New department", expect="tenant.add")
+    with svc.db.session() as s:
+        from qa_service.ingest.jobs import enqueue
+
+        queued = enqueue(s, "town", [folder], "erin").id
+    run(("ingest", "cancel"), queued, expect="ingest.cancel")
     assert tree - READ_ONLY == set(done), "a mutating command without an audit check"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from qa_service.ingest.worker import WorkerProcess
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.web.conftest import LiveServer
@@ -23,7 +24,7 @@ def site(town: Any) -> Any:
     town.settings.server.default_tenant = "town"
     with town.db.session() as s:
         _, token = create_user(s, "erin", "editor", "town")
-    with LiveServer(create_app(town)) as server:
+    with LiveServer(create_app(town)) as server, WorkerProcess(town.settings):  # the worker runs uploads
         yield server, token
 
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from qa_service.ingest.loaders import corpus, docx_file, faq, html_page, markdown, pdf, textfile
 from qa_service.ingest.loaders.corpus import iter_corpus
 from qa_service.ingest.loaders.errors import LoaderError, NotFaqSheet
+from qa_service.ingest.loaders.limits import DEFAULT_LIMITS, LoadLimits
 from qa_service.ingest.types import LoadedDocument
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LOADERS", "LoaderError", "NotFaqSheet", "corpus", "detect_type", "iter_corpus", "load_file"]
+__all__ = ["LIMITED", "LOADERS", "LoadLimits", "LoaderError", "NotFaqSheet", "corpus", "detect_type",
+           "iter_corpus", "load_file"]
 
 EXTENSIONS = {
     ".pdf": "pdf",
@@ -38,6 +40,11 @@ LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
     "html": html_page.load,
     "markdown": markdown.load,
     "txt": textfile.load,
+    "faq": faq.load,
+}
+LIMITED: dict[str, Callable[[Path, LoadLimits], LoadedDocument]] = {
+    "pdf": pdf.load,
+    "docx": docx_file.load,
     "faq": faq.load,
 }
 
@@ -74,8 +81,12 @@ def detect_type(path: Path) -> str | None:
     return EXTENSIONS.get(suffix)
 
 
-def load_file(path: Path, doc_type: str) -> LoadedDocument:
-    """Load one file as ``doc_type``; raise LoaderError (or NotFaqSheet) with an editor-readable message."""
+def load_file(path: Path, doc_type: str, limits: LoadLimits | None = None) -> LoadedDocument:
+    """Load one file as ``doc_type``; raise LoaderError (or NotFaqSheet) with an editor-readable message.
+
+    Zip-based (DOCX, XLSX) and PDF files are checked against ``limits`` (default: the ingest
+    settings' defaults) before they are parsed.
+    """
     path = Path(path)
     if doc_type == "corpus":
         raise LoaderError(f"{path.name} is a corpus file; its records are read with iter_corpus, not one by one")
@@ -84,4 +95,7 @@ def load_file(path: Path, doc_type: str) -> LoadedDocument:
         raise LoaderError(f"{path.name}: unsupported document type {doc_type!r}")
     if not path.is_file():
         raise LoaderError(f"{path.name} does not exist or is not a file")
+    limited = LIMITED.get(doc_type)
+    if limited is not None:
+        return limited(path, limits or DEFAULT_LIMITS)
     return loader(path)

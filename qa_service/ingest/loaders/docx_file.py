@@ -14,6 +14,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from qa_service.ingest.loaders.errors import LoaderError
+from qa_service.ingest.loaders.limits import DEFAULT_LIMITS, LoadLimits, check_zip
 from qa_service.ingest.types import LoadedDocument, Section
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ def _open(path: Path) -> DocxDocument:
         raise LoaderError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
 
 
-def load(path: Path) -> LoadedDocument:
-    """A .docx file, body read in document order."""
+def load(path: Path, limits: LoadLimits = DEFAULT_LIMITS) -> LoadedDocument:
+    """A .docx file, body read in document order (its zip checked against ``limits`` first)."""
+    check_zip(path, limits)
     document = _open(path)
     sections: list[Section] = []
     heading_path: list[tuple[int, str]] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_service.ingest.loaders.errors import LoaderError, NotFaqSheet
+from qa_service.ingest.loaders.limits import DEFAULT_LIMITS, LoadLimits, check_zip
 from qa_service.ingest.loaders.textfile import read_text
 from qa_service.ingest.types import LoadedDocument, Section
 
@@ -127,7 +128,8 @@ def _sheet_rows(ws: Any) -> tuple[list[str], Iterator[dict[str, Any]]]:
     return header, rows()
 
 
-def _load_xlsx(path: Path) -> LoadedDocument:
+def _load_xlsx(path: Path, limits: LoadLimits) -> LoadedDocument:
+    check_zip(path, limits)
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -204,12 +206,15 @@ def _load_jsonl(path: Path) -> LoadedDocument:
     return doc
 
 
-def load(path: Path) -> LoadedDocument:
-    """An FAQ sheet in any supported format (by extension)."""
+def load(path: Path, limits: LoadLimits = DEFAULT_LIMITS) -> LoadedDocument:
+    """An FAQ sheet in any supported format (by extension); an .xlsx is checked against ``limits`` first."""
     suffix = path.suffix.lower()
-    loaders = {".csv": _load_csv, ".tsv": _load_csv, ".xlsx": _load_xlsx, ".json": _load_json, ".jsonl": _load_jsonl}
-    if suffix not in loaders:
+    loaders = {".csv": _load_csv, ".tsv": _load_csv, ".json": _load_json, ".jsonl": _load_jsonl}
+    if suffix == ".xlsx":
+        doc = _load_xlsx(path, limits)
+    elif suffix in loaders:
+        doc = loaders[suffix](path)
+    else:
         raise LoaderError(f"{path.name}: FAQ sheets must be .csv, .xlsx, .json or .jsonl")
-    doc = loaders[suffix](path)
     log.debug("faq loaded file=%s entries=%d", path.name, len(doc.sections))
     return doc

@@ -17,6 +17,7 @@ from pypdf.errors import PdfReadError, PyPdfError
 
 from qa_service.ingest.loaders.errors import LoaderError
 from qa_service.ingest.loaders.letterspacing import is_letter_spaced, repair_text
+from qa_service.ingest.loaders.limits import DEFAULT_LIMITS, LoadLimits, count_pdf_pages
 from qa_service.ingest.types import LoadedDocument, Section
 
 log = logging.getLogger(__name__)
@@ -102,25 +103,26 @@ def _outline_headings(reader: PdfReader, pages: int) -> dict[int, list[str]]:
     return out
 
 
-def _open(path: Path) -> PdfReader:
+def _open(path: Path, limits: LoadLimits) -> PdfReader:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoaderError(f"{path.name} is password-protected; supply an unprotected copy")
+        count_pdf_pages(path, reader.root_object["/Pages"], limits)  # before pypdf flattens the tree
         _ = len(reader.pages)
         return reader
     except LoaderError:
         raise
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise LoaderError(f"{path.name} is not a readable PDF ({exc})") from exc
     except OSError as exc:
         raise LoaderError(f"cannot read {path.name}: {exc.strerror or exc}") from exc
 
 
-def load(path: Path) -> LoadedDocument:
-    """A PDF file: one section per page with text."""
+def load(path: Path, limits: LoadLimits = DEFAULT_LIMITS) -> LoadedDocument:
+    """A PDF file: one section per page with text (refused past ``limits.max_pdf_pages``)."""
     started = time.monotonic()
-    reader = _open(path)
+    reader = _open(path, limits)
     pages = len(reader.pages)
     headings = _outline_headings(reader, pages)
     sections: list[Section] = []

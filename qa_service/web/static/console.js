@@ -184,7 +184,7 @@
 
   function pollJobs() {
     loadJobs().then(function (jobs) {
-      if (jobs.length && jobs[0].state === "running") { setTimeout(pollJobs, 1000); } else { loadVersions(); }
+      if (jobs.length && (jobs[0].state === "running" || jobs[0].state === "queued")) { setTimeout(pollJobs, 1000); } else { loadVersions(); }
     }).catch(showError);
   }
 
