@@ -125,8 +125,8 @@ class LlmSettings(BaseModel):
     retries: int = Field(2, ge=0, description="Retries with exponential backoff on transport errors and 5xx.")
     structured_output: bool = Field(
         False, description="Ask the server to constrain the reply to the answer's JSON schema (OpenAI "
-                           "response_format json_schema; vLLM, llama.cpp and most OpenAI-compatible servers honour it). "
-                           "Off: the schema is only asked for in the prompt and plain [n]-marked text is accepted too.")
+                           "response_format json_schema; vLLM, llama.cpp and most OpenAI-compatible servers honour "
+                           "it). Off: the schema is only asked for in the prompt; plain [n]-marked text is accepted.")
     answer_budget_s: float = Field(
         20.0, gt=0, description="Total time one answer may spend on this endpoint (every call and retry); when it "
                                 "runs out the extractive answer over the same passages is shown instead.")

@@ -114,3 +114,15 @@ def town(make_services: Any, tmp_path: Path) -> Any:
     svc = make_services()
     run_ingest(svc, [write_folder(tmp_path / "kb")], "town", publish=True)
     return svc
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[Any]:
+    """A started scripted chat-completions server on 127.0.0.1 (``.base_url`` = http://127.0.0.1:PORT/v1)."""
+    from tests.answer.fake_llm import FakeLlmServer
+
+    server = FakeLlmServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from qa_service.web.app import create_app
-from tests.answer.conftest import fake_llm  # noqa: F401  (the scripted server fixture)
 from tests.answer.fake_llm import FakeLlmServer
 from tests.answer.test_llm import _llm_town, reply
 from tests.web.conftest import LiveServer
