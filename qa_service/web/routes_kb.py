@@ -8,9 +8,10 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from sqlalchemy import select
 
 from qa_service.db.models import IngestJob
@@ -24,10 +25,22 @@ log = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 _busy: dict[str, threading.Thread] = {}
 _busy_lock = threading.Lock()
+_RANGE = f"a KB version number, 1 to {versions.MAX_VERSION}"
+VersionPath = Annotated[int, PathParam(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
+VersionQuery = Annotated[int, Query(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
+ParentForm = Annotated[int | None, Form(ge=1, le=versions.MAX_VERSION,
+                                        description=f"{_RANGE}; default: the newest draft newer than live, "
+                                                    "else the live version")]
 
 
 def _services(request: Request) -> Any:
     return request.app.state.services
+
+
+def _http_error(exc: Exception) -> HTTPException:
+    """Unknown version → 404; any other refused operation (wrong state, no index) → 409."""
+    return HTTPException(status_code=404 if isinstance(exc, versions.VersionNotFoundError) else 409,
+                         detail=str(exc))
 
 
 def _job_dict(j: IngestJob) -> dict[str, Any]:
@@ -46,25 +59,26 @@ def list_versions(tenant: str, request: Request, who: Identity = Depends(require
 
 
 @router.get("/kb/{tenant}/diff")
-def diff(tenant: str, v1: int, v2: int, request: Request, who: Identity = Depends(require("kb"))) -> Any:
+def diff(tenant: str, v1: VersionQuery, v2: VersionQuery, request: Request,
+         who: Identity = Depends(require("kb"))) -> Any:
     services = _services(request)
     try:
         with services.db.session() as s:
             return versions.diff(s, services.store, tenant, v1, v2).as_dict()
     except USER_ERRORS as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _http_error(exc) from exc
 
 
 @router.post("/kb/{tenant}/versions/{version}/publish")
-def publish(tenant: str, version: int, request: Request, who: Identity = Depends(require("kb"))) -> Any:
+def publish(tenant: str, version: VersionPath, request: Request, who: Identity = Depends(require("kb"))) -> Any:
     services = _services(request)
     try:
         with services.db.session() as s:
-            row = versions.publish(s, services.store, tenant, version, who.name)
-            versions.garbage_collect(s, services.store, tenant, services.settings.store.keep_versions)
+            row, _ = versions.publish_and_clean(s, services.store, tenant, version, who.name,
+                                                services.settings.store.keep_versions)
             return versions.version_dict(row)
     except USER_ERRORS as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _http_error(exc) from exc
 
 
 @router.post("/kb/{tenant}/rollback")
@@ -74,7 +88,7 @@ def rollback(tenant: str, request: Request, who: Identity = Depends(require("kb"
         with services.db.session() as s:
             return versions.version_dict(versions.rollback(s, services.store, tenant, who.name))
     except USER_ERRORS as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _http_error(exc) from exc
 
 
 @router.get("/kb/{tenant}/jobs")
@@ -87,8 +101,11 @@ def jobs(tenant: str, request: Request, who: Identity = Depends(require("kb"))) 
 
 @router.post("/kb/{tenant}/ingest", status_code=202)
 def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), publish: bool = Form(False),
-           who: Identity = Depends(require("kb"))) -> Any:
-    """Upload sources (and optionally a catalog.yaml); the job runs in the background — follow it in /jobs."""
+           parent: ParentForm = None, who: Identity = Depends(require("kb"))) -> Any:
+    """Upload sources (and optionally a catalog.yaml); the job runs in the background — follow it in /jobs.
+
+    The new version builds on ``parent`` (default: the newest draft newer than live, else live); the response
+    and the job's result name the parent chosen."""
     from qa_service.ingest.pipeline import validate_tenant
 
     services = _services(request)
@@ -96,6 +113,12 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
         validate_tenant(tenant)
     except USER_ERRORS as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    try:
+        with services.db.session() as s:
+            base = versions.choose_parent(s, services.store, tenant, parent)
+            parent = base.version if base else None
+    except USER_ERRORS as exc:
+        raise _http_error(exc) from exc
     limit = services.settings.ingest.max_file_mb * 1024 * 1024
     upload = services.settings.data_dir / "uploads" / tenant / uuid.uuid4().hex[:12]
     upload.mkdir(parents=True)
@@ -116,18 +139,18 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
         if running is not None and running.is_alive():
             shutil.rmtree(upload, ignore_errors=True)
             raise HTTPException(status_code=409, detail=f"an ingestion job for {tenant!r} is already running")
-        thread = threading.Thread(target=_run, args=(services, upload, tenant, publish, who.name), daemon=True,
-                                  name=f"ingest-{tenant}")
+        thread = threading.Thread(target=_run, args=(services, upload, tenant, publish, who.name, parent),
+                                  daemon=True, name=f"ingest-{tenant}")
         _busy[tenant] = thread
         thread.start()
-    return {"tenant": tenant, "upload": upload.name, "files": names, "publish": publish}
+    return {"tenant": tenant, "upload": upload.name, "files": names, "publish": publish, "parent": parent}
 
 
-def _run(services: Any, folder: Path, tenant: str, publish: bool, actor: str) -> None:
+def _run(services: Any, folder: Path, tenant: str, publish: bool, actor: str, parent: int | None) -> None:
     from qa_service.ingest.pipeline import run_ingest
 
     try:
-        result = run_ingest(services, [folder], tenant, publish=publish, actor=actor)
+        result = run_ingest(services, [folder], tenant, publish=publish, actor=actor, parent=parent)
         log.info("upload ingest tenant=%s job=%s state=%s", tenant, result.job_id, result.state)
     except Exception:  # the job row records the failure; the thread must not die silently
         log.exception("upload ingest failed tenant=%s folder=%s", tenant, folder)
