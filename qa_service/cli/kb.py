@@ -122,6 +122,7 @@ def search_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Hybrid retrieval probe over the live version."""
+    from qa_service.kb.edge_store import VersionNotFound
     from qa_service.kb.search import hit_dict, search
 
     if visibility not in (None, "public", "internal"):
@@ -132,7 +133,7 @@ def search_cmd(
     try:
         res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,
                      version=version, mode=mode)
-    except USER_ERRORS as exc:
+    except (*USER_ERRORS, VersionNotFound) as exc:
         fail(str(exc), as_json=as_json)
     if res.version is None and version is None:
         fail(f"tenant {tenant!r} has no live version; ingest and publish first", as_json=as_json)

@@ -90,6 +90,8 @@ def test_errors_exit_non_zero_with_a_message(qa: Any, tmp_path: Path) -> None:
     assert nover.exit_code == 1 and "no version 9" in _json(nover)[0]["error"]
     nolive = qa("kb", "search", "x", "--tenant", "town", "--json", ok=False)
     assert nolive.exit_code == 1
+    nosuch = qa("kb", "search", "x", "--tenant", "town", "--version", "5", "--json", ok=False)
+    assert nosuch.exit_code == 1 and "no sealed version 5" in _json(nosuch)[0]["error"]
     assert qa("ask", "x", "--tenant", "town", "--channel", "admin", ok=False).exit_code != 0
 
 
