@@ -133,7 +133,7 @@ def search_cmd(
     try:
         res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,
                      version=version, mode=mode)
-    except (*USER_ERRORS, VersionNotFound) as exc:
+    except (USER_ERRORS + (VersionNotFound,)) as exc:
         fail(str(exc), as_json=as_json)
     if res.version is None and version is None:
         fail(f"tenant {tenant!r} has no live version; ingest and publish first", as_json=as_json)
