@@ -130,10 +130,11 @@ def search_cmd(
     if mode not in ("hybrid", "dense", "bm25", "cjk"):
         fail("--mode must be hybrid, dense, bm25 or cjk", as_json=as_json)
     services = get_services()
+    errors: tuple[type[Exception], ...] = (*USER_ERRORS, VersionNotFound)
     try:
         res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,
                      version=version, mode=mode)
-    except (USER_ERRORS + (VersionNotFound,)) as exc:
+    except errors as exc:
         fail(str(exc), as_json=as_json)
     if res.version is None and version is None:
         fail(f"tenant {tenant!r} has no live version; ingest and publish first", as_json=as_json)
