@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from qa_service.cli.common import console, emit_json, fail, get_services
+
+if TYPE_CHECKING:
+    from qa_service.ingest.pipeline import IngestResult
 from qa_service.errors import USER_ERRORS
+from qa_service.kb.versions import MAX_VERSION
 
 
 def ingest(
@@ -18,8 +23,14 @@ def ingest(
     publish: bool = typer.Option(False, "--publish", help="Publish the new version when the job succeeds."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
     actor: str = typer.Option("cli", "--actor", help="Who runs the job (recorded in the ledger and audit)."),
+    parent: int | None = typer.Option(None, "--parent", min=1, max=MAX_VERSION,
+                                      help="Version to build on (default: the newest draft newer than live, "
+                                           "else live)."),
 ) -> None:
-    """Ingest documents into a new draft KB version (built from the live one)."""
+    """Ingest documents into a new draft KB version built on its parent (the newest draft, else live).
+
+    A job that changes nothing relative to its parent creates no draft (state no_changes, or failed when
+    sources failed; exit code 1 for failed)."""
     from qa_service.ingest.pipeline import run_ingest
     from qa_service.tenants import TenantError, ensure, profile_from_catalog
 
@@ -40,16 +51,25 @@ def ingest(
 
         try:
             result = run_ingest(services, paths, tenant, mode=mode, publish=publish,  # type: ignore[arg-type]
-                                actor=actor, progress=on_progress)
+                                actor=actor, progress=on_progress, parent=parent)
         except USER_ERRORS as exc:
             fail(str(exc), as_json=as_json)
     if as_json:
         emit_json(result.as_dict())
-        return
+    else:
+        _print(result)
+    if result.state == "failed":
+        raise typer.Exit(1)
+
+
+def _print(result: IngestResult) -> None:
     s, c = result.sources, result.chunks
+    base = f"parent v{result.parent}" if result.parent is not None else "no parent"
+    head = (f"job {result.job_id}: {result.state}: {result.note}" if result.version is None else
+            f"job {result.job_id}: version v{result.version} ({base}) {result.state}"
+            f"{' and published' if result.published else ' (draft)'}")
     console.print(
-        f"job {result.job_id}: version v{result.version} {result.state}"
-        f"{' and published' if result.published else ' (draft)'} in {result.seconds:.1f}s\n"
+        f"{head} in {result.seconds:.1f}s\n"
         f"sources: {s['added']} added, {s['updated']} updated, {s['unchanged']} unchanged, {s['removed']} removed, "
         f"{s['refused']} refused, {s['failed']} failed, {s['skipped']} skipped\n"
         f"chunks: {c['embedded']} embedded, {c['reused'] + c['copied']} reused, {c['flagged']} flagged"

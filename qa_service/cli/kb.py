@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from qa_service.cli.common import console, emit_json, fail, get_services
 from qa_service.errors import USER_ERRORS
+from qa_service.kb.versions import MAX_VERSION
 
 kb_app = typer.Typer(help="Knowledge-base versions: list, diff, publish, rollback, search.", no_args_is_help=True)
 
@@ -17,7 +18,7 @@ def list_cmd(
     tenant: str = typer.Option(..., "--tenant", "-t"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Versions with their state (building/draft/live/previous/failed/deleted) and counts."""
+    """Versions with their state (building/draft/live/previous/failed/discarded/deleted), parent and counts."""
     from qa_service.kb import versions
 
     services = get_services()
@@ -28,17 +29,17 @@ def list_cmd(
         live = next((r["version"] for r in rows if r["state"] == "live"), None)
         emit_json({"tenant": tenant, "live": live, "versions": rows})
         return
-    table = Table("version", "state", "parent", "sources", "chunks", "created", "published")
+    table = Table("version", "state", "parent", "sources", "chunks", "created", "published", "note")
     for r in rows:
         table.add_row(str(r["version"]), r["state"], str(r["parent"] or ""), str(r["sources"]), str(r["chunks"]),
-                      str(r["created_at"])[:19], str(r["published_at"] or "")[:19])
+                      str(r["created_at"])[:19], str(r["published_at"] or "")[:19], str(r["note"] or ""))
     console.print(table)
 
 
 @kb_app.command("diff")
 def diff_cmd(
-    v1: int = typer.Argument(...),
-    v2: int = typer.Argument(...),
+    v1: int = typer.Argument(..., min=1, max=MAX_VERSION),
+    v2: int = typer.Argument(..., min=1, max=MAX_VERSION),
     tenant: str = typer.Option(..., "--tenant", "-t"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -64,7 +65,7 @@ def diff_cmd(
 
 @kb_app.command("publish")
 def publish_cmd(
-    version: int = typer.Argument(...),
+    version: int = typer.Argument(..., min=1, max=MAX_VERSION),
     tenant: str = typer.Option(..., "--tenant", "-t"),
     actor: str = typer.Option("cli", "--actor"),
     as_json: bool = typer.Option(False, "--json"),
@@ -75,15 +76,16 @@ def publish_cmd(
     services = get_services()
     try:
         with services.db.session() as s:
-            row = versions.publish(s, services.store, tenant, version, actor)
-            versions.garbage_collect(s, services.store, tenant, services.settings.store.keep_versions)
+            row, dropped = versions.publish_and_clean(s, services.store, tenant, version, actor,
+                                                      services.settings.store.keep_versions)
             out = versions.version_dict(row)
     except USER_ERRORS as exc:
         fail(str(exc), as_json=as_json)
     if as_json:
         emit_json(out)
     else:
-        console.print(f"tenant {tenant}: v{version} is live")
+        console.print(f"tenant {tenant}: v{version} is live"
+                      + (f"; deleted {', '.join(f'v{n}' for n in dropped)}" if dropped else ""))
 
 
 @kb_app.command("rollback")
@@ -114,11 +116,13 @@ def search_cmd(
     tenant: str = typer.Option(..., "--tenant", "-t"),
     k: int = typer.Option(10, "--k"),
     visibility: str | None = typer.Option(None, "--visibility", help="public or internal (default: both)."),
-    version: int | None = typer.Option(None, "--version", help="Search a draft/previous version instead of live."),
+    version: int | None = typer.Option(None, "--version", min=1, max=MAX_VERSION,
+                                       help="Search a draft/previous version instead of live."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25 | cjk (BM25 over Han-character bigrams)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Hybrid retrieval probe over the live version."""
+    from qa_service.kb.edge_store import VersionNotFound
     from qa_service.kb.search import hit_dict, search
 
     if visibility not in (None, "public", "internal"):
@@ -126,10 +130,11 @@ def search_cmd(
     if mode not in ("hybrid", "dense", "bm25", "cjk"):
         fail("--mode must be hybrid, dense, bm25 or cjk", as_json=as_json)
     services = get_services()
+    errors: tuple[type[Exception], ...] = (*USER_ERRORS, VersionNotFound)
     try:
         res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,
                      version=version, mode=mode)
-    except USER_ERRORS as exc:
+    except errors as exc:
         fail(str(exc), as_json=as_json)
     if res.version is None and version is None:
         fail(f"tenant {tenant!r} has no live version; ingest and publish first", as_json=as_json)

@@ -95,6 +95,7 @@ class IngestJob(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{source, error}]
     publish: Mapped[bool] = mapped_column(default=False)  # publish the draft when the job succeeds
+    parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the version the job builds on
     queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)  # host:pid of the claiming worker
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

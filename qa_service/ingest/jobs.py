@@ -67,16 +67,16 @@ def job_dict(j: IngestJob) -> dict[str, Any]:
 
 
 def enqueue(session: Session, tenant: str, paths: list[Path], actor: str, publish: bool = False,
-            mode: str = "add", total: int = 0) -> IngestJob:
-    """Record a queued job; a worker runs it."""
+            mode: str = "add", total: int = 0, parent: int | None = None) -> IngestJob:
+    """Record a queued job; a worker runs it (building on ``parent``, chosen when the job was queued)."""
     now = utcnow()
     job = IngestJob(id=uuid.uuid4().hex[:16], tenant=tenant, state="queued", mode=mode,
                     paths=[str(p) for p in paths], total=total, created_by=actor, publish=publish,
-                    queued_at=now, started_at=now)
+                    queued_at=now, started_at=now, parent_version=parent)
     session.add(job)
     session.flush()
     audit(session, actor=actor, role="editor", tenant=tenant, action="ingest.queued", target=job.id,
-          detail={"paths": job.paths, "publish": publish, "total": total})
+          detail={"paths": job.paths, "publish": publish, "total": total, "parent": parent})
     log.info("ingest queued job=%s tenant=%s total=%s publish=%s", job.id, tenant, total, publish)
     return job
 

@@ -54,8 +54,10 @@ class IngestResult:
     job_id: str
     tenant: str
     version: int | None
-    state: str
+    state: str  # succeeded | partial | no_changes | failed
     published: bool = False
+    parent: int | None = None
+    note: str = ""
     sources: dict[str, int] = field(default_factory=dict)
     chunks: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -69,6 +71,8 @@ class IngestResult:
             "version": self.version,
             "state": self.state,
             "published": self.published,
+            "parent": self.parent,
+            "note": self.note,
             "sources": self.sources,
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
@@ -93,12 +97,17 @@ def run_ingest(
     progress: Progress | None = None,
     job_id: str | None = None,
     stop: Callable[[], JobStopped | None] | None = None,
+    parent: int | None = None,
 ) -> IngestResult:
     """Run one ingestion job end to end and return its summary.
 
     ``job_id`` names a queued job row to run (a worker's); else a new row is made. Between sources
     the job stops (JobStopped, draft discarded) when ``stop`` returns a reason or the run-time limit
     ``ingest.max_job_seconds`` has passed.
+
+    The new version builds on ``parent`` when given, else on the newest draft newer than the live version,
+    else on the live version (:func:`versions.choose_parent`). A job that changes nothing relative to its
+    parent (every source unchanged or failed) creates no draft: it ends ``no_changes`` or ``failed``.
     """
     validate_tenant(tenant)
     if mode not in ("add", "sync"):
@@ -115,10 +124,10 @@ def run_ingest(
     deadline = started + services.settings.ingest.max_job_seconds
     total = count_units(paths)
     with db.session() as s:
-        live = versions.live_row(s, tenant)
-        parent = live.version if live else None
-        parent_model = live.embedding_model if live else None
-        parent_manifest = dict(live.manifest or {}) if live else {}
+        base = versions.choose_parent(s, store, tenant, parent)
+        parent = base.version if base else None
+        parent_model = base.embedding_model if base else None
+        parent_manifest = dict(base.manifest or {}) if base else {}
         job = _job_row(s, job_id, tenant, mode, paths, total, actor)
         row = versions.allocate(s, tenant, parent, model_id, job_id, actor)
         job.version = row.version
@@ -135,7 +144,7 @@ def run_ingest(
               detail={"paths": [str(p) for p in paths], "mode": mode, "version": version})
     log.info("ingest start job=%s tenant=%s version=%s parent=%s total=%s mode=%s",
              job_id, tenant, version, parent, total, mode)
-    result = IngestResult(job_id=job_id, tenant=tenant, version=version, state="running")
+    result = IngestResult(job_id=job_id, tenant=tenant, version=version, state="running", parent=parent)
     counts = dict.fromkeys(("added", "updated", "unchanged", "removed", "refused", "failed", "skipped"), 0)
     builder = VersionBuilder(services, tenant, version, parent,
                              reuse_vectors=(parent_model == model_id))
@@ -187,32 +196,52 @@ def run_ingest(
     result.sources = counts
     result.chunks = {"embedded": builder.embedded, "reused": builder.reused, "copied": builder.copied,
                      "flagged": sum(len(p.flagged) for p in prepared)}
-    state = "succeeded" if counts["failed"] == 0 else "partial"
-    with db.session() as s:
-        row = versions.get_version(s, tenant, version)
-        row.state = "draft"
-        row.manifest = manifest
-        row.source_count = len(manifest)
-        row.chunk_count = builder.total_points
-        update_ledger(s, tenant, job_id, version, prepared, keep, removed_ids, chunk_counts, result, builder.refusals)
-        done_job = s.get(IngestJob, job_id)
-        if done_job is None:
-            raise IngestError(f"job {job_id} vanished from the database")
-        done_job.state = state
-        done_job.done = done
-        done_job.finished_at = utcnow()
-        done_job.errors = result.errors
-        audit(s, actor=actor, role="editor", tenant=tenant, action="ingest.finish", target=job_id,
-              decision=state, detail={"version": version, "sources": counts, "chunks": result.chunks})
-        if publish:
-            versions.publish(s, store, tenant, version, actor)
-            result.published = True
-            versions.garbage_collect(s, store, tenant, services.settings.store.keep_versions)
-        result.seconds = time.perf_counter() - started
-        result.state = state
-        done_job.result = result.as_dict()
-    log.info("ingest done job=%s tenant=%s version=%s state=%s sources=%s chunks=%s seconds=%.1f",
-             job_id, tenant, version, state, counts, result.chunks, result.seconds)
+    try:
+        changed = (manifest != parent_manifest or any(p.chunks_written > 0 or p.flagged for p in prepared)
+                   or (parent is not None and versions.index_outdated(store, tenant, parent)))
+        if changed:
+            state = "succeeded" if counts["failed"] == 0 else "partial"
+        else:
+            state = "failed" if counts["failed"] else "no_changes"
+            base_name = f"v{parent}" if parent is not None else "an empty knowledge base"
+            result.note = (f"every source failed; no draft created (based on {base_name})" if counts["failed"]
+                           else f"no changes relative to {base_name}; no draft created")
+        with db.session() as s:
+            if changed:
+                row = versions.get_version(s, tenant, version)
+                row.state = "draft"
+                row.manifest = manifest
+                row.source_count = len(manifest)
+                row.chunk_count = builder.total_points
+                update_ledger(s, tenant, job_id, version, prepared, keep, removed_ids, chunk_counts, result,
+                              builder.refusals)
+            else:  # the allocated number stays as a record; its index goes
+                versions.discard(s, store, tenant, version, result.note)
+                update_ledger(s, tenant, job_id, version, [], set(), [], chunk_counts, result, builder.refusals)
+                result.version = None
+            done_job = s.get(IngestJob, job_id)
+            if done_job is None:
+                raise IngestError(f"job {job_id} vanished from the database")
+            done_job.state = state
+            done_job.done = done
+            done_job.finished_at = utcnow()
+            done_job.errors = result.errors
+            audit(s, actor=actor, role="editor", tenant=tenant, action="ingest.finish", target=job_id,
+                  decision=state, detail={"version": result.version, "parent": parent, "sources": counts,
+                                          "chunks": result.chunks})
+            if publish and changed:
+                versions.publish_and_clean(s, store, tenant, version, actor, services.settings.store.keep_versions)
+                result.published = True
+            result.seconds = time.perf_counter() - started
+            result.state = state
+            done_job.result = result.as_dict()
+    except BaseException as exc:  # the shard is sealed: record the failure and drop it, or it looks publishable
+        _fail_job(services, job_id, tenant, version, f"{type(exc).__name__}: {exc}")
+        with db.session() as s:
+            versions.drop_shard(store, versions.get_version(s, tenant, version))
+        raise
+    log.info("ingest done job=%s tenant=%s version=%s parent=%s state=%s sources=%s chunks=%s seconds=%.1f",
+             job_id, tenant, result.version, parent, state, counts, result.chunks, result.seconds)
     return result
 
 

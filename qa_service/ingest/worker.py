@@ -141,12 +141,12 @@ def _job_main(settings: Settings, job_id: str) -> None:
             job = s.get(IngestJob, job_id)
             if job is None:
                 return
-            paths, tenant, mode, publish, actor = ([Path(p) for p in job.paths], job.tenant, job.mode,
-                                                   job.publish, job.created_by)
+            paths, tenant, mode, publish, actor, parent = ([Path(p) for p in job.paths], job.tenant, job.mode,
+                                                           job.publish, job.created_by, job.parent_version)
         watch = _Watch(services, job_id)
         try:
             run_ingest(services, paths, tenant, mode=mode, publish=publish, actor=actor,  # type: ignore[arg-type]
-                       progress=watch.progress, job_id=job_id, stop=watch.stop)
+                       progress=watch.progress, job_id=job_id, stop=watch.stop, parent=parent)
         except JobStopped as exc:
             _finish(services, job_id, exc.reason, str(exc))
         except Exception as exc:

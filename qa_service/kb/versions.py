@@ -1,4 +1,4 @@
-"""KB versions: allocate, list, diff, publish, roll back, garbage-collect, recover orphans.
+"""KB versions: allocate, choose a parent, list, diff, publish, roll back, garbage-collect, recover orphans.
 
 The vector store holds the versions' points and the live pointer/alias; the database holds each
 version's state and manifest. Publish and rollback switch the store pointer atomically first and
@@ -22,10 +22,23 @@ from qa_service.kb.edge_store import pid_alive
 from qa_service.kb.store import VectorStore
 
 log = logging.getLogger(__name__)
+MAX_VERSION = 2**31 - 1  # kb_versions.version is a 32-bit INTEGER on PostgreSQL; the edges check this bound
+PUBLISHED = ("live", "previous")
 
 
 class VersionError(ValueError):
     """A version operation that cannot be done (unknown version, wrong state)."""
+
+
+class VersionNotFoundError(VersionError):
+    """The tenant has no such version (HTTP 404)."""
+
+
+def check_number(version: int) -> int:
+    """A version number the database can hold (1..MAX_VERSION), else :class:`VersionError`."""
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= MAX_VERSION:
+        raise VersionError(f"a version number is an integer from 1 to {MAX_VERSION}, not {version!r}")
+    return version
 
 
 def version_dict(v: KbVersion) -> dict[str, Any]:
@@ -40,6 +53,7 @@ def version_dict(v: KbVersion) -> dict[str, Any]:
         "created_by": v.created_by,
         "created_at": v.created_at.isoformat() if v.created_at else None,
         "published_at": v.published_at.isoformat() if v.published_at else None,
+        "note": v.note,
     }
 
 
@@ -50,10 +64,10 @@ def list_versions(session: Session, tenant: str) -> list[KbVersion]:
 
 def get_version(session: Session, tenant: str, version: int) -> KbVersion:
     row = session.execute(
-        select(KbVersion).where(KbVersion.tenant == tenant, KbVersion.version == version)
+        select(KbVersion).where(KbVersion.tenant == tenant, KbVersion.version == check_number(version))
     ).scalar_one_or_none()
     if row is None:
-        raise VersionError(f"tenant {tenant!r} has no version {version}")
+        raise VersionNotFoundError(f"tenant {tenant!r} has no version {version}")
     return row
 
 
@@ -61,6 +75,26 @@ def live_row(session: Session, tenant: str) -> KbVersion | None:
     return session.execute(
         select(KbVersion).where(KbVersion.tenant == tenant, KbVersion.state == "live")
     ).scalar_one_or_none()
+
+
+def choose_parent(session: Session, store: VectorStore, tenant: str, requested: int | None = None) -> KbVersion | None:
+    """The version a new job builds on: ``requested`` when given (a draft, live or previous version with a
+    sealed index), else the newest draft newer than the live version, else the live version (None: first)."""
+    if requested is not None:
+        row = get_version(session, tenant, requested)
+        if row.state not in ("draft", *PUBLISHED):
+            raise VersionError(f"version {requested} is {row.state}; a parent is a draft, live or previous version")
+        if not store.has_version(tenant, row.version):
+            raise VersionError(f"version {requested} has no sealed index in the vector store")
+        return row
+    live = live_row(session, tenant)
+    drafts = session.execute(
+        select(KbVersion)
+        .where(KbVersion.tenant == tenant, KbVersion.state == "draft",
+               KbVersion.version > (live.version if live else 0))
+        .order_by(KbVersion.version.desc())
+    ).scalars()
+    return next((d for d in drafts if store.has_version(tenant, d.version)), live)
 
 
 def allocate(session: Session, tenant: str, parent: int | None, model: str, job_id: str, actor: str) -> KbVersion:
@@ -100,23 +134,27 @@ def publish(session: Session, store: VectorStore, tenant: str, version: int, act
     return row
 
 
-def rollback(session: Session, store: VectorStore, tenant: str, actor: str = "system") -> KbVersion:
-    """Switch back to the version that was live before the current one."""
-    current = live_row(session, tenant)
-    if current is None:
-        raise VersionError(f"tenant {tenant!r} has no live version to roll back from")
+def rollback_target(session: Session, store: VectorStore, current: KbVersion) -> KbVersion | None:
+    """The version :func:`rollback` would switch to from ``current``: the one published last before it."""
     stmt = (
         select(KbVersion)
         .where(
-            KbVersion.tenant == tenant,
+            KbVersion.tenant == current.tenant,
             KbVersion.state == "previous",
             KbVersion.published_at.is_not(None),
             KbVersion.published_at < (current.published_at or utcnow()),
         )
         .order_by(KbVersion.published_at.desc())
     )
-    candidates = list(session.execute(stmt).scalars())
-    target = next((c for c in candidates if store.has_version(tenant, c.version)), None)
+    return next((c for c in session.execute(stmt).scalars() if store.has_version(current.tenant, c.version)), None)
+
+
+def rollback(session: Session, store: VectorStore, tenant: str, actor: str = "system") -> KbVersion:
+    """Switch back to the version that was live before the current one."""
+    current = live_row(session, tenant)
+    if current is None:
+        raise VersionError(f"tenant {tenant!r} has no live version to roll back from")
+    target = rollback_target(session, store, current)
     if target is None:
         raise VersionError(f"tenant {tenant!r} has no earlier published version to roll back to")
     store.set_live(tenant, target.version)
@@ -131,22 +169,61 @@ def rollback(session: Session, store: VectorStore, tenant: str, actor: str = "sy
     return target
 
 
+def publish_and_clean(session: Session, store: VectorStore, tenant: str, version: int, actor: str,
+                      keep: int) -> tuple[KbVersion, list[int]]:
+    """Publish ``version``, then garbage-collect: the one path of the CLI, the API and the pipeline."""
+    row = publish(session, store, tenant, version, actor)
+    return row, garbage_collect(session, store, tenant, keep)
+
+
 def garbage_collect(session: Session, store: VectorStore, tenant: str, keep: int) -> list[int]:
-    """Delete all but the newest ``keep`` versions (never the live one)."""
-    rows = [r for r in list_versions(session, tenant) if r.state not in ("deleted", "building")]
-    rows.sort(key=lambda r: r.version, reverse=True)
+    """Delete published versions beyond the ``keep`` most recently published (live included), never the
+    live version nor its rollback target; delete drafts the live version already holds whole; drop the
+    index of any failed or discarded version. Returns the versions deleted."""
+    rows = list_versions(session, tenant)
+    live = next((r for r in rows if r.state == "live"), None)
+    published = sorted((r for r in rows if r.state in PUBLISHED),
+                       key=lambda r: (r.published_at is not None, r.published_at or utcnow(), r.version), reverse=True)
+    kept = {r.id for r in published[: max(keep, 1)]}
+    if live is not None:
+        kept.add(live.id)
+        target = rollback_target(session, store, live)
+        if target is not None:
+            kept.add(target.id)
+    live_items = set(dict(live.manifest or {}).items()) if live is not None else set()
     dropped: list[int] = []
-    kept = 0
     for row in rows:
-        if row.state == "live" or kept < keep:
-            kept += 1
-            continue
-        store.drop_version(tenant, row.version)
-        row.state = "deleted"
-        dropped.append(row.version)
+        superseded = (row.state == "draft" and live is not None and row.version < live.version
+                      and set(dict(row.manifest or {}).items()) <= live_items)
+        if (row.state in PUBLISHED and row.id not in kept) or superseded:
+            store.drop_version(tenant, row.version)
+            row.note = f"deleted by gc ({'draft superseded by live' if superseded else 'older than kept'} " \
+                       f"v{live.version if live else '-'})"
+            row.state = "deleted"
+            dropped.append(row.version)
+        elif row.state in ("failed", "discarded"):
+            drop_shard(store, row)
     if dropped:
-        log.info("kb gc tenant=%s dropped=%s", tenant, dropped)
+        log.info("kb gc tenant=%s dropped=%s keep=%s", tenant, dropped, keep)
     return dropped
+
+
+def drop_shard(store: VectorStore, row: KbVersion) -> bool:
+    """Drop the sealed index of a version that must never be published (failed/discarded); never the live one."""
+    if not store.has_version(row.tenant, row.version) or store.live_version(row.tenant) == row.version:
+        return False
+    store.drop_version(row.tenant, row.version)
+    log.warning("kb dropped shard tenant=%s version=%s state=%s", row.tenant, row.version, row.state)
+    return True
+
+
+def discard(session: Session, store: VectorStore, tenant: str, version: int, note: str) -> KbVersion:
+    """End a version that changed nothing (state ``discarded``, its index dropped): no empty draft is left."""
+    row = get_version(session, tenant, version)
+    row.state = "discarded"
+    row.note = note[:500]
+    drop_shard(store, row)
+    return row
 
 
 def recover_orphans(session: Session, store: VectorStore) -> list[str]:
@@ -165,7 +242,9 @@ def recover_orphans(session: Session, store: VectorStore) -> list[str]:
                 ).scalar_one_or_none()
                 if row is not None and row.state == "building":
                     row.state = "failed"
-                    row.note = "ingestion process died before the version was sealed"
+                    row.note = "ingestion process died before the job finished"
+                    if drop_shard(store, row):  # killed after the seal: the index must not look publishable
+                        row.note += "; its sealed index was dropped"
             cleanup = getattr(store, "cleanup_incomplete", None)
             if cleanup is not None:
                 cleanup(job.tenant)
@@ -204,6 +283,17 @@ def recheck_curated(session: Session, store: VectorStore, tenant: str, version: 
     if not active:
         return []
     return on_publish(session, _chunk_digests(store, tenant, version), tenant, version, actor, ReviewSettings())
+
+
+def index_outdated(store: VectorStore, tenant: str, version: int) -> bool:
+    """True when the version's index predates the Han-bigram vector, so rebuilding it is itself a change."""
+    if not store.has_version(tenant, version):
+        return False
+    reader = store.open_version(tenant, version)
+    try:
+        return not reader.has_cjk
+    finally:
+        reader.close()
 
 
 def _chunk_digests(store: VectorStore, tenant: str, version: int) -> dict[str, str]:

@@ -7,9 +7,10 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from sqlalchemy import select
 
 from qa_service.db.models import IngestJob
@@ -22,10 +23,23 @@ from qa_service.web.auth import require
 router = APIRouter(tags=["knowledge base"])
 log = logging.getLogger(__name__)
 SAFE_NAME = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+_RANGE = f"a KB version number, 1 to {versions.MAX_VERSION}"
+VersionPath = Annotated[int, PathParam(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
+VersionQuery = Annotated[int, Query(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
+ParentForm = Annotated[int | None, Form(ge=1, le=versions.MAX_VERSION,
+                                        description=f"{_RANGE}; default: the newest draft newer than live, "
+                                                    "else the live version")]
 
 
 def _services(request: Request) -> Any:
     return request.app.state.services
+
+
+def _http_error(exc: Exception) -> HTTPException:
+    """Unknown version → 404; any other refused operation (wrong state, no index) → 409."""
+    return HTTPException(status_code=404 if isinstance(exc, versions.VersionNotFoundError) else 409,
+                         detail=str(exc))
+
 
 
 @router.get("/kb/{tenant}/versions")
@@ -37,25 +51,26 @@ def list_versions(tenant: str, request: Request, who: Identity = Depends(require
 
 
 @router.get("/kb/{tenant}/diff")
-def diff(tenant: str, v1: int, v2: int, request: Request, who: Identity = Depends(require("kb"))) -> Any:
+def diff(tenant: str, v1: VersionQuery, v2: VersionQuery, request: Request,
+         who: Identity = Depends(require("kb"))) -> Any:
     services = _services(request)
     try:
         with services.db.session() as s:
             return versions.diff(s, services.store, tenant, v1, v2).as_dict()
     except USER_ERRORS as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _http_error(exc) from exc
 
 
 @router.post("/kb/{tenant}/versions/{version}/publish")
-def publish(tenant: str, version: int, request: Request, who: Identity = Depends(require("kb"))) -> Any:
+def publish(tenant: str, version: VersionPath, request: Request, who: Identity = Depends(require("kb"))) -> Any:
     services = _services(request)
     try:
         with services.db.session() as s:
-            row = versions.publish(s, services.store, tenant, version, who.name)
-            versions.garbage_collect(s, services.store, tenant, services.settings.store.keep_versions)
+            row, _ = versions.publish_and_clean(s, services.store, tenant, version, who.name,
+                                                services.settings.store.keep_versions)
             return versions.version_dict(row)
     except USER_ERRORS as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _http_error(exc) from exc
 
 
 @router.post("/kb/{tenant}/rollback")
@@ -65,7 +80,7 @@ def rollback(tenant: str, request: Request, who: Identity = Depends(require("kb"
         with services.db.session() as s:
             return versions.version_dict(versions.rollback(s, services.store, tenant, who.name))
     except USER_ERRORS as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
+        raise _http_error(exc) from exc
 
 
 @router.get("/kb/{tenant}/jobs")
@@ -100,8 +115,11 @@ def cancel_job(tenant: str, job_id: str, request: Request, who: Identity = Depen
 
 @router.post("/kb/{tenant}/ingest", status_code=202)
 def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), publish: bool = Form(False),
-           who: Identity = Depends(require("kb"))) -> Any:
-    """Upload sources (and optionally a catalog.yaml); the job is queued for a worker — follow it in /jobs/{id}."""
+           parent: ParentForm = None, who: Identity = Depends(require("kb"))) -> Any:
+    """Upload sources (and optionally a catalog.yaml); the job is queued for a worker — follow it in /jobs/{id}.
+
+    The new version builds on ``parent`` (default: the newest draft newer than live, else live); the response
+    and the job's result name the parent chosen."""
     from qa_service.ingest.discover import count_units
     from qa_service.ingest.pipeline import validate_tenant
 
@@ -110,6 +128,12 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
         validate_tenant(tenant)
     except USER_ERRORS as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    try:
+        with services.db.session() as s:
+            base = versions.choose_parent(s, services.store, tenant, parent)
+            parent = base.version if base else None
+    except USER_ERRORS as exc:
+        raise _http_error(exc) from exc
     cfg = services.settings.ingest
     if len(files) > cfg.max_files_per_job:
         raise HTTPException(status_code=413, detail=f"{len(files)} files; one job takes at most "
@@ -135,6 +159,7 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
         shutil.rmtree(upload, ignore_errors=True)
         raise
     with services.db.session() as s:
-        job = job_queue.enqueue(s, tenant, [upload], who.name, publish=publish, total=count_units([upload]))
+        job = job_queue.enqueue(s, tenant, [upload], who.name, publish=publish, total=count_units([upload]),
+                                parent=parent)
     return {"job_id": job.id, "state": job.state, "tenant": tenant, "upload": upload.name, "files": names,
-            "publish": publish}
+            "publish": publish, "parent": parent}

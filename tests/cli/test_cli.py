@@ -90,6 +90,8 @@ def test_errors_exit_non_zero_with_a_message(qa: Any, tmp_path: Path) -> None:
     assert nover.exit_code == 1 and "no version 9" in _json(nover)[0]["error"]
     nolive = qa("kb", "search", "x", "--tenant", "town", "--json", ok=False)
     assert nolive.exit_code == 1
+    nosuch = qa("kb", "search", "x", "--tenant", "town", "--version", "5", "--json", ok=False)
+    assert nosuch.exit_code == 1 and "no sealed version 5" in _json(nosuch)[0]["error"]
     assert qa("ask", "x", "--tenant", "town", "--channel", "admin", ok=False).exit_code != 0
 
 
@@ -138,3 +140,35 @@ def test_review_acts_as_the_token_user_or_as_the_local_operator(qa: Any, tmp_pat
                      ("review.approve", me, "editor"), ("review.claim", "erin", "editor"),
                      ("user.deactivate", me, "admin"), ("review.edit", "erin", "editor")], trail
     assert resolvers[local["id"]] == me and resolvers[signed["id"]] == "erin"
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", str(2**63), str(10**30), "abc"])
+def test_version_numbers_are_checked_at_the_edge(qa: Any, tmp_path: Path, bad: str) -> None:
+    """Issue 14 item 9: a malformed version number exits 2 with a message, never a traceback."""
+    folder = write_folder(tmp_path / "kb")
+    for args in (("kb", "publish", "--tenant", "town", bad), ("kb", "diff", "--tenant", "town", "1", bad),
+                 ("kb", "diff", "--tenant", "town", bad, "1"),
+                 ("kb", "search", "x", "--tenant", "town", "--version", bad),
+                 ("ingest", str(folder), "--tenant", "town", "--parent", bad)):
+        r = qa(*args, ok=False)
+        assert r.exit_code == 2 and isinstance(r.exception, SystemExit), (args, r.output, r.exception)
+        assert "Invalid value" in r.output or "No such option" in r.output, (args, r.output)
+
+
+def test_ingest_shows_its_parent_and_no_changes(qa: Any, tmp_path: Path) -> None:
+    """Issue 14 item 6 in the CLI: the chosen parent is printed; an unchanged job creates no draft."""
+    folder = write_folder(tmp_path / "kb")
+    qa("ingest", str(folder), "--tenant", "town", "--publish", "--json")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "pool.md").write_text("# Pool\nThe pool opens at 7.", encoding="utf-8")
+    draft = _json(qa("ingest", str(extra), "--tenant", "town", "--json"))[0]
+    assert draft["version"] == 2 and draft["parent"] == 1
+    text = qa("ingest", str(extra), "--tenant", "town")
+    assert "no changes relative to v2" in text.output and "no draft" in text.output
+    listing = qa("kb", "list", "--tenant", "town", "--json")
+    assert {v["version"]: v["parent"] for v in _json(listing)[0]["versions"]} == {1: None, 2: 1, 3: 2}
+    (extra / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (extra / "pool.md").unlink()
+    failed = qa("ingest", str(extra), "--tenant", "town", "--parent", "1", "--json", ok=False)
+    assert failed.exit_code == 1 and _json(failed)[0]["state"] == "failed" and _json(failed)[0]["parent"] == 1

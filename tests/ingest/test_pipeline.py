@@ -60,6 +60,7 @@ def test_reingest_reuses_and_edit_reembeds_only_that_source(svc: Any, tmp_path: 
     assert again.chunks["embedded"] == 0
     assert again.sources["unchanged"] == 5 and again.sources["added"] == 0
     assert again.chunks["copied"] == first.chunks["embedded"]
+    assert again.state == "no_changes" and again.version is None and not again.published  # no empty draft
     (folder / "parking.md").write_text(PARKING.replace("40 dollars", "45 dollars"), encoding="utf-8")
     edited = run_ingest(svc, [folder], "town", publish=False)
     assert edited.sources["updated"] == 1 and edited.sources["unchanged"] == 4
@@ -67,7 +68,7 @@ def test_reingest_reuses_and_edit_reembeds_only_that_source(svc: Any, tmp_path: 
                       if h.payload["source_id"] == "parking.md"]
     assert 0 < edited.chunks["embedded"] <= len(parking_chunks)
     with svc.db.session() as s:
-        d = versions.diff(s, svc.store, "town", 2, edited.version).as_dict()
+        d = versions.diff(s, svc.store, "town", 1, edited.version).as_dict()
     assert d["sources"]["changed"] == ["parking.md"]
     assert d["sources"]["added"] == [] and d["sources"]["removed"] == []
     assert len(d["chunks"]["changed"]) >= 1
@@ -80,9 +81,9 @@ def test_sync_removes_and_add_keeps(svc: Any, tmp_path: Path) -> None:
     run_ingest(svc, [folder], "town", publish=True)
     (folder / "old-fees.md").unlink()
     added = run_ingest(svc, [folder], "town", mode="add", publish=True)
-    assert added.sources["removed"] == 0
+    assert added.sources["removed"] == 0 and added.state == "no_changes"  # add mode keeps what is absent
     with svc.db.session() as s:
-        assert "old-fees.md" in versions.get_version(s, "town", added.version).manifest  # type: ignore[arg-type]
+        assert "old-fees.md" in versions.get_version(s, "town", 1).manifest
     synced = run_ingest(svc, [folder], "town", mode="sync", publish=True)
     assert synced.sources["removed"] == 1
     with svc.db.session() as s:
@@ -212,3 +213,61 @@ def test_unchanged_reingest_adds_the_bigram_index_to_a_version_built_without_it(
         reader.close()
     hits = search(svc, "town", "户口迁入要什么材料", k=3, mode="cjk").hits
     assert hits and hits[0].payload["source_id"] == "hukou.md"
+
+
+def _one(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_new_draft_builds_on_the_newest_draft(svc: Any, tmp_path: Path) -> None:
+    """Issue 14 item 6: v2 (draft) adds pool.md, v3 (draft) adds gym.md; publishing v3 must keep pool.md."""
+    live = run_ingest(svc, [write_folder(tmp_path / "kb")], "town", publish=True)
+    v2 = run_ingest(svc, [_one(tmp_path / "up2", "pool.md", "# Pool\nThe pool opens at 7 in the morning.")], "town")
+    v3 = run_ingest(svc, [_one(tmp_path / "up3", "gym.md", "# Gym\nThe gym closes at 10 at night.")], "town")
+    assert (live.parent, v2.parent, v3.parent) == (None, 1, 2)
+    assert v3.as_dict()["parent"] == 2
+    with svc.db.session() as s:
+        manifest = set(versions.get_version(s, "town", 3).manifest)
+        listed = {r["version"]: r["parent"] for r in map(versions.version_dict, versions.list_versions(s, "town"))}
+        versions.publish(s, svc.store, "town", 3, "editor-1")
+    assert {"pool.md", "gym.md", "parking.md"} <= manifest and listed == {1: None, 2: 1, 3: 2}
+    ids = {h.payload["source_id"] for h in search(svc, "town", "when does the pool open", k=10).hits}
+    assert "pool.md" in ids and "gym.md" in ids
+
+
+def test_explicit_parent_and_a_bad_parent(svc: Any, tmp_path: Path) -> None:
+    run_ingest(svc, [write_folder(tmp_path / "kb")], "town", publish=True)
+    run_ingest(svc, [_one(tmp_path / "up2", "pool.md", "# Pool\nThe pool opens at 7 in the morning.")], "town")
+    v3 = run_ingest(svc, [_one(tmp_path / "up3", "gym.md", "# Gym\nThe gym closes at 10 at night.")], "town",
+                    parent=1)
+    assert v3.parent == 1
+    with svc.db.session() as s:
+        manifest = set(versions.get_version(s, "town", 3).manifest)
+    assert "gym.md" in manifest and "pool.md" not in manifest
+    with pytest.raises(versions.VersionError, match="no version 42"):
+        run_ingest(svc, [tmp_path / "up3"], "town", parent=42)
+    with svc.db.session() as s:
+        assert [j.version for j in s.scalars(select(IngestJob))] == [1, 2, 3]  # the refused job left no row
+
+
+def test_a_job_that_changes_nothing_creates_no_draft(svc: Any, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "kb")
+    run_ingest(svc, [folder], "town", publish=True)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (broken / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+    failed = run_ingest(svc, [broken], "town", publish=True)
+    assert failed.state == "failed" and failed.version is None and not failed.published
+    assert failed.parent == 1 and failed.sources["failed"] == 2
+    same = run_ingest(svc, [folder], "town", publish=True)
+    assert same.state == "no_changes" and same.version is None and not same.published
+    assert same.sources["unchanged"] == 5
+    with svc.db.session() as s:
+        states = {v.version: v.state for v in versions.list_versions(s, "town")}
+        jobs = {j.id: (j.state, j.version) for j in s.scalars(select(IngestJob))}
+    assert states == {1: "live", 2: "discarded", 3: "discarded"}
+    assert jobs[failed.job_id] == ("failed", 2) and jobs[same.job_id] == ("no_changes", 3)
+    assert svc.store.list_versions("town") == [1] and svc.store.live_version("town") == 1

@@ -1,10 +1,10 @@
-"""jobs versions — schema changes for issue 14 items 5, 6, 7 (ingest jobs, versions); empty until that work needs one
+"""ingest_jobs.parent_version: the KB version a queued job builds on (chosen when it is queued)
 
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0005'
@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('ingest_jobs') as batch:
+        batch.add_column(sa.Column('parent_version', sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('ingest_jobs') as batch:
+        batch.drop_column('parent_version')
