@@ -184,6 +184,7 @@ def run_ingest(
             counts["removed"] = len(set(parent_manifest) - seen)
         builder.flush()
         builder.copy_sources(keep)
+        _check_stop(stop, deadline, services.settings.ingest.max_job_seconds)  # a cancel during the last batch
         builder.seal()
     except BaseException as exc:
         builder.abort()

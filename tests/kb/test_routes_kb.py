@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa_service.ingest.pipeline import run_ingest
+from qa_service.ingest.worker import WorkerProcess
 from qa_service.kb.versions import MAX_VERSION
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
@@ -27,7 +28,7 @@ def kb(make_services: Any, db_url: str, tmp_path: Path) -> Any:
     run_ingest(svc, [write_folder(tmp_path / "kb")], "town", publish=True)
     with svc.db.session() as s:
         _, token = create_user(s, "erin", "editor", "town")
-    with TestClient(create_app(svc, warm=False)) as client:
+    with TestClient(create_app(svc, warm=False)) as client, WorkerProcess(svc.settings):  # uploads run in a worker
         yield client, {"Authorization": f"Bearer {token}"}
 
 
@@ -77,7 +78,7 @@ def test_upload_names_its_parent_and_the_job_shows_it(kb: Any) -> None:
 def _wait(c: TestClient, h: dict[str, str], after: str | None = None) -> Any:
     for _ in range(600):
         jobs = c.get("/api/v1/kb/town/jobs", headers=h).json()
-        if jobs and jobs[0]["state"] != "running" and jobs[0]["result"] and jobs[0]["job_id"] != after \
+        if jobs and jobs[0]["state"] not in ("queued", "running") and jobs[0]["result"] and jobs[0]["job_id"] != after \
                 and jobs[0]["created_by"] == "erin":
             return jobs[0]
         time.sleep(0.1)
