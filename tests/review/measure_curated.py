@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
-from qa_service.review.matching import features, lexical
+from qa_service.review.matching import same_service_score
 from qa_service.settings import ReviewSettings
 
 PAIRS = Path(__file__).parent / "data" / "curated_pairs.jsonl"
@@ -60,8 +60,7 @@ Params = dict[str, tuple[float, float]]  # language → (lexical weight, thresho
 
 
 def new_score(p: Pair, cos: float, weight: float) -> float:
-    lex = lexical(features(p.curated), features(p.question))
-    return 0.0 if lex <= 0 else weight * lex + (1 - weight) * max(0.0, cos)
+    return same_service_score(p.question, p.curated, cos, weight)
 
 
 def rates(pairs: Sequence[Pair], scores: dict[str, float], threshold: float) -> tuple[float, float]:
