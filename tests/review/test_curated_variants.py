@@ -123,3 +123,16 @@ def test_vectors_of_another_model_are_re_embedded_once(town: Any) -> None:
     svc2, spy2 = _restarted(town)
     assert ask(svc2, "What does a resident parking permit cost per year?", "town")[1]["decision"] == "answered_curated"
     assert not set(spy.texts + spy2.texts) & set(questions)  # stored again: neither process embeds them now
+
+
+def test_saving_a_reviewed_answer_past_the_cap_is_422_and_changes_nothing(town: Any) -> None:
+    c, h = town["client"], {"Authorization": f"Bearer {town['editor']}"}
+    held = c.post("/api/v1/ask", json={"question": "How long is a parking permit valid?"}).json()
+    assert held["decision"] == "held_for_review"
+    item = c.post("/api/v1/review/town/claim", json={}, headers=h).json()
+    r = c.post(f"/api/v1/review/town/items/{item['id']}", headers=h,
+               json={"action": "edit", "answer": "Twelve months.", "save_curated": True,
+                     "question_variants": _variants(MAX_VARIANTS, 100)})
+    assert r.status_code == 422 and "review.curated_max_variants" in r.json()["detail"]
+    items = c.get("/api/v1/review/town/items", headers=h).json()
+    assert [i["state"] for i in items] == ["claimed"]  # the edit rolled back with the refused save
