@@ -196,8 +196,29 @@ class ReviewSettings(BaseModel):
     sla_hours_held: float = Field(24, description="Held answers must be reviewed within this many hours.")
     sla_hours_other: float = Field(72, description="SLA for sampled, feedback and re-check items.")
     curated_min_similarity: float = Field(
-        0.86, description="A question matches a curated answer at or above this similarity (0..1)."
-    )
+        0.80, description="A question matches a curated answer at or above this same-service score (0..1; "
+                          "qa_service/review/matching.py); chosen on the dev half of tests/review/data/"
+                          "curated_pairs.jsonl (tests/review/measure_curated.py).")
+    curated_min_similarity_zh: float = Field(
+        0.84, description="curated_min_similarity for mostly-Chinese questions.")
+    curated_lexical_weight: float = Field(
+        0.35, ge=0.0, le=1.0, description="Curated matching: weight of the content-term overlap against the "
+                                         "embedding cosine in the same-service score.")
+    curated_lexical_weight_zh: float = Field(
+        0.30, ge=0.0, le=1.0, description="curated_lexical_weight for mostly-Chinese questions (the default "
+                                         "embedding model is English-only, so its cosine says little there).")
+    curated_max_variants: int = Field(
+        20, ge=1, description="Most question variants one curated answer may hold (the question itself included); "
+                              "more is refused with 422 at save (each variant is embedded and compared).")
+    curated_max_variant_chars: int = Field(
+        300, ge=1, description="Longest question variant of a curated answer, in characters; longer is refused "
+                               "with 422 at save.")
+    feedback_per_minute: int = Field(
+        10, ge=0, description="Feedback posts per client address per minute, across answers and tenants "
+                              "(0 = no limit); more get 429.")
+    client_salt: str | None = Field(
+        None, description="Secret salt for the client-address hash feedback stores (never the address); unset = a "
+                          "random salt kept in data_dir/client_salt. Set one value on every API worker.")
     retention_days: int = Field(365, description="`qa retention purge` deletes answers older than this.")
 
 

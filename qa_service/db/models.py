@@ -8,7 +8,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -242,6 +255,10 @@ class ReviewItem(Base):
     final_citations: Mapped[list[Any]] = mapped_column(JSON, default=list)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     curated_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # feedback items: how many not-helpful verdicts this open item gathers; "feedback:<trace id>" while open
+    # (unique, so concurrent feedback on one answer cannot open a second item), NULL once resolved
+    feedback_count: Mapped[int] = mapped_column(Integer, default=0)
+    dedup_key: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
 
 
 class CuratedAnswer(Base):
@@ -263,12 +280,18 @@ class CuratedAnswer(Base):
     created_by: Mapped[str] = mapped_column(String(100), default="system")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # "public" only when every cited passage is public; anything else (internal, unknown) is staff-only
+    visibility: Mapped[str] = mapped_column(String(16), default="internal")
+    # the question variants embedded once at save: float32 rows in ``questions`` order, and the model that made them
+    vectors: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    vector_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class Feedback(Base):
     """A citizen's or staff member's verdict on one answer; the comment is redacted like questions."""
 
     __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_trace_client", "trace_id", "client_hash", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant: Mapped[str] = mapped_column(String(64), index=True)
@@ -277,6 +300,8 @@ class Feedback(Base):
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # salted hash of the client address (never the address): one verdict per answer per client
+    client_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Tenant(Base):

@@ -1,9 +1,14 @@
 """Curated answers: staff-approved answers reused for matching questions of the same tenant.
 
-Matching: the best of the embedding cosine (question vs each stored variant) and a character-level
-similarity (rapidfuzz; the default embedding model is English-only, so Chinese paraphrases lean on it).
-A new live KB version that changes or removes a passage a curated answer cites suspends that answer and
-queues it for re-review.
+- Visibility: every citation of a curated answer carries ``visibility`` (missing ⇒ "internal"; the source
+  ledger can only make it stricter), and the answer is "public" only when all of them are. Anything else is
+  staff-only: never matched on the citizen channel.
+- Variants are capped in number and length (ReviewSettings) and embedded once, at save: the vectors and the
+  model id are stored with the row, so every API worker and every restart reuse them; a row embedded by another
+  model (or before vectors were stored) is re-embedded on first use and stored again.
+- Matching asks for the same service, not the same question shape (qa_service/review/matching.py).
+- A new live KB version that changes or removes a passage a curated answer cites suspends that answer and
+  queues it for re-review.
 """
 
 from __future__ import annotations
@@ -12,51 +17,107 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.statuses import ANSWERED_CURATED
+from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
-from qa_service.db.models import CuratedAnswer, utcnow
-from qa_service.review.queue import new_item
+from qa_service.db.models import CuratedAnswer, Source, utcnow
+from qa_service.review.matching import same_service_score
+from qa_service.review.queue import new_item, visibility_of, with_visibility
 from qa_service.services import Services
 from qa_service.settings import ReviewSettings
 
 log = logging.getLogger(__name__)
+Encoder = Callable[[Sequence[str]], list[list[float]]]
 
 
 class CuratedError(ValueError):
     """Unknown curated answer, empty answer or questions."""
 
 
+class CuratedLimitError(CuratedError):
+    """Too many question variants, or one too long (422 at the edge)."""
+
+
+def check_questions(questions: list[str], cfg: ReviewSettings) -> list[str]:
+    """The stripped, de-duplicated questions; CuratedLimitError past the caps."""
+    out = list(dict.fromkeys(q.strip() for q in questions if q and q.strip()))
+    if len(out) > cfg.curated_max_variants:
+        raise CuratedLimitError(f"a curated answer holds at most {cfg.curated_max_variants} question variants "
+                                f"(review.curated_max_variants); got {len(out)}")
+    long = [i for i, q in enumerate(out) if len(q) > cfg.curated_max_variant_chars]
+    if long:
+        raise CuratedLimitError(f"question variant {long[0] + 1} has {len(out[long[0]])} characters; at most "
+                                f"{cfg.curated_max_variant_chars} (review.curated_max_variant_chars)")
+    return out
+
+
+def strictest_citations(session: Session, tenant: str, citations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Citations with an explicit visibility: missing ⇒ internal, and internal whenever the ledger says the
+    cited source is internal (a hand-made citation cannot make internal guidance public)."""
+    out = with_visibility(citations)
+    ids = {str(c.get("source_id")) for c in out if c.get("source_id")}
+    if ids:
+        internal = set(session.scalars(select(Source.source_id).where(
+            Source.tenant == tenant, Source.source_id.in_(ids), Source.visibility != "public")))
+        for c in out:
+            if str(c.get("source_id")) in internal:
+                c["visibility"] = "internal"
+    return out
+
+
+def pack(vectors: list[list[float]]) -> bytes:
+    return np.asarray(vectors, dtype=np.float32).tobytes()
+
+
+def unpack(row: CuratedAnswer, model_id: str) -> np.ndarray | None:
+    """The stored variant vectors (one row per question), or None when missing, stale or mis-shaped."""
+    if row.vectors is None or row.vector_model != model_id or not row.questions:
+        return None
+    flat = np.frombuffer(row.vectors, dtype=np.float32)
+    if flat.size == 0 or flat.size % len(row.questions):
+        return None
+    return flat.reshape(len(row.questions), -1)
+
+
 def add(session: Session, *, tenant: str, questions: list[str], answer: str, citations: list[dict[str, Any]],
         lang: str, actor: str, role: str = "staff", expires_at: dt.datetime | None = None,
-        review_item: str | None = None) -> CuratedAnswer:
-    questions = [q.strip() for q in questions if q and q.strip()]
+        review_item: str | None = None, cfg: ReviewSettings | None = None,
+        encode: Encoder | None = None, model_id: str | None = None) -> CuratedAnswer:
+    """Save a curated answer; with ``encode`` and ``model_id`` its variants are embedded now (else on first use)."""
+    questions = check_questions(questions, cfg or ReviewSettings())
     if not questions or not answer.strip():
         raise CuratedError("a curated answer needs at least one question and an answer")
+    cited = strictest_citations(session, tenant, citations)
+    visibility = "public" if all(c["visibility"] == "public" for c in cited) else "internal"
     row = CuratedAnswer(id=uuid.uuid4().hex[:16], tenant=tenant, lang=lang, questions=questions, answer=answer,
-                        citations=citations, expires_at=expires_at, review_item=review_item, created_by=actor)
+                        citations=cited, expires_at=expires_at, review_item=review_item, created_by=actor,
+                        visibility=visibility)
+    if encode is not None and model_id:
+        row.vectors, row.vector_model = pack(encode(questions)), model_id
     session.add(row)
     session.flush()
     record(session, actor=actor, role=role, tenant=tenant, action="curated.add", target=row.id,
-           detail={"questions": len(questions), "citations": [c.get("chunk_id") for c in citations]})
+           detail={"questions": len(questions), "citations": [c.get("chunk_id") for c in cited],
+                   "visibility": visibility})
     return row
 
 
-def save_reviewed(session: Session, item: Any, who: Any, variants: list[str]) -> CuratedAnswer:
+def save_reviewed(session: Session, item: Any, who: Any, variants: list[str], cfg: ReviewSettings | None = None,
+                  encode: Encoder | None = None, model_id: str | None = None) -> CuratedAnswer:
     """Save an approved or edited review item as a curated answer (editors only); links the item to it."""
     if not who.may("curated", item.tenant):
         raise CuratedError("saving curated answers needs the editor role")
     row = add(session, tenant=item.tenant, questions=[item.question, *variants], answer=item.final_answer or "",
               citations=[c for c in item.final_citations if c.get("cited", True)], lang=item.lang,
-              actor=who.name, role=who.role, review_item=item.id)
+              actor=who.name, role=who.role, review_item=item.id, cfg=cfg, encode=encode, model_id=model_id)
     item.curated_id = row.id
     return row
 
@@ -92,7 +153,8 @@ def curated_dict(row: CuratedAnswer) -> dict[str, Any]:
             "answer": row.answer, "citations": row.citations,
             "expires_at": row.expires_at.isoformat() if row.expires_at else None,
             "suspended_reason": row.suspended_reason, "created_by": row.created_by,
-            "created_at": row.created_at.isoformat()}
+            "created_at": row.created_at.isoformat(), "visibility": row.visibility,
+            "embedded_with": row.vector_model}
 
 
 def on_publish(session: Session, live_digests: dict[str, str], tenant: str, version: int, actor: str,
@@ -111,11 +173,9 @@ def on_publish(session: Session, live_digests: dict[str, str], tenant: str, vers
     return suspended
 
 
-def similarity(question: str, q_vec: np.ndarray, variant: str, v_vec: np.ndarray) -> float:
-    """max(cosine of the embeddings, character similarity of the texts), 0..1."""
-    cos = float(np.dot(q_vec, v_vec))
-    chars = fuzz.ratio(question.lower(), variant.lower()) / 100.0
-    return max(cos, chars)
+def citizen_may_see(row: CuratedAnswer) -> bool:
+    """Public rows whose every citation is public (a citation without visibility counts as internal)."""
+    return row.visibility == "public" and all(visibility_of(c) == "public" for c in row.citations)
 
 
 class CuratedMatcher:
@@ -125,35 +185,52 @@ class CuratedMatcher:
         self.services = services
         self.cfg = services.settings.review
         self._lock = threading.Lock()
-        self._vectors: dict[tuple[str, str], np.ndarray] = {}
 
-    def _vector(self, curated_id: str, text: str) -> np.ndarray:
-        key = (curated_id, text)
-        with self._lock:
-            hit = self._vectors.get(key)
-        if hit is None:
-            hit = np.asarray(self.services.dense.encode_query(text), dtype=np.float32)
-            with self._lock:
-                self._vectors[key] = hit
-        return hit
+    def _encode(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.services.dense.encode(list(texts))
+
+    def vectors(self, row: CuratedAnswer) -> np.ndarray:
+        """The row's stored variant vectors; embedded and stored when missing or made by another model."""
+        model_id = self.services.dense.model_id
+        vecs = unpack(row, model_id)
+        if vecs is not None:
+            return vecs
+        with self._lock:  # one re-embedding per process at a time
+            blob = pack(self._encode(row.questions))
+            with self.services.db.session() as s:
+                s.execute(update(CuratedAnswer).where(CuratedAnswer.id == row.id)
+                          .values(vectors=blob, vector_model=model_id).execution_options(synchronize_session=False))
+        log.info("curated embedded id=%s variants=%s model=%s previous=%s", row.id, len(row.questions), model_id,
+                 row.vector_model)
+        row.vectors, row.vector_model = blob, model_id
+        return np.frombuffer(blob, dtype=np.float32).reshape(len(row.questions), -1)
+
+    def thresholds(self, question: str) -> tuple[float, float]:
+        """(lexical weight, minimum score) for the question's language."""
+        cfg = self.cfg
+        if is_cjk(question):
+            return cfg.curated_lexical_weight_zh, cfg.curated_min_similarity_zh
+        return cfg.curated_lexical_weight, cfg.curated_min_similarity
 
     def best(self, tenant: str, question: str, channel: str,
              encode: Callable[[str], list[float]] | None = None) -> tuple[CuratedAnswer | None, float]:
-        """The closest active curated answer and its similarity; ``encode`` embeds the question."""
+        """The closest active curated answer and its same-service score; ``encode`` embeds the question."""
         now = utcnow()
         with self.services.db.session() as s:
             rows = [r for r in list_curated(s, tenant, "active") if r.expires_at is None or r.expires_at > now]
             for r in rows:
                 s.expunge(r)
         if channel == "citizen":
-            rows = [r for r in rows if all(c.get("visibility", "public") == "public" for c in r.citations)]
+            rows = [r for r in rows if citizen_may_see(r)]
         if not rows:
             return None, 0.0
         q_vec = np.asarray((encode or self.services.dense.encode_query)(question), dtype=np.float32)
+        weight, _ = self.thresholds(question)
         best: tuple[CuratedAnswer | None, float] = (None, 0.0)
         for r in rows:
-            for variant in r.questions:
-                score = similarity(question, q_vec, variant, self._vector(r.id, variant))
+            cosines = self.vectors(r) @ q_vec
+            for variant, cos in zip(r.questions, cosines, strict=True):
+                score = same_service_score(question, variant, float(cos), weight)
                 if score > best[1]:
                     best = (r, score)
         return best
@@ -168,13 +245,13 @@ class CuratedMatcher:
 
         row, score = self.best(ctx.tenant, ctx.query, ctx.channel, encode)
         ctx.signals["curated_best"] = round(score, 4)
-        if row is None or score < self.cfg.curated_min_similarity:
+        if row is None or score < self.thresholds(ctx.query)[1]:
             return
         ctx.passages = [Passage(n=int(c.get("n", i + 1)), chunk_id=str(c.get("chunk_id", "")),
                                 source_id=str(c.get("source_id", "")), title=str(c.get("title", "")),
                                 text=str(c.get("text") or c.get("snippet") or ""), digest=str(c.get("digest", "")),
                                 score=1.0, heading=str(c.get("heading") or ""), url=c.get("url"),
-                                visibility=str(c.get("visibility", "public")))
+                                visibility=visibility_of(c))
                         for i, c in enumerate(row.citations)]
         ctx.sentences = [Sentence(text=row.answer, cites=[p.n for p in ctx.passages], support=1.0)]
         ctx.signals["curated_id"] = row.id

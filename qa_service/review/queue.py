@@ -30,19 +30,32 @@ class ReviewError(ValueError):
     """Unknown item, wrong tenant, claim lost or expired, bad transition."""
 
 
+def visibility_of(citation: dict[str, Any]) -> str:
+    """"public" only when the citation says so; a missing or unknown value is the strictest, "internal"."""
+    return "public" if citation.get("visibility") == "public" else "internal"
+
+
+def with_visibility(citations: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Copies of ``citations``, each carrying an explicit visibility (missing ⇒ internal)."""
+    return [{**c, "visibility": visibility_of(c)} for c in citations or []]
+
+
 def new_item(session: Session, cfg: ReviewSettings, *, tenant: str, kind: str, question: str, lang: str,
              draft_answer: str = "", citations: list[dict[str, Any]] | None = None, risk_level: str = "high",
              risk_reasons: list[str] | None = None, trace_id: str | None = None, ticket: str | None = None,
-             actor: str = "system", role: str = "system", note: str | None = None) -> ReviewItem:
-    """Queue one item (the question must already be redacted) and audit it."""
+             actor: str = "system", role: str = "system", note: str | None = None,
+             dedup_key: str | None = None, feedback_count: int = 0) -> ReviewItem:
+    """Queue one item (the question must already be redacted) and audit it. ``dedup_key`` is unique among
+    open items: inserting a second one raises IntegrityError (callers merge into the first instead)."""
     if kind not in KINDS:
         raise ReviewError(f"kind must be one of {KINDS}")
     hours = cfg.sla_hours_held if kind == "held" else cfg.sla_hours_other
     now = utcnow()
     item = ReviewItem(id=uuid.uuid4().hex[:16], tenant=tenant, kind=kind, state="pending", ticket=ticket,
                       trace_id=trace_id, lang=lang, question=question, draft_answer=draft_answer,
-                      citations=list(citations or []), risk_level=risk_level, risk_reasons=list(risk_reasons or []),
-                      sla_due=now + dt.timedelta(hours=hours), created_at=now, note=note)
+                      citations=with_visibility(citations), risk_level=risk_level,
+                      risk_reasons=list(risk_reasons or []), sla_due=now + dt.timedelta(hours=hours), created_at=now,
+                      note=note, dedup_key=dedup_key, feedback_count=feedback_count)
     session.add(item)
     session.flush()
     record(session, actor=actor, role=role, tenant=tenant, action="review.create", target=item.id,
@@ -120,9 +133,11 @@ def resolve(session: Session, item_id: str, who: Identity, action: str, *, answe
     state = RESOLUTIONS[action]
     values: dict[str, Any] = {"state": state, "resolved_at": now, "resolved_by": who.name, "lease_until": None,
                               "note": note}
+    if action != "escalate":  # a decided item takes no more feedback: later feedback on the answer opens a new one
+        values["dedup_key"] = None
     if action in ("approve", "edit"):
         values["final_answer"] = answer if action == "edit" else (answer or item.draft_answer)
-        values["final_citations"] = citations if citations is not None else item.citations
+        values["final_citations"] = with_visibility(citations if citations is not None else item.citations)
         if not (values["final_answer"] or "").strip():
             raise ReviewError("nothing to approve: the draft is empty; use edit with an answer, or reject")
     if action == "escalate":
@@ -155,5 +170,5 @@ def item_dict(item: ReviewItem) -> dict[str, Any]:
         "created_at": item.created_at.isoformat(),
         "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
         "resolved_by": item.resolved_by, "final_answer": item.final_answer, "final_citations": item.final_citations,
-        "note": item.note, "curated_id": item.curated_id,
+        "note": item.note, "curated_id": item.curated_id, "feedback_count": item.feedback_count,
     }

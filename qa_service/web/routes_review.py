@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from qa_service.review import curated as cur
@@ -14,8 +16,10 @@ from qa_service.review import queue
 from qa_service.review.tickets import ticket_status
 from qa_service.users.accounts import Identity
 from qa_service.web.auth import require
+from qa_service.web.ratelimit import make_limiter
 
 router = APIRouter(tags=["review"])
+log = logging.getLogger(__name__)
 
 
 class ClaimBody(BaseModel):
@@ -48,6 +52,11 @@ def _services(request: Request) -> Any:
     return request.app.state.services
 
 
+def _embedding(services: Any) -> dict[str, Any]:
+    """What curated saves need to embed their variants once, at save."""
+    return {"cfg": services.settings.review, "encode": services.dense.encode, "model_id": services.dense.model_id}
+
+
 @router.get("/review/{tenant}/items")
 def list_items(tenant: str, request: Request, state: str | None = None,
                who: Identity = Depends(require("review"))) -> list[dict[str, Any]]:
@@ -77,8 +86,10 @@ def resolve(tenant: str, item_id: str, body: ResolveBody, request: Request,
             if body.save_curated and body.action in ("approve", "edit"):
                 if not who.may("curated", tenant):
                     raise HTTPException(status_code=403, detail="saving curated answers needs the editor role")
-                cur.save_reviewed(s, item, who, body.question_variants)
+                cur.save_reviewed(s, item, who, body.question_variants, **_embedding(services))
             return queue.item_dict(item)
+    except cur.CuratedLimitError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
     except (queue.ReviewError, cur.CuratedError) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
 
@@ -91,10 +102,11 @@ def list_curated(tenant: str, request: Request, who: Identity = Depends(require(
 
 @router.post("/curated/{tenant}", status_code=201)
 def add_curated(tenant: str, body: CuratedBody, request: Request, who: Identity = Depends(require("curated"))) -> Any:
+    services = _services(request)
     try:
-        with _services(request).db.session() as s:
+        with services.db.session() as s:
             row = cur.add(s, tenant=tenant, questions=body.questions, answer=body.answer, citations=body.citations,
-                          lang=body.lang, actor=who.name, role=who.role)
+                          lang=body.lang, actor=who.name, role=who.role, **_embedding(services))
             return cur.curated_dict(row)
     except cur.CuratedError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
@@ -119,17 +131,48 @@ def feedback_figures(tenant: str, request: Request, who: Identity = Depends(requ
 
 @router.post("/feedback", status_code=201)
 async def feedback(body: FeedbackBody, request: Request) -> Any:
+    """One verdict per answer per client (409 on a repeat), at most ``review.feedback_per_minute`` posts per
+    client (429). The client address is kept only as a salted hash."""
     services = _services(request)
+    cfg = services.settings.review
+    address = request.client.host if request.client else "unknown"
 
-    def work() -> dict[str, Any]:
+    def work() -> Any:
+        client = fb.client_hash(address, fb.load_salt(cfg, services.settings.data_dir))
+        limited = _feedback_limited(request, client)
+        if limited is not None:
+            return limited
         with services.db.session() as s:
-            row = fb.submit(s, services.settings.review, body.trace_id, body.helpful, body.reasons, body.comment)
+            row = fb.submit(s, cfg, body.trace_id, body.helpful, body.reasons, body.comment, client=client)
             return {"id": row.id, "queued_for_review": not row.helpful}
 
     try:
         return await run_in_threadpool(work)
+    except fb.DuplicateFeedback as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
     except fb.FeedbackError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
+def _feedback_limited(request: Request, client: str) -> JSONResponse | None:
+    """Counts on the app's limiter under a key of its own (``feedback:<client hash>``), against its own limit; with
+    citizen question limits off, on a limiter of its own."""
+    services = _services(request)
+    limit = services.settings.review.feedback_per_minute
+    if limit <= 0:
+        return None
+    limiter = request.app.state.limiter
+    if limiter is None:
+        limiter = getattr(request.app.state, "feedback_limiter", None)
+        if limiter is None:
+            limiter = request.app.state.feedback_limiter = make_limiter(limit, services.settings.server.redis_url)
+    count, reset = limiter.hit(f"feedback:{client}")
+    if count <= limit:
+        return None
+    if count == limit + 1:
+        log.info("feedback rate limited limit_per_minute=%s", limit)
+    return JSONResponse({"detail": f"too many feedback posts: at most {limit} a minute; retry in {reset} s"},
+                        status_code=429, headers={"Retry-After": str(reset)})
 
 
 @router.get("/tickets/{ticket}")
