@@ -11,7 +11,7 @@ import pytest
 
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.steps.guard import InputGuard
-from qa_service.guard.checks import inspect
+from qa_service.guard.checks import inspect, rule_verdict
 from qa_service.guard.similarity import EXEMPLARS, SimilarityGuard, load_exemplars, segments
 from qa_service.settings import GuardSettings
 
@@ -70,7 +70,7 @@ def test_sentences_are_judged_on_their_own() -> None:
 
 @pytest.mark.parametrize("text", ATTACKS)
 def test_attacks_the_rules_miss_are_similar_to_exemplars(guard: SimilarityGuard, text: str) -> None:
-    assert inspect(text).status is None, "the rules already catch this; pick a harder example"
+    assert rule_verdict(text).status is None, "the rules already catch this; pick a harder example"
     m = guard.check(text)
     assert m is not None and m.blocked, m
     assert m.family in guard.exemplars.families
