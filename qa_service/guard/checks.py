@@ -1,8 +1,10 @@
 """The input guard's checks. Each returns reason codes; :func:`inspect` turns them into one verdict.
 
-Order: classification markings (block, store nothing) → prompt injection and jailbreak (rules in zh/en/de,
-structural signs, hidden payloads decoded for inspection) → harmful requests. The rules are patterns the
-project wrote for the attack families, never strings copied from evaluation sets.
+Order: classification markings (block, store nothing) → prompt injection and jailbreak rules (structural
+signs, orders, letter-spacing, hidden payloads decoded for inspection) → harmful requests → the learned
+detector (qa_service/guard/learned.py, character n-grams, zh and en). The rules are patterns the project
+wrote for the attack families, never strings copied from evaluation sets; a family stays only while it
+stops dev attacks the learned detector misses (eval/safety.py reports each family on dev).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from qa_service.answer.statuses import BLOCKED_CLASSIFIED, BLOCKED_HARMFUL, BLOCKED_INJECTION, OUT_OF_SCOPE
+from qa_service.guard.learned import default_guard
 from qa_service.ingest.normalise import normalise
 from qa_service.ingest.scan import find_classification, find_injection
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
 _ESC = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}|%[0-9a-fA-F]{2}){4,}")
 
-# --- jailbreak and role-play framing (structural signs) -------------------------------------------
+# --- jailbreak and role-play framing: used on retrieved passages only (PASSAGE_RULES) -----------------
 _JAILBREAK_EN = re.compile(
     r"(?i)(?-i:\bDAN\b)|do\s+anything\s+now|developer\s+mode|jailbr(?:eak|oken)|\bstay\s+in\s+character\b|break(?:ing)?\s+"
     r"character|\bunfiltered\b|\buncensored\b|\bamoral\b|without\s+(?:any\s+)?(?:moral|ethical|content)\s+"
@@ -60,11 +63,6 @@ _JAILBREAK_ZH = re.compile(
     r"|(?:以|用|按照?).{0,30}(?:角色|人物|反派|小丑)的?(?:口吻|语气|态度|观点|身份|性格)|(?:将|把)自己设定为|设定为.{0,20}角色"
     r"|(?:回答|回复)所有的?问题|第\s*i\s*层|场景设定|只要输出|邪恶(?:计划|博士)|(?:纪录片|科幻小说).{0,40}角色"
     r"|(?:你|您)(?:需要|必须|应该)像.{1,12}一样")
-_JAILBREAK_DE = re.compile(
-    r"(?i)\btu\s+so,?\s+als\b|\bstell\s+dir\s+vor,?\s+(?:du\s+bist|dass)|\brollenspiel\b|\bohne\s+(?:jegliche\s+)?"
-    r"(?:Einschränkungen|Regeln|Filter|Zensur)\b|\bvergiss\s+alles\b|\bignorier(?:e|en\s+Sie)?\s+(?:bitte\s+)?(?:alle|alles|"
-    r"die\s+(?:vorherigen|bisherigen|obigen)|deine|jegliche|sämtliche|vorherige\w*|bisherige\w*|obige\w*)\b|\bantworte\s+(?:nur|ausschließlich)\b"
-    r"|\bdu\s+bist\s+(?:jetzt|nun|ab\s+sofort)\b|\bneue\s+(?:Aufgabe|Anweisung)|\bhalte\s+dich\s+nicht\s+an\b")
 #: Where an order starts: the start of the text or of a sentence or clause, or after "and / now / please ...";
 #: so "ignore the rules" is an order but "what if I ignore the parking rules?" is a citizen's question.
 _ORDER = (r"(?:^|(?<=[.!?,;:\n\"'“„(])|(?<=[.!?,;:\n\"'“„(]\s)|\b(?:and|then|now|please|just|so|but|also|simply|first|"
@@ -170,37 +168,6 @@ _DICTATE = re.compile(
     r"|\b(?:answer|respond|reply|write|speak|antworte)\w*\s+(?:\w+\s+){0,4}in\s+the\s+style\s+of\b"
     r"|\b(?:bleib(?:t|en)?|verbleib\w*)\s+(?:immer\s+)?in\s+(?:ihren|seiner|ihrer|deiner)\s+Rollen?\b")
 
-# System-prompt extraction: asking for the instructions, the prompt or the text the model was given.
-_LEAK = re.compile(
-    r"(?i)\b(?:in|from|of|within)\s+(?:the|this|your)\s+(?:prompt|system\s+message)(?:\s*[.?!,:;\"']|\s*$|\s+(?:to|and|as|"
-    r"above|below|itself)\b)"
-    r"|\b(?:sentences?|words?|lines?|text|paragraphs?)\s+(?:before|above|preceding|prior\s+to)\s+(?:the|this|these|my)\s+"
-    r"(?:text|sentence|message|prompt|question|words?)\b"
-    r"|\b(?:repeat|print|output|reveal|dump|encode|translate)\s+(?:\w+\s+){0,2}your\s+"
-    r"(?:instructions|initial|starting|configuration|system|rules|prompt)\b"
-    r"|\byour\s+(?:initial|starting|original|system)\s+(?:\w+\s+)?(?:instructions|prompt|message|configuration)\b"
-    r"|\bsystem\s+prompt|\b(?:hidden|secret)\s+(?:prompt|instructions)\b"
-    r"|\bwhat\s+(?:were|have)\s+you\s+(?:been\s+)?(?:told|instructed|programmed)\b"
-    r"|\bwhat\s+are\s+you\s+not\s+(?:supposed|allowed)\s+to\s+(?:tell|say|reveal|share)\b"
-    r"|\bi\s+(?:was|have\s+been)\s+(?:instructed|told|programmed)\s+to\b|\bmy\s+instructions\s+(?:are|were)\b"
-    r"|\b(?:this|our|the)\s+(?:entire\s+|whole\s+)?conversation\b.{0,40}\b(?:word\s+for\s+word|verbatim)\b"
-    r"|\byou\s+are\s+(?:now\s+)?in\s+(?:\w+\s+)?(?:maintenance|debug|admin|god|sudo|diagnostic)\s+mode\b"
-    r"|\b(?:enter|activate|enable|switch\s+to)\s+(?:\w+\s+)?(?:maintenance|debug|admin|god|sudo|diagnostic)\s+mode\b"
-    r"|\bdebugging\s+this\s+(?:system|bot|assistant|model|chat)\b")
-
-# Fake context blocks: a question that brings its own "Documents:" / "Kontext ... Frage" scaffolding, or
-# assigns the service a persona in its first words and asks for its opinion ("You are <brand>. What do you think
-# ..."); "You are the passport office. Can I renew online?" is a citizen's question and passes.
-_SCAFFOLD = re.compile(
-    r"(?i)(?:^|\n)\s*\$(?:documents?|articles?|artikel|dokumente?|sources?|quellen?|context|kontext)\s*[:{]"
-    r"|(?:^|\n)\s*(?:documents?|articles?|artikel|dokumente?|sources?|quellen?|context|kontext)\s*:.{1,400}?"
-    r"\b(?:question|frage)\s*:"
-    r"|^\s*(?:artikel|kontext|context|article|dokument|document)\s+\S.{0,300}?\b(?:frage|question)\s*:?\s+\S"
-    r"|^\s*(?:you\s+are|du\s+bist)\s+(?!(?:open|closed|required|allowed|able|eligible|entitled|not|sure|right|"
-    r"wrong|correct|obliged|responsible|welcome|verpflichtet|berechtigt|nicht)\b)[^.?!,\n]{2,40}[.,]\s+"
-    r"(?:what\s+do\s+you\s+think|what'?s\s+your\s+(?:opinion|view)|what\s+is\s+your\s+(?:opinion|view)|do\s+you\s+"
-    r"(?:like|hate|love|prefer)|how\s+do\s+you\s+feel|who\s+is|wer\s+ist|was\s+(?:hältst|denkst)\s+du|wie\s+findest)\b")
-
 #: A question typed letter by letter ("I g n o r e ...") loses its word boundaries: :func:`decode_hidden` adds
 #: such runs with the spaces taken out, and these space-free phrases are looked for in the whole inspected text
 #: (ordinary text does not run them together).
@@ -234,24 +201,48 @@ _HARMFUL_ZH = re.compile(
 
 
 # Rule families in the order their reason codes are reported.
+#: Kept because each stops dev attacks the learned detector misses, at no dev false positive, or because it
+#: reads structure a character model cannot (fake delimiters, letter-spacing) or decides the status (off-task).
+#: jailbreak:en / jailbreak:zh / jailbreak:de, injection:leak and injection:scaffold were deleted from the
+#: question path on 2026-12-03: on dev every attack they caught the learned detector caught too
+#: (docs/guardrails.md); jailbreak:en / zh remain for passages (PASSAGE_RULES, qa_service/guard/output.py).
 QUESTION_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH), ("jailbreak:de", _JAILBREAK_DE),
     ("injection:delimiter", _DELIMITER), ("injection:hijack", _HIJACK),
     ("injection:structure", _STRUCTURE), ("injection:forget", _FORGET_OTHER), ("injection:dictate", _DICTATE),
-    ("injection:leak", _LEAK), ("injection:scaffold", _SCAFFOLD), ("injection:spaced", _SPACED_PHRASES),
-    ("injection:off_task", _OFF_TASK))
+    ("injection:spaced", _SPACED_PHRASES), ("injection:off_task", _OFF_TASK))
 #: Orders to produce something unrelated to public services ("write a poem", "generate python code"): intercepted
 #: like injections (they are the typical payload of one), but a question that is *only* such an order is a
 #: citizen asking for something this service does not do, so it ends ``out_of_scope``, not ``blocked_injection``.
 OFF_TASK_REASONS = frozenset({"injection:off_task"})
+#: Reason code of the learned detector (qa_service/guard/learned.py).
+LEARNED = "guard:learned"
 #: The similarity layer's exemplar families (guard/exemplars.yaml) of the same kind.
 OFF_TASK_FAMILIES = frozenset({"off_task_generation"})
-PASSAGE_RULES = tuple((c, p) for c, p in QUESTION_RULES if c in ("jailbreak:en", "jailbreak:zh", "injection:hijack"))
+#: Rules for retrieved passages (qa_service/guard/output.py): the jailbreak framings and the hijack orders.
+PASSAGE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("jailbreak:en", _JAILBREAK_EN), ("jailbreak:zh", _JAILBREAK_ZH), ("injection:hijack", _HIJACK))
 
 
 def rule_reasons(text: str, rules: tuple[tuple[str, re.Pattern[str]], ...] = QUESTION_RULES) -> list[str]:
     """Reason codes of the injection rules (the ingestion scan's and the guard's own) that ``text`` matches."""
     return [*find_injection(text), *(code for code, pattern in rules if pattern.search(text))]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Which detector fired on which part: offsets into the normalised question (NFKC, zero-width characters
+    removed, simplified Chinese — the text the answer path stores, before PII redaction); -1 when the match
+    lies in a decoded payload rather than in the question's own text."""
+
+    detector: str
+    start: int
+    end: int
+    score: float | None = None
+
+    @property
+    def code(self) -> str:
+        """The reason code staff see: ``span:<detector>:<start>-<end>``."""
+        return f"span:{self.detector}:{self.start}-{self.end}"
 
 
 @dataclass
@@ -261,6 +252,7 @@ class Verdict:
     status: str | None = None
     reasons: list[str] = field(default_factory=list)
     decoded: list[str] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
 
 
 @lru_cache(maxsize=1)
@@ -303,24 +295,62 @@ def matching_text(text: str) -> str:
     return to_simplified(cleaned)
 
 
-def inspect(text: str) -> Verdict:
-    """One verdict for a question (or any text a user sends)."""
-    base = matching_text(text)
+def _span(code: str, m: re.Match[str], base_len: int) -> Span:
+    return Span(code, m.start(), m.end()) if m.end() <= base_len else Span(code, -1, -1)
+
+
+def rule_verdict(text: str, base: str | None = None) -> Verdict:
+    """The rules alone: classification markings, the injection rule families, harmful requests.
+
+    ``base`` is ``matching_text(text)`` when the caller has it already.
+    """
+    base = matching_text(text) if base is None else base
     decoded = decode_hidden(base)
     hay = "\n".join([base, *decoded])
     v = Verdict(decoded=decoded)
-    marks = find_classification(hay)
-    if marks:
+    if find_classification(hay):
         v.status, v.reasons = BLOCKED_CLASSIFIED, ["classified_marking"]
         return v
-    reasons = rule_reasons(hay)
+    reasons = list(find_injection(hay))
+    for code, pattern in QUESTION_RULES:
+        m = pattern.search(hay)
+        if m:
+            reasons.append(code)
+            v.spans.append(_span(code, m, len(base)))
     if decoded and reasons:  # the decoded payloads are part of ``hay``
         reasons.append("injection:encoded_payload")
-    harmful = bool(_HARMFUL_EN.search(hay) or _HARMFUL_ZH.search(hay))
+    harmful = _HARMFUL_EN.search(hay) or _HARMFUL_ZH.search(hay)
     if reasons and not (harmful and set(reasons) <= OFF_TASK_REASONS):
         v.status = OUT_OF_SCOPE if set(reasons) <= OFF_TASK_REASONS else BLOCKED_INJECTION
         v.reasons = reasons
         return v
     if harmful:  # an off-task order for harmful content ("write a fake news story") is harmful, not just off-task
         v.status, v.reasons = BLOCKED_HARMFUL, ["harmful_request", *reasons]
+        v.spans.append(_span("harmful_request", harmful, len(base)))
+    return v
+
+
+def inspect(text: str) -> Verdict:
+    """One verdict for a question (or any text a user sends): the rules, then the learned detector.
+
+    The learned detector (qa_service/guard/learned.py) scores the question whole and sentence by sentence;
+    when it fires, ``guard:learned`` joins the reasons and the sentence it fired on is given as a span. A
+    question the rules call only off-task ("write a poem") stays ``out_of_scope`` when the model agrees.
+    Every blocked verdict lists ``span:<detector>:<start>-<end>`` codes, so staff see what tripped what.
+    """
+    base = matching_text(text)
+    v = rule_verdict(text, base)
+    if v.status == BLOCKED_CLASSIFIED:
+        return v
+    lv = default_guard().check(base)
+    if lv.blocked:
+        v.spans.append(Span(LEARNED, lv.span.start, lv.span.end, lv.probability))
+        if v.status is None:
+            v.status, v.reasons = BLOCKED_INJECTION, [LEARNED]
+        elif v.status == BLOCKED_HARMFUL:  # a jailbreak wrapped around a harmful request
+            v.status, v.reasons = BLOCKED_INJECTION, [LEARNED, *v.reasons]
+        else:
+            v.reasons.append(LEARNED)
+    if v.status is not None:
+        v.reasons += [s.code for s in v.spans if s.code not in v.reasons]
     return v

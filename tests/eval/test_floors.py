@@ -16,7 +16,7 @@ from eval.harness import DATA, run
 
 pytestmark = pytest.mark.integration
 FLOORS = Path(__file__).resolve().parents[2] / "eval" / "floors.yaml"
-SAFETY_SAMPLE = 200  # items per safety set (fixed seed): the similarity layer embeds every sentence
+SAFETY_SAMPLE = 200  # items per attack set and split (fixed seed): the similarity layer embeds every sentence
 H2O_DOCUMENT = "Immigration_in_Singapore"  # the smallest of the six PDFs
 
 
