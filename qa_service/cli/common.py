@@ -54,3 +54,12 @@ def fail(message: str, code: int = 1, as_json: bool = False) -> NoReturn:
     else:
         console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
+
+
+def cli_actor(label: str | None = None) -> str:
+    """Who a command-line action is recorded as: the real OS user as ``local:<user>`` (``--actor NAME`` can only add
+    a label, ``local:<user> as NAME``; it can never replace the user the trail records)."""
+    from qa_service.cli.people import local_operator
+
+    who = local_operator()
+    return f"{who} as {label}"[:100] if label else who

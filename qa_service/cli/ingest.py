@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from qa_service.cli.common import console, emit_json, fail, get_services
+from qa_service.cli.common import cli_actor, console, emit_json, fail, get_services
 
 if TYPE_CHECKING:
     from qa_service.ingest.pipeline import IngestResult
@@ -22,7 +22,8 @@ def ingest(
     mode: str = typer.Option("add", "--mode", help="add: add and update; sync: also remove sources not present."),
     publish: bool = typer.Option(False, "--publish", help="Publish the new version when the job succeeds."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
-    actor: str = typer.Option("cli", "--actor", help="Who runs the job (recorded in the ledger and audit)."),
+    actor: str | None = typer.Option(
+        None, "--actor", help="A label beside the local operator the audit trail records (local:<os user> as LABEL)."),
     parent: int | None = typer.Option(None, "--parent", min=1, max=MAX_VERSION,
                                       help="Version to build on (default: the newest draft newer than live, "
                                            "else live)."),
@@ -37,7 +38,8 @@ def ingest(
     services = get_services()
     try:  # an operator ingesting into a new tenant registers it (contact data from a catalog's tenant_profile)
         with services.db.session() as session:
-            ensure(session, tenant, next((profile_from_catalog(p) for p in paths if p.is_dir()), None), actor=actor)
+            profile = next((profile_from_catalog(p) for p in paths if p.is_dir()), None)
+            ensure(session, tenant, profile, actor=cli_actor(actor))
     except TenantError as exc:
         fail(str(exc), as_json=as_json)
     with Progress(
@@ -51,7 +53,7 @@ def ingest(
 
         try:
             result = run_ingest(services, paths, tenant, mode=mode, publish=publish,  # type: ignore[arg-type]
-                                actor=actor, progress=on_progress, parent=parent)
+                                actor=cli_actor(actor), progress=on_progress, parent=parent)
         except USER_ERRORS as exc:
             fail(str(exc), as_json=as_json)
     if as_json:

@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from qa_service.cli.common import console, emit_json, fail, get_services
+from qa_service.cli.common import cli_actor, console, emit_json, fail, get_services
 from qa_service.errors import USER_ERRORS
 from qa_service.kb.versions import MAX_VERSION
 
@@ -67,7 +67,8 @@ def diff_cmd(
 def publish_cmd(
     version: int = typer.Argument(..., min=1, max=MAX_VERSION),
     tenant: str = typer.Option(..., "--tenant", "-t"),
-    actor: str = typer.Option("cli", "--actor"),
+    actor: str | None = typer.Option(
+        None, "--actor", help="A label beside the local operator the audit trail records (local:<os user> as LABEL)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Make VERSION live (atomic switch)."""
@@ -76,7 +77,7 @@ def publish_cmd(
     services = get_services()
     try:
         with services.db.session() as s:
-            row, dropped = versions.publish_and_clean(s, services.store, tenant, version, actor,
+            row, dropped = versions.publish_and_clean(s, services.store, tenant, version, cli_actor(actor),
                                                       services.settings.store.keep_versions)
             out = versions.version_dict(row)
     except USER_ERRORS as exc:
@@ -91,7 +92,8 @@ def publish_cmd(
 @kb_app.command("rollback")
 def rollback_cmd(
     tenant: str = typer.Option(..., "--tenant", "-t"),
-    actor: str = typer.Option("cli", "--actor"),
+    actor: str | None = typer.Option(
+        None, "--actor", help="A label beside the local operator the audit trail records (local:<os user> as LABEL)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Switch back to the version that was live before the current one."""
@@ -100,7 +102,7 @@ def rollback_cmd(
     services = get_services()
     try:
         with services.db.session() as s:
-            row = versions.rollback(s, services.store, tenant, actor)
+            row = versions.rollback(s, services.store, tenant, cli_actor(actor))
             out = versions.version_dict(row)
     except USER_ERRORS as exc:
         fail(str(exc), as_json=as_json)
@@ -179,7 +181,8 @@ def approve_cmd(
     digest: str = typer.Argument(..., help="Digest (or unique prefix) of a flagged chunk."),
     tenant: str = typer.Option(..., "--tenant", "-t"),
     reject: bool = typer.Option(False, "--reject", help="Record a rejection instead."),
-    actor: str = typer.Option("cli", "--actor"),
+    actor: str | None = typer.Option(
+        None, "--actor", help="A label beside the local operator the audit trail records (local:<os user> as LABEL)."),
 ) -> None:
     """Approve a flagged chunk so the next ingestion includes it."""
     from qa_service.kb.flags import decide_flag
@@ -187,7 +190,7 @@ def approve_cmd(
     services = get_services()
     try:
         with services.db.session() as s:
-            full = decide_flag(s, tenant, digest, "rejected" if reject else "approved", actor)
+            full = decide_flag(s, tenant, digest, "rejected" if reject else "approved", cli_actor(actor))
     except USER_ERRORS as exc:
         fail(str(exc))
     console.print(f"{'rejected' if reject else 'approved'} {full}; re-run the ingestion to include it")

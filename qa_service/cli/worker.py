@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from qa_service.cli.common import console, emit_json, fail, get_services
+from qa_service.cli.common import cli_actor, console, emit_json, fail, get_services
 from qa_service.cli.ingest import ingest as ingest_run
 from qa_service.errors import USER_ERRORS
 
@@ -34,7 +34,8 @@ ingest_app.command("run")(ingest_run)
 def cancel(
     job_id: str = typer.Argument(..., help="Job id (from the upload response or `GET /kb/{tenant}/jobs`)."),
     tenant: str | None = typer.Option(None, "--tenant", "-t", help="The job's tenant (checked when given)."),
-    actor: str = typer.Option("cli", "--actor", help="Who cancels (recorded in the audit trail)."),
+    actor: str | None = typer.Option(
+        None, "--actor", help="A label beside the local operator the audit trail records (local:<os user> as LABEL)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
 ) -> None:
     """Cancel a queued job at once, or ask its worker to stop a running one (its draft is discarded)."""
@@ -46,7 +47,7 @@ def cancel(
         with services.db.session() as s:
             row = s.get(IngestJob, job_id)
             owner = tenant or (row.tenant if row is not None else "")
-            job = jobs.request_cancel(s, owner, job_id, actor)
+            job = jobs.request_cancel(s, owner, job_id, cli_actor(actor))
             out: dict[str, Any] = jobs.job_dict(job)
     except USER_ERRORS as exc:
         fail(str(exc), as_json=as_json)

@@ -172,3 +172,22 @@ def test_ingest_shows_its_parent_and_no_changes(qa: Any, tmp_path: Path) -> None
     (extra / "pool.md").unlink()
     failed = qa("ingest", str(extra), "--tenant", "town", "--parent", "1", "--json", ok=False)
     assert failed.exit_code == 1 and _json(failed)[0]["state"] == "failed" and _json(failed)[0]["parent"] == 1
+
+
+def test_kb_and_ingest_record_the_local_operator_not_a_free_text_actor(qa: Any, tmp_path: Path) -> None:
+    """`--actor NAME` on publish, rollback, ingest and cancel can only label the local operator: the trail records
+    local:<os user> (as NAME), never NAME alone."""
+    from sqlalchemy import select
+
+    from qa_service.cli import common
+    from qa_service.cli.people import local_operator
+    from qa_service.db.models import AuditEvent
+
+    folder = write_folder(tmp_path / "kb")
+    qa("ingest", str(folder), "--tenant", "town", "--actor", "erin", "--json")
+    qa("kb", "publish", "--tenant", "town", "1", "--actor", "erin")
+    with common._state["services"].db.session() as s:
+        actors = {e.action: e.actor for e in s.scalars(select(AuditEvent))
+                  if e.action in ("ingest.start", "kb.publish")}
+    me = local_operator()
+    assert actors == {"ingest.start": f"{me} as erin", "kb.publish": f"{me} as erin"}, actors
