@@ -51,7 +51,7 @@ def test_docx_title_falls_back_to_first_heading(tmp_path: Path) -> None:
 def test_broken_docx_raises_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not a zip")
-    with pytest.raises(LoaderError, match=r"broken.docx is not a readable Word"):
+    with pytest.raises(LoaderError, match=r"broken.docx is not a readable"):
         load_file(path, "docx")
 
 
