@@ -55,13 +55,18 @@ def load_salt(cfg: ReviewSettings, data_dir: Path) -> str:
         return cfg.client_salt
     path = data_dir / "client_salt"
     if not path.exists():
+        # Write a private temporary file, then link it into place: link() fails if the name exists, so the
+        # first worker wins and no reader ever sees a half-written (empty) salt file.
+        tmp = data_dir / f".client_salt.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secrets.token_hex(32))
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)
         except FileExistsError:  # another worker made it first
             pass
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(secrets.token_hex(32))
+        finally:
+            tmp.unlink()
     salt = path.read_text(encoding="utf-8").strip()
     if not salt:
         raise RuntimeError(f"{path} is empty; delete it or set review.client_salt")
