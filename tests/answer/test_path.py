@@ -90,6 +90,12 @@ def test_follow_up_is_combined_with_previous_turn(town: Any) -> None:
     assert out["decision"] == "answered" and "80 dollars" in out["answer"], out
 
 
+def test_a_blocked_citizen_is_given_the_12345_line() -> None:
+    for status in ALL_STATUSES:
+        if status.startswith("blocked_"):
+            assert all("12345" in MESSAGES[status][lang] for lang in ("zh", "en")), status
+
+
 def test_every_status_has_both_messages() -> None:
     for status in ALL_STATUSES:
         assert set(MESSAGES[status]) == {"zh", "en"}
