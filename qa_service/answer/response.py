@@ -33,6 +33,12 @@ def citations(ctx: AnswerContext) -> list[dict[str, Any]]:
     return out
 
 
+def ai_generated(ctx: AnswerContext) -> bool:
+    """A curated answer staff wrote (or edited) is theirs, not the AI's; a curated answer that is an AI draft
+    staff approved unchanged, and every other answer, is AI-generated. One label, never both."""
+    return not (ctx.status == ANSWERED_CURATED and ctx.signals.get("curated_by_staff", True))
+
+
 def to_response(ctx: AnswerContext) -> dict[str, Any]:
     """Citizens see an answer only when it is shown; staff also see held drafts."""
     show = ctx.status in (ANSWERED, ANSWERED_CURATED) or (ctx.status == HELD_FOR_REVIEW and ctx.channel == "staff")
@@ -42,7 +48,7 @@ def to_response(ctx: AnswerContext) -> dict[str, Any]:
         "message": ctx.message or None,
         "citations": citations(ctx) if show else [],
         "risk": {"level": ctx.risk_level, "reasons": list(ctx.risk_reasons)},
-        "ai_generated": True,
+        "ai_generated": ai_generated(ctx),
         "kb_version": ctx.kb_version,
         "trace_id": ctx.trace_id,
         "lang": ctx.lang,

@@ -28,7 +28,7 @@ from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.statuses import ANSWERED_CURATED
 from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
-from qa_service.db.models import CuratedAnswer, Source, utcnow
+from qa_service.db.models import CuratedAnswer, ReviewItem, Source, utcnow
 from qa_service.review.matching import same_service_score
 from qa_service.review.queue import new_item, visibility_of, with_visibility
 from qa_service.services import Services
@@ -235,6 +235,14 @@ class CuratedMatcher:
                     best = (r, score)
         return best
 
+    def written_by_staff(self, row: CuratedAnswer) -> bool:
+        """Staff wrote the text (added directly, or an edited review item); False for an AI draft approved as is."""
+        if not row.review_item:
+            return True
+        with self.services.db.session() as s:
+            state = s.scalar(select(ReviewItem.state).where(ReviewItem.id == row.review_item))
+        return state != "approved"
+
     def __call__(self, ctx: AnswerContext) -> None:
         def encode(text: str) -> list[float]:  # kept for the retrieve step, which needs the same vector
             if ctx.signals.get("query_vector_text") == text:  # the input guard embedded it already
@@ -255,6 +263,7 @@ class CuratedMatcher:
                         for i, c in enumerate(row.citations)]
         ctx.sentences = [Sentence(text=row.answer, cites=[p.n for p in ctx.passages], support=1.0)]
         ctx.signals["curated_id"] = row.id
+        ctx.signals["curated_by_staff"] = self.written_by_staff(row)
         ctx.generator = "curated"
         ctx.risk_level = "low"
         ctx.stop(ANSWERED_CURATED)

@@ -19,6 +19,7 @@ from qa_service.web.routes_health import router as health_router
 from qa_service.web.routes_kb import router as kb_router
 from qa_service.web.routes_pages import router as pages_router
 from qa_service.web.routes_review import router as review_router
+from qa_service.web.routes_widget import router as widget_router
 
 log = logging.getLogger(__name__)
 
@@ -71,5 +72,6 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     app.include_router(ask_router, prefix="/api/v1")
     app.include_router(review_router, prefix="/api/v1")
     app.include_router(kb_router, prefix="/api/v1")
+    app.include_router(widget_router)
     app.include_router(pages_router)
     return app
