@@ -223,7 +223,7 @@ class CuratedMatcher:
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.services.dense.encode(list(texts))
+        return self.services.dense.encode_queries(list(texts))  # question to question
 
     def vectors(self, row: CuratedAnswer) -> np.ndarray:
         """The row's stored variant vectors; embedded and stored when missing or made by another model."""
