@@ -3,7 +3,8 @@
 Every suite builds a list of :class:`Item` and calls :func:`run_items`; the per-item :class:`Outcome` records
 the decision, its outcome group, risk, cited source ids, key facts stated and latency. :func:`tally` turns a
 list of outcomes into shares and :func:`by_split` gives them for ``dev``, ``test`` and ``all`` with the
-test-minus-dev gap (eval/splits.py decides the split by a hash of the set name and item id).
+test-minus-dev gap (eval/splits.py decides the split by a hash of the set name and item id; the turns of one
+conversation share their conversation's split).
 
 One definition of the outcome groups (:data:`OUTCOME_OF`):
 
@@ -70,6 +71,12 @@ class Item:
     conversation_id: str | None = None
     exclude_sources: tuple[str, ...] = ()
     group: str = ""  # a free label for breakdowns (e.g. "procedure", "control")
+
+    @property
+    def split_key(self) -> str:
+        """What the split hashes: the conversation id for turns of a conversation (a conversation is never
+        split between dev and test), else the item id."""
+        return f"conversation:{self.conversation_id}" if self.conversation_id else self.id
 
 
 @dataclass
@@ -151,7 +158,7 @@ def run_items(pipeline: PipelineLike, items: Iterable[Item], set_name: str,
         answer = str(out["answer"] or "")
         shown = answer if group == "answered" else ""  # a held draft is not what the citizen reads
         results.append(Outcome(
-            id=item.id, split=split_of(set_name, item.id), lang=item.lang, group=item.group,
+            id=item.id, split=split_of(set_name, item.split_key), lang=item.lang, group=item.group,
             answerable=item.answerable, status=str(out["decision"]), outcome=group,
             risk_level=str(out["risk"]["level"]), risk_reasons=list(out["risk"]["reasons"]), cited_ids=cited,
             cites_gold=bool(set(cited) & set(item.gold)) if item.gold and group == "answered" else None,
@@ -246,3 +253,9 @@ def split_rows(label: str, block: dict[str, Any], keys: Sequence[tuple[str, str]
 
 
 SPLIT_HEADER = ["| figure | test (headline) | dev | gap (test − dev) | n test / dev |", "|---|---|---|---|---|"]
+
+
+def headline(block: dict[str, Any], key: str) -> str:
+    """``test (dev d, gap g)`` for one share of a :func:`by_split` block (test is the headline)."""
+    return (f"{pct(block['test'].get(key))} (dev {pct(block['dev'].get(key))}, "
+            f"gap {signed(block['gap'].get(key))})")

@@ -83,7 +83,7 @@ def test_run_items_records_outcomes_and_follow_up_history() -> None:
     assert (b.facts_stated, b.cites_gold) == (0, False)
     assert c.contact_line  # the canned out-of-scope message names the 12345 hotline
     assert d.facts_stated == 0 and d.cites_gold is None and not d.contact_line
-    assert [r.split for r in rows] == [split_of("unit", i) for i in "abcd"]
+    assert [r.split for r in rows] == [split_of("unit", k) for k in ("conversation:c1", "conversation:c1", "c", "d")]
     assert a.latency_ms == 2.0
 
 
