@@ -20,8 +20,8 @@ from qa_service.web.routes_health import router as health_router
 from qa_service.web.routes_kb import router as kb_router
 from qa_service.web.routes_pages import router as pages_router
 from qa_service.web.routes_review import router as review_router
-from qa_service.web.routes_widget import router as widget_router
 from qa_service.web.routes_staff import router as staff_router
+from qa_service.web.routes_widget import router as widget_router
 
 log = logging.getLogger(__name__)
 
