@@ -259,3 +259,16 @@ def headline(block: dict[str, Any], key: str) -> str:
     """``test (dev d, gap g)`` for one share of a :func:`by_split` block (test is the headline)."""
     return (f"{pct(block['test'].get(key))} (dev {pct(block['dev'].get(key))}, "
             f"gap {signed(block['gap'].get(key))})")
+
+
+def answer_pipeline(services: Any, steps: list[Any] | None = None) -> PipelineLike:
+    """The whole answer path without recording (what every suite runs), or ``steps`` when a suite inserts
+    one of its own (e.g. a snapshot of the passages given to the generator)."""
+    from qa_service.answer.pipeline import AnswerPipeline, build_steps
+
+    return AnswerPipeline(services, steps if steps is not None else build_steps(services, record=False))
+
+
+def compact(block: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`by_split` block without the ``by`` breakdown (for embedding in larger reports)."""
+    return {k: v for k, v in block.items() if k != "by"}
