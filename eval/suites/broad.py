@@ -75,9 +75,12 @@ def render(block: dict[str, Any]) -> list[str]:
     t = block.get("tuned_on")
     if t:
         lines += [f"### Tuned on: `{t['set']}` ({t['questions']} answerable questions)", "",
-                  "**Measured on data the answer steps were tuned on** — not a held-out figure; shown to compare "
-                  "with the broad set above.", "", *SPLIT_HEADER,
-                  *split_rows("(tuned on) ", t["overall"], FIGURES[:4]), ""]
+                  "**Measured on data the answer steps were tuned on** — not a held-out figure (so no test/dev "
+                  "columns); shown to compare with the broad set above.", "",
+                  "| figure (tuned on) | all | n |", "|---|---|---|"]
+        a = t["overall"]["all"]
+        lines += [f"| {name} | {pct(a.get(k))} | {a['n']} |" for k, name in FIGURES[:4]]
+        lines.append("")
     return lines
 
 
