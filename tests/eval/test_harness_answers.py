@@ -31,3 +31,19 @@ def test_answers_with_gold_present_and_removed(town: Any) -> None:
     assert bound["n"] == 3
     assert set(harness.NOT_ANSWERED_STATUSES) == {"held_for_review", "out_of_scope", "unanswerable_no_content",
                                                   "unanswerable_cannot_answer"}
+
+
+def test_lecoqa_answers_run_on_the_runner_and_record_nothing(town: Any) -> None:
+    from sqlalchemy import func, select
+
+    from eval import lecoqa
+    from qa_service.db.models import AnswerRecord
+
+    queries = [{"qid": qid, "query": q, "gold_doc_ids": sorted(g)} for qid, q, g in ITEMS]
+    present = lecoqa.answers(town, queries, tenant="town")
+    removed = lecoqa.answers(town, queries, tenant="town", holdout=True)
+    assert present["n"] == 3 and sum(present["risk_levels"].values()) == 3
+    assert present["answered_share"] == present["splits"]["all"]["answered_share"] > 0
+    assert removed["citing_gold_of_all"] == 0.0 and removed["answered_share"] < present["answered_share"]
+    with town.db.session() as s:  # evaluation runs never write answer records
+        assert s.scalar(select(func.count()).select_from(AnswerRecord)) == 0
