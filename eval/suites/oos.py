@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eval.runner import SPLIT_HEADER, Outcome, by_split, headline, run_items, split_rows
+from eval.runner import SPLIT_HEADER, Outcome, answer_pipeline, by_split, headline, run_items, split_rows
 from eval.suites.sample_sets import BROAD, KNOWLEDGE, OOS, ensure_sample_knowledge, read_set, sample_units, to_item
-from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.services import Services
 
 SET = "oos"
@@ -31,7 +30,7 @@ def run(services: Services, sample: int | None, baseline: bool = True, *,
     """``tenants``: only the questions asked of these tenants. ``baseline`` is accepted for the adapter
     interface (the llama-index baseline always answers)."""
     knowledge = ensure_sample_knowledge(services)
-    pipe = AnswerPipeline(services, build_steps(services, record=False))
+    pipe = answer_pipeline(services)
     oos_items = [to_item(r) for r in read_set(OOS, KNOWLEDGE) if tenants is None or r["tenant"] in tenants]
     oos_items = sample_units(oos_items, sample)
     oos_rows = run_items(pipe, oos_items, SET)
