@@ -116,7 +116,7 @@
     "color:#0b4f8a;border-radius:4px;padding:2px 8px;cursor:pointer}",
     ".passage{margin-top:6px;padding:8px;background:#f5f7fa;border-left:3px solid #0b4f8a;color:#222}",
     ".passage[hidden]{display:none}",
-    ".passage .ptitle{font-weight:600;margin-bottom:4px}.passage .ptext{white-space:pre-wrap}",
+    ".passage .ptitle{font-weight:600;margin-bottom:4px}.passage p{margin:0 0 4px}",
     ".passage .open{display:inline-block;margin-top:6px}",
     ".suggest{margin-top:8px;display:flex;flex-direction:column;gap:6px;align-items:flex-start}",
     ".suggest button{font-size:13px;text-align:left;border:1px solid #9fb8d0;background:#f0f6fc;color:#0b4f8a;",
@@ -262,58 +262,92 @@
     if (last < text.length) { parent.appendChild(document.createTextNode(text.slice(last))); }
   }
 
-  var LIST_RE = /^\s*(?:([-*•·])|(\d{1,3})[.)、])\s+(.*)$/;
+  var LIST_RE = /^\s*(?:([-*•·])\s+|(\d{1,3})(?:[.)]\s+|、\s*))(.*)$/;
   var SEP_RE = /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/;
-  function cells(line) {
-    var s = line.trim();
-    if (s.charAt(0) === "|") { s = s.slice(1); }
-    if (s.charAt(s.length - 1) === "|") { s = s.slice(0, -1); }
-    return s.split("|").map(function (c) { return c.trim(); });
+  var ROW_RE = /^\s*\|(.*)\|\s*((?:\[\d+\])*)\s*$/;
+  function cells(line) {  // "| a | b |[1]" → ["a", "b[1]"]: a citation after the row belongs to its last cell
+    var m = ROW_RE.exec(line), inner = m ? m[1] : line.trim().replace(/^\|/, ""), cites = m ? m[2] : "";
+    var out = inner.split("|").map(function (c) { return c.trim(); });
+    if (cites) { out[out.length - 1] += cites; }
+    return out;
+  }
+  function isRow(u) { return u.trim().charAt(0) === "|" && u.trim().length > 1; }
+
+  // Text → units: lines, and within a line the sentences after each citation marker (an extractive answer
+  // joins its sentences on one line: "- first.[1] - second.[1] Plain.[2]").
+  function units(text) {
+    var out = [];
+    String(text || "").replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+      if (!line.trim()) { out.push(""); return; }
+      line.split(/(?<=\])(?:\s+|(?=\||[-*•·]\s|\d{1,3}[.)、]\s))/).forEach(function (u) { if (u.trim()) { out.push(u); } });
+    });
+    return out;
   }
 
-  function renderMarkdown(container, text, onCite) {
-    var lines = String(text || "").replace(/\r\n?/g, "\n").split("\n"), i = 0, para = null;
-    function endPara() { para = null; }
-    while (i < lines.length) {
-      var line = lines[i];
-      if (!line.trim()) { endPara(); i++; continue; }
-      if (line.trim().charAt(0) === "|" && line.trim().length > 1) {  // a table: consecutive "| … |" lines
-        endPara();
+  // The header of a table passage with ``width`` columns in a cited snippet (answers quote rows, not headers).
+  function headerFrom(snippets, width) {
+    for (var k = 0; k < snippets.length; k++) {
+      var ls = String(snippets[k] || "").split("\n");
+      for (var j = 0; j + 1 < ls.length; j++) {
+        if (isRow(ls[j]) && SEP_RE.test(ls[j + 1]) && cells(ls[j]).length === width) { return ls[j]; }
+      }
+    }
+    return null;
+  }
+
+  function renderTable(container, rows, onCite, snippets) {
+    var wrap = el("div", { class: "tablewrap" }), table = el("table"), head = null;
+    if (rows.length > 1 && SEP_RE.test(rows[1])) { head = rows.shift(); rows.shift(); }
+    rows = rows.filter(function (r) { return !SEP_RE.test(r); });
+    if (!head && rows.length) { head = headerFrom(snippets || [], cells(rows[0]).length); }
+    if (head) {
+      var thead = el("thead"), htr = el("tr");
+      cells(head).forEach(function (c) { var th = el("th", { scope: "col" }); inline(th, c, null); htr.appendChild(th); });
+      thead.appendChild(htr); table.appendChild(thead);
+    }
+    var tbody = el("tbody");
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      cells(r).forEach(function (c) { var td = el("td"); inline(td, c, onCite); tr.appendChild(td); });
+      tbody.appendChild(tr);
+    });
+    table.appendChild(tbody); wrap.appendChild(table); container.appendChild(wrap);
+  }
+
+  function renderMarkdown(container, text, onCite, snippets) {
+    var us = units(text), i = 0, para = null;
+    while (i < us.length) {
+      var u = us[i];
+      if (!u.trim()) { para = null; i++; continue; }
+      if (isRow(u)) {  // a table: consecutive "| … |" rows
+        para = null;
         var rows = [];
-        while (i < lines.length && lines[i].trim().charAt(0) === "|") { rows.push(lines[i]); i++; }
-        var wrap = el("div", { class: "tablewrap" }), table = el("table"), head = null;
-        if (rows.length > 1 && SEP_RE.test(rows[1])) { head = rows.shift(); rows.shift(); }
-        if (head) {
-          var thead = el("thead"), htr = el("tr");
-          cells(head).forEach(function (c) { var th = el("th", { scope: "col" }); inline(th, c, onCite); htr.appendChild(th); });
-          thead.appendChild(htr); table.appendChild(thead);
-        }
-        var tbody = el("tbody");
-        rows.filter(function (r) { return !SEP_RE.test(r); }).forEach(function (r) {
-          var tr = el("tr");
-          cells(r).forEach(function (c) { var td = el("td"); inline(td, c, onCite); tr.appendChild(td); });
-          tbody.appendChild(tr);
-        });
-        table.appendChild(tbody); wrap.appendChild(table); container.appendChild(wrap);
+        while (i < us.length && isRow(us[i])) { rows.push(us[i]); i++; }
+        renderTable(container, rows, onCite, snippets);
         continue;
       }
-      var m = LIST_RE.exec(line);
-      if (m) {  // a list: consecutive items of one kind
-        endPara();
+      var m = LIST_RE.exec(u);
+      if (m && m[3].trim()) {  // a list: consecutive items of one kind
+        para = null;
         var ordered = m[2] !== undefined, list = el(ordered ? "ol" : "ul");
         if (ordered && m[2] !== "1") { list.setAttribute("start", m[2]); }
-        while (i < lines.length) {
-          var lm = LIST_RE.exec(lines[i]);
-          if (!lm || (lm[2] !== undefined) !== ordered) { break; }
+        while (i < us.length) {
+          var lm = LIST_RE.exec(us[i]);
+          if (!lm || !lm[3].trim() || (lm[2] !== undefined) !== ordered) { break; }
           var li = el("li"); inline(li, lm[3], onCite); list.appendChild(li); i++;
         }
         container.appendChild(list);
         continue;
       }
-      var h = /^\s*#{1,6}\s+(.*)$/.exec(line);
-      if (h) { endPara(); var hd = el("div", { class: "h", role: "heading", "aria-level": "3" }); inline(hd, h[1], onCite); container.appendChild(hd); i++; continue; }
-      if (!para) { para = el("p"); container.appendChild(para); } else { para.appendChild(el("br")); }
-      inline(para, line, onCite);
+      var h = /^\s*#{1,6}\s+(.*)$/.exec(u);
+      if (h) {
+        para = null;
+        var hd = el("div", { class: "h", role: "heading", "aria-level": "3" });
+        inline(hd, h[1], onCite); container.appendChild(hd); i++; continue;
+      }
+      if (!para) { para = el("p"); container.appendChild(para); }
+      else { para.appendChild(document.createTextNode(/^[\u3000-\u9fff\uff00-\uffef]/.test(u.trim()) ? "" : " ")); }
+      inline(para, u.trim(), onCite);
       i++;
     }
   }
@@ -339,7 +373,9 @@
         var box = el("div", { class: "passage", id: id, role: "region", hidden: "",
                               "aria-label": t.passage + " [" + c.n + "]: " + name });
         box.appendChild(el("div", { class: "ptitle" }, name + where));
-        box.appendChild(el("div", { class: "ptext" }, c.snippet));
+        var ptext = el("div", { class: "ptext" });
+        renderMarkdown(ptext, c.snippet, null, []);
+        box.appendChild(ptext);
         if (url) { box.appendChild(el("a", { class: "open", href: url, target: "_blank", rel: "noopener noreferrer" }, t.openSource)); }
         btn.addEventListener("click", function () { showPassage(li, btn.getAttribute("aria-expanded") !== "true"); });
         li.append(btn, box);
@@ -375,7 +411,8 @@
   function renderAnswer(box, text, citations) {
     var list = renderSources(citations || []);
     var p = el("div", { class: "answer" });
-    renderMarkdown(p, text, citeHandler(function () { return list; }));
+    renderMarkdown(p, text, citeHandler(function () { return list; }),
+                   (citations || []).map(function (c) { return c.snippet; }));
     box.appendChild(p);
     if ((citations || []).length) { box.appendChild(list); }
   }
