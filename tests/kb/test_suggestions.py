@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def test_public_faq_questions_then_guide_titles_per_language(make_services: Any, tmp_path: Path) -> None:
     svc = river_services(make_services, tmp_path)
-    version, reader = svc.live.get("river")
+    _version, reader = svc.live.get("river")
     en = build(reader, "en")
     assert [(s.text, s.kind) for s in en] == [
         ("Can I pay for a parking permit online?", "faq"), ("Where is the permit office?", "faq"),
