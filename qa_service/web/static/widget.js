@@ -243,9 +243,13 @@
 
   // ---- Markdown (lists, tables, headings, **bold**) built from text; "[n]" becomes a citation button ----
   function inline(parent, text, onCite) {
-    var re = /\*\*([^*]+)\*\*|\[(\d+)\]/g, last = 0, m;
+    var re = /\*\*([^*]+)\*\*|\[(\d+)\]/g, last = 0, m, cited = {};
     while ((m = re.exec(text)) !== null) {
-      if (m.index > last) { parent.appendChild(document.createTextNode(text.slice(last, m.index))); }
+      var between = text.slice(last, m.index);
+      if (between.trim()) { cited = {}; }  // "[1] [1][2]" after one sentence shows 1 and 2 once each
+      if (m[2] !== undefined && onCite && cited[m[2]]) { last = re.lastIndex; continue; }
+      if (between) { parent.appendChild(document.createTextNode(between)); }
+      if (m[2] !== undefined) { cited[m[2]] = true; }
       if (m[1] !== undefined) {
         parent.appendChild(el("strong", null, m[1]));
       } else if (onCite) {
@@ -364,7 +368,10 @@
       var name = c.title || c.source_id || "";
       li.appendChild(url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name)
                          : el("span", { class: "name" }, name));
-      var where = (c.heading ? " — " + c.heading : "") + (c.page ? " (p. " + c.page + ")" : "");
+      var heading = String(c.heading || "");
+      if (name && heading.indexOf(name + " > ") === 0) { heading = heading.slice(name.length + 3); }
+      else if (heading === name) { heading = ""; }
+      var where = (heading ? " — " + heading : "") + (c.page ? " (p. " + c.page + ")" : "");
       if (where) { li.appendChild(el("span", { class: "where" }, where)); }
       if (c.snippet) {
         var id = "qa-passage-" + (++seq);
@@ -453,6 +460,8 @@
       ul.appendChild(li);
     }
     function tel(v) { var d = String(v).replace(/[^0-9+]/g, ""); return d ? "tel:" + d : null; }
+    var who = [c.department, c.contact, c.name].filter(function (x, i, a) { return x && a.indexOf(x) === i; });
+    item(t.contact, who.join(" · "));
     item(t.phone, c.phone, c.phone ? tel(c.phone) : null);
     item(t.address, c.address);
     item(t.hours, c.hours);
@@ -472,7 +481,7 @@
       renderAnswer(status, b.answer, b.citations || []);
       return;
     }
-    status.appendChild(el("div", { class: "message" }, b.message || t.pending));
+    status.appendChild(el("div", { class: "message" }, (b.contact && b.reason) || b.message || t.pending));
     if (b.contact) { renderContact(status, b.contact); }
   }
 
