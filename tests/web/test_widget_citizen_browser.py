@@ -6,6 +6,7 @@ network-error bubble in view on a phone. Screenshots go to $QA_SCREENSHOTS (docs
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -254,4 +255,35 @@ def test_favicon_and_the_network_error_in_view_on_a_phone(site: LiveServer, brow
     assert page.locator("#qa-widget-host textarea").input_value() == "How do I cancel my permit?"
     assert failed == [], failed
     _shot(page, tmp_path, "widget-network-error-375")
+    page.close()
+
+
+def test_markup_in_tables_passages_and_suggestions_stays_text(site: LiveServer, browser: Any) -> None:
+    """The Markdown renderer builds elements from text only: markup inside a table cell, a list item, a passage
+    or a suggestion is shown, never run (the server's replies are replaced here to carry it)."""
+    evil = {"decision": "answered", "ai_generated": True, "kb_version": 1, "trace_id": "t", "lang": "en",
+            "generator": "extractive", "timings_ms": {}, "risk": {"level": "low", "reasons": []},
+            "answer": "| <img src=x onerror=\"window.pwned=1\"> | **<b>bold</b>** |[1] - <script>window.pwned=2</script>[1]",
+            "citations": [{"n": 1, "chunk_id": "a:0", "source_id": "a", "title": "<i>T</i>",
+                           "url": "https://river.example/a", "heading": "<u>h</u>",
+                           "snippet": "| <svg onload=window.pwned=3> | x |\n| --- | --- |\n- <iframe src=x>"}]}
+    sugg = {"tenant": "river", "lang": "en", "suggestions": [{"text": "<img src=x onerror=window.pwned=4>",
+                                                              "kind": "faq", "source_id": "a"}]}
+    page = browser.new_page(viewport=DESKTOP)
+    page.route("**/api/v1/ask", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                            body=json.dumps(evil)))
+    page.route("**/api/v1/suggestions*", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                                     body=json.dumps(sugg)))
+    page.goto(f"{site.url}/?lang=en&tenant=river&open=true")
+    host = page.locator("#qa-widget-host")
+    host.locator(".greeting .suggest button").first.wait_for()
+    assert host.locator(".greeting .suggest button").first.inner_text() == "<img src=x onerror=window.pwned=4>"
+    box = _ask(page, "anything")
+    box.locator(".sources button.toggle").first.click()
+    assert page.evaluate("window.pwned === undefined")
+    assert box.locator(".answer table td").first.inner_text().startswith("<img")
+    assert box.locator(".answer strong").inner_text() == "<b>bold</b>"
+    assert "<script>" in box.locator(".answer li").inner_text()
+    assert "<svg" in box.locator(".passage").inner_text() and "<iframe" in box.locator(".passage").inner_text()
+    assert host.locator("img, script, svg, iframe, b, i, u").count() == 0
     page.close()
