@@ -92,8 +92,10 @@ def test_tables_and_lists_are_rendered_not_raw_markdown(site: LiveServer, browse
     page.close()
 
 
-def test_cited_passage_opens_in_place_from_the_keyboard(site: LiveServer, browser: Any, tmp_path: Path) -> None:
-    page = _open(browser, site, DESKTOP)
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "375"])
+def test_cited_passage_opens_in_place_from_the_keyboard(site: LiveServer, browser: Any, tmp_path: Path,
+                                                        viewport: dict[str, int]) -> None:
+    page = _open(browser, site, viewport)
     box = _ask(page, LIST_Q)
     toggle = box.locator(".sources button.toggle").first
     assert toggle.inner_text().startswith("Show the cited passage [")
@@ -109,7 +111,8 @@ def test_cited_passage_opens_in_place_from_the_keyboard(site: LiveServer, browse
     link = passage.locator("a.open")
     assert link.inner_text() == "Open the official page" and link.get_attribute("href") == "https://river.example/renew"
     assert link.get_attribute("rel") == "noopener noreferrer"
-    _shot(page, tmp_path, "widget-passage-1280")
+    passage.scroll_into_view_if_needed()
+    _shot(page, tmp_path, f"widget-passage-{viewport['width']}")
     page.keyboard.press("Space")  # the same button closes it
     assert passage.is_hidden() and toggle.get_attribute("aria-expanded") == "false"
     box.locator(".answer sup button").first.click()  # a citation marker opens its passage and focuses it
@@ -213,9 +216,10 @@ def test_rate_limited_question_stays_in_the_box(svc: Any, browser: Any) -> None:
         page.close()
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "375"])
 def test_a_staff_written_curated_answer_carries_one_label(site: LiveServer, svc: Any, browser: Any,
-                                                          tmp_path: Path) -> None:
-    page = _open(browser, site, DESKTOP)
+                                                          tmp_path: Path, viewport: dict[str, int]) -> None:
+    page = _open(browser, site, viewport)
     host = page.locator("#qa-widget-host")
     held = _ask(page, HELD_Q)
     assert held.get_attribute("data-decision") == "held_for_review"
@@ -229,7 +233,7 @@ def test_a_staff_written_curated_answer_carries_one_label(site: LiveServer, svc:
     assert box.get_attribute("data-decision") == "answered_curated"
     assert box.locator(".badge.curated").inner_text() == "Reviewed by staff"
     assert box.locator(".badge.ai").count() == 0
-    _shot(page, tmp_path, "widget-curated-1280")
+    _shot(page, tmp_path, f"widget-curated-{viewport['width']}")
     page.close()
 
 
