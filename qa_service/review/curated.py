@@ -141,6 +141,41 @@ def suspend(session: Session, curated_id: str, reason: str, actor: str, role: st
     return row
 
 
+def edit(session: Session, curated_id: str, *, tenant: str, actor: str, role: str,
+         answer: str | None = None, questions: list[str] | None = None, activate: bool = False,
+         cfg: ReviewSettings | None = None, encode: Encoder | None = None,
+         model_id: str | None = None) -> CuratedAnswer:
+    """Edit a curated answer's text and question variants (re-embedded at once when ``encode`` is given), and
+    with ``activate`` put a suspended one back in use. Audited as ``curated.edit`` with what changed."""
+    row = session.get(CuratedAnswer, curated_id)
+    if row is None or row.tenant != tenant:
+        raise CuratedError(f"no curated answer {curated_id!r}")
+    changed: list[str] = []
+    if answer is not None:
+        if not answer.strip():
+            raise CuratedError("a curated answer needs an answer")
+        if answer != row.answer:
+            row.answer, changed = answer, [*changed, "answer"]
+    if questions is not None:
+        checked = check_questions(questions, cfg or ReviewSettings())
+        if not checked:
+            raise CuratedError("a curated answer needs at least one question")
+        if checked != list(row.questions):
+            row.questions, changed = checked, [*changed, "questions"]
+            row.vectors, row.vector_model = None, None
+            if encode is not None and model_id:
+                row.vectors, row.vector_model = pack(encode(checked)), model_id
+    if activate and row.state != "active":
+        row.state, row.suspended_reason, changed = "active", None, [*changed, "state"]
+    if not changed:
+        return row
+    row.updated_at = utcnow()
+    session.flush()
+    record(session, actor=actor, role=role, tenant=tenant, action="curated.edit", target=row.id,
+           detail={"changed": changed, "questions": len(row.questions), "state": row.state})
+    return row
+
+
 def list_curated(session: Session, tenant: str, state: str | None = None) -> list[CuratedAnswer]:
     q = select(CuratedAnswer).where(CuratedAnswer.tenant == tenant)
     if state:
@@ -154,6 +189,7 @@ def curated_dict(row: CuratedAnswer) -> dict[str, Any]:
             "expires_at": row.expires_at.isoformat() if row.expires_at else None,
             "suspended_reason": row.suspended_reason, "created_by": row.created_by,
             "created_at": row.created_at.isoformat(), "visibility": row.visibility,
+            "updated_at": row.updated_at.isoformat() if row.updated_at else None, "review_item": row.review_item,
             "embedded_with": row.vector_model}
 
 
@@ -187,7 +223,7 @@ class CuratedMatcher:
         self._lock = threading.Lock()
 
     def _encode(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.services.dense.encode(list(texts))
+        return self.services.dense.encode_queries(list(texts))  # question to question
 
     def vectors(self, row: CuratedAnswer) -> np.ndarray:
         """The row's stored variant vectors; embedded and stored when missing or made by another model."""

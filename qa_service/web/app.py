@@ -15,10 +15,12 @@ from qa_service.web.hygiene import InputHygiene
 from qa_service.web.metrics import make_metrics
 from qa_service.web.ratelimit import make_limiter
 from qa_service.web.routes_ask import router as ask_router
+from qa_service.web.routes_editor import router as editor_router
 from qa_service.web.routes_health import router as health_router
 from qa_service.web.routes_kb import router as kb_router
 from qa_service.web.routes_pages import router as pages_router
 from qa_service.web.routes_review import router as review_router
+from qa_service.web.routes_staff import router as staff_router
 from qa_service.web.routes_widget import router as widget_router
 
 log = logging.getLogger(__name__)
@@ -73,5 +75,7 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     app.include_router(review_router, prefix="/api/v1")
     app.include_router(kb_router, prefix="/api/v1")
     app.include_router(widget_router)
+    app.include_router(staff_router, prefix="/api/v1")
+    app.include_router(editor_router, prefix="/api/v1")
     app.include_router(pages_router)
     return app

@@ -19,6 +19,7 @@ from qa_service.ingest import jobs as job_queue
 from qa_service.kb import versions
 from qa_service.users.accounts import Identity
 from qa_service.web.auth import require
+from qa_service.web.upload_catalog import UploadMetaError, parse_form, write_catalog
 
 router = APIRouter(tags=["knowledge base"])
 log = logging.getLogger(__name__)
@@ -115,8 +116,14 @@ def cancel_job(tenant: str, job_id: str, request: Request, who: Identity = Depen
 
 @router.post("/kb/{tenant}/ingest", status_code=202)
 def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), publish: bool = Form(False),
-           parent: ParentForm = None, who: Identity = Depends(require("kb"))) -> Any:
+           parent: ParentForm = None,
+           meta: str | None = Form(None, max_length=200_000,
+                                   description="JSON {file name: {title, url, visibility, effective_date, "
+                                               "expiry_date, department}}; written into the upload's catalog.yaml"),
+           who: Identity = Depends(require("kb"))) -> Any:
     """Upload sources (and optionally a catalog.yaml); the job is queued for a worker — follow it in /jobs/{id}.
+
+    ``meta`` gives per-file metadata typed in the console; it wins over an uploaded catalog.yaml's entry.
 
     The new version builds on ``parent`` (default: the newest draft newer than live, else live); the response
     and the job's result name the parent chosen."""
@@ -143,9 +150,11 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
     upload = services.settings.data_dir / "uploads" / tenant / uuid.uuid4().hex[:12]
     upload.mkdir(parents=True)
     names = []
+    stored: dict[str, str] = {}
     try:
         for f in files:
             name = SAFE_NAME.sub("_", Path(f.filename or "upload").name).strip("._") or "upload"
+            stored[Path(f.filename or "upload").name] = name
             with (upload / name).open("wb") as out:
                 shutil.copyfileobj(f.file, out, length=1024 * 1024)
             if (upload / name).stat().st_size > limit:
@@ -155,9 +164,15 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
                 raise HTTPException(status_code=413, detail=f"the upload is larger than {cfg.max_job_mb} MB in all "
                                                             "(ingest.max_job_mb)")
             names.append(name)
+        written = write_catalog(upload, parse_form(meta, stored))
+    except UploadMetaError as exc:
+        shutil.rmtree(upload, ignore_errors=True)
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
     except HTTPException:
         shutil.rmtree(upload, ignore_errors=True)
         raise
+    if written is not None:
+        log.info("upload catalog tenant=%s upload=%s files=%s", tenant, upload.name, len(stored))
     with services.db.session() as s:
         job = job_queue.enqueue(s, tenant, [upload], who.name, publish=publish, total=count_units([upload]),
                                 parent=parent)

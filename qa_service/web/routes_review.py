@@ -10,9 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from qa_service.review import citing, queue
 from qa_service.review import curated as cur
 from qa_service.review import feedback as fb
-from qa_service.review import queue
 from qa_service.review.tickets import ticket_status
 from qa_service.users.accounts import Identity
 from qa_service.web.auth import require
@@ -32,6 +32,12 @@ class ResolveBody(BaseModel):
     note: str | None = Field(None, max_length=2000)
     save_curated: bool = Field(False, description="approve/edit: reuse this answer for matching questions.")
     question_variants: list[str] = Field(default_factory=list, description="More ways people ask it.")
+    citations: list[str] | None = Field(None, max_length=12,
+                                        description="approve/edit: chunk ids of the live passages the answer cites, "
+                                                    "numbered [1].. in this order (default: the draft's citations)")
+    same_for: list[str] = Field(default_factory=list, max_length=50,
+                                description="Other open items asking the same question: claimed and resolved "
+                                            "the same way.")
 
 
 class FeedbackBody(BaseModel):
@@ -54,7 +60,8 @@ def _services(request: Request) -> Any:
 
 def _embedding(services: Any) -> dict[str, Any]:
     """What curated saves need to embed their variants once, at save."""
-    return {"cfg": services.settings.review, "encode": services.dense.encode, "model_id": services.dense.model_id}
+    return {"cfg": services.settings.review, "encode": services.dense.encode_queries,
+            "model_id": services.dense.model_id}
 
 
 @router.get("/review/{tenant}/items")
@@ -79,19 +86,59 @@ def claim(tenant: str, body: ClaimBody, request: Request, who: Identity = Depend
 def resolve(tenant: str, item_id: str, body: ResolveBody, request: Request,
             who: Identity = Depends(require("review"))) -> Any:
     services = _services(request)
+    if body.save_curated and body.action in ("approve", "edit") and not who.may("curated", tenant):
+        raise HTTPException(status_code=403, detail="saving curated answers needs the editor role")
     try:
         with services.db.session() as s:
-            queue.get_item(s, item_id, tenant)
-            item = queue.resolve(s, item_id, who, body.action, answer=body.answer, note=body.note)
+            first = queue.get_item(s, item_id, tenant)
+            chosen = _chosen_citations(services, tenant, body, first.draft_answer, list(first.citations or []))
+            item = queue.resolve(s, item_id, who, body.action, answer=body.answer, citations=chosen, note=body.note)
             if body.save_curated and body.action in ("approve", "edit"):
-                if not who.may("curated", tenant):
-                    raise HTTPException(status_code=403, detail="saving curated answers needs the editor role")
                 cur.save_reviewed(s, item, who, body.question_variants, **_embedding(services))
-            return queue.item_dict(item)
+            out = queue.item_dict(item)
+            out["also_resolved"] = [_resolve_same(s, services, tenant, other, first.question, who, body, item)
+                                    for other in dict.fromkeys(body.same_for) if other != item_id]
+            return out
+    except citing.CitationError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
     except cur.CuratedLimitError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
     except (queue.ReviewError, cur.CuratedError) as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
+
+
+def _chosen_citations(services: Any, tenant: str, body: ResolveBody, draft: str,
+                      draft_citations: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The live passages staff chose, checked against the answer's [n] markers; None keeps the draft's."""
+    if body.action not in ("approve", "edit"):
+        return None
+    if body.citations is None:
+        if body.action == "edit":
+            citing.check_against(body.answer or "", {int(c.get("n", 0)) for c in draft_citations})
+        return None
+    live = services.live.get(tenant)
+    if live is None:
+        raise citing.CitationError(f"tenant {tenant!r} has no live knowledge base to cite")
+    answer = body.answer if body.action == "edit" else (body.answer or draft)
+    return citing.choose(live[1], body.citations, answer or "")
+
+
+def _resolve_same(s: Any, services: Any, tenant: str, other: str, question: str, who: Identity, body: ResolveBody,
+                  first: Any) -> str:
+    """Claim and resolve an item asking the same question as ``first``, the same way (first's final answer and
+    citations); its id."""
+    from qa_service.review.triage import group_key
+
+    item = queue.get_item(s, other, tenant)
+    if group_key(item.question) != group_key(question):
+        raise queue.ReviewError(f"item {other} asks a different question; resolve it on its own")
+    held = item.state == "claimed" and item.assignee == who.name
+    if not held and queue.claim(s, services.settings.review, tenant, who, other) is None:
+        raise queue.ReviewError(f"item {other} is claimed by someone else or already resolved")
+    decided = body.action in ("approve", "edit")
+    queue.resolve(s, other, who, body.action, answer=first.final_answer if decided else None,
+                  citations=list(first.final_citations or []) if decided else None, note=body.note)
+    return other
 
 
 @router.get("/curated/{tenant}")

