@@ -3,7 +3,10 @@ department's contact data (phone, address, opening hours, the 12345 hotline) fro
 
 The ticket route is anonymous: whoever holds a ticket number sees this, so nothing staff-only leaves here. An
 answer held from the staff channel, or one resting on an internal passage, is not shown (only that staff
-answered it, and whom to contact); citations are only ever the public ones."""
+answered it, and whom to contact); citations are only ever the public ones.
+
+``message`` is the whole text (reason and contact in one sentence); ``reason`` and ``contact`` are the same
+parts separately, for a client that lays the contact data out itself (the widget)."""
 
 from __future__ import annotations
 
@@ -108,7 +111,7 @@ def ticket_status(session: Session, ticket: str, lang: str | None = None) -> dic
     if item.state in ("approved", "edited") and _staff_only(session, item):
         contact = contact_for(session, item.tenant, source_ids, lang)
         out.update(status="staff_only", message=STAFF_ONLY[key].format(contact=contact_text(contact, lang)),
-                   contact=contact)
+                   reason=STAFF_ONLY[key].format(contact="").strip(), contact=contact)
     elif item.state in ("approved", "edited"):
         cites = [{k: c.get(k) for k in CITATION_KEYS}
                  | {"snippet": str(c.get("text") or c.get("snippet") or "")[:300]}
@@ -119,7 +122,7 @@ def ticket_status(session: Session, ticket: str, lang: str | None = None) -> dic
     elif item.state == "rejected":
         contact = contact_for(session, item.tenant, source_ids, lang)
         out.update(status="rejected", message=REJECTED[key].format(contact=contact_text(contact, lang)),
-                   contact=contact)
+                   reason=REJECTED[key].format(contact="").strip(), contact=contact)
     else:
         out.update(status="pending", message=PENDING[key])
     return out

@@ -105,7 +105,8 @@
     ".badge.medium{background:#fff3d6;color:#7a5300}.badge.high{background:#fde4e4;color:#8a1c1c}",
     ".badge.curated{background:#e3f0ff;color:#0b4f8a}",
     ".warning{background:#fff3d6;border-left:4px solid #f0b400;padding:6px 8px;margin:6px 0;font-size:13px}",
-    "sup button{font-size:11px;border:0;background:#0b4f8a;color:#fff;border-radius:3px;padding:0 4px;",
+    "sup{line-height:0}",
+    "sup button{font-size:11px;line-height:1.3;border:0;background:#0b4f8a;color:#fff;border-radius:3px;padding:0 4px;",
     "margin:0 1px;cursor:pointer;vertical-align:super}",
     ".sources{margin:8px 0 0;padding:0;list-style:none;font-size:13px;border-top:1px solid #e5e9ee}",
     ".sources>li{padding:6px 0;border-bottom:1px dashed #e5e9ee}",
@@ -116,7 +117,7 @@
     "color:#0b4f8a;border-radius:4px;padding:2px 8px;cursor:pointer}",
     ".passage{margin-top:6px;padding:8px;background:#f5f7fa;border-left:3px solid #0b4f8a;color:#222}",
     ".passage[hidden]{display:none}",
-    ".passage .ptitle{font-weight:600;margin-bottom:4px}.passage .ptext{white-space:pre-wrap}",
+    ".passage .ptitle{font-weight:600;margin-bottom:4px}.passage p{margin:0 0 4px}",
     ".passage .open{display:inline-block;margin-top:6px}",
     ".suggest{margin-top:8px;display:flex;flex-direction:column;gap:6px;align-items:flex-start}",
     ".suggest button{font-size:13px;text-align:left;border:1px solid #9fb8d0;background:#f0f6fc;color:#0b4f8a;",
@@ -243,9 +244,13 @@
 
   // ---- Markdown (lists, tables, headings, **bold**) built from text; "[n]" becomes a citation button ----
   function inline(parent, text, onCite) {
-    var re = /\*\*([^*]+)\*\*|\[(\d+)\]/g, last = 0, m;
+    var re = /\*\*([^*]+)\*\*|\[(\d+)\]/g, last = 0, m, cited = {};
     while ((m = re.exec(text)) !== null) {
-      if (m.index > last) { parent.appendChild(document.createTextNode(text.slice(last, m.index))); }
+      var between = text.slice(last, m.index);
+      if (between.trim()) { cited = {}; }  // "[1] [1][2]" after one sentence shows 1 and 2 once each
+      if (m[2] !== undefined && onCite && cited[m[2]]) { last = re.lastIndex; continue; }
+      if (between) { parent.appendChild(document.createTextNode(between)); }
+      if (m[2] !== undefined) { cited[m[2]] = true; }
       if (m[1] !== undefined) {
         parent.appendChild(el("strong", null, m[1]));
       } else if (onCite) {
@@ -262,58 +267,92 @@
     if (last < text.length) { parent.appendChild(document.createTextNode(text.slice(last))); }
   }
 
-  var LIST_RE = /^\s*(?:([-*•·])|(\d{1,3})[.)、])\s+(.*)$/;
+  var LIST_RE = /^\s*(?:([-*•·])\s+|(\d{1,3})(?:[.)]\s+|、\s*))(.*)$/;
   var SEP_RE = /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/;
-  function cells(line) {
-    var s = line.trim();
-    if (s.charAt(0) === "|") { s = s.slice(1); }
-    if (s.charAt(s.length - 1) === "|") { s = s.slice(0, -1); }
-    return s.split("|").map(function (c) { return c.trim(); });
+  var ROW_RE = /^\s*\|(.*)\|\s*((?:\[\d+\])*)\s*$/;
+  function cells(line) {  // "| a | b |[1]" → ["a", "b[1]"]: a citation after the row belongs to its last cell
+    var m = ROW_RE.exec(line), inner = m ? m[1] : line.trim().replace(/^\|/, ""), cites = m ? m[2] : "";
+    var out = inner.split("|").map(function (c) { return c.trim(); });
+    if (cites) { out[out.length - 1] += cites; }
+    return out;
+  }
+  function isRow(u) { return u.trim().charAt(0) === "|" && u.trim().length > 1; }
+
+  // Text → units: lines, and within a line the sentences after each citation marker (an extractive answer
+  // joins its sentences on one line: "- first.[1] - second.[1] Plain.[2]").
+  function units(text) {
+    var out = [];
+    String(text || "").replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+      if (!line.trim()) { out.push(""); return; }
+      line.split(/(?<=\])(?:\s+|(?=\||[-*•·]\s|\d{1,3}[.)、]\s))/).forEach(function (u) { if (u.trim()) { out.push(u); } });
+    });
+    return out;
   }
 
-  function renderMarkdown(container, text, onCite) {
-    var lines = String(text || "").replace(/\r\n?/g, "\n").split("\n"), i = 0, para = null;
-    function endPara() { para = null; }
-    while (i < lines.length) {
-      var line = lines[i];
-      if (!line.trim()) { endPara(); i++; continue; }
-      if (line.trim().charAt(0) === "|" && line.trim().length > 1) {  // a table: consecutive "| … |" lines
-        endPara();
+  // The header of a table passage with ``width`` columns in a cited snippet (answers quote rows, not headers).
+  function headerFrom(snippets, width) {
+    for (var k = 0; k < snippets.length; k++) {
+      var ls = String(snippets[k] || "").split("\n");
+      for (var j = 0; j + 1 < ls.length; j++) {
+        if (isRow(ls[j]) && SEP_RE.test(ls[j + 1]) && cells(ls[j]).length === width) { return ls[j]; }
+      }
+    }
+    return null;
+  }
+
+  function renderTable(container, rows, onCite, snippets) {
+    var wrap = el("div", { class: "tablewrap" }), table = el("table"), head = null;
+    if (rows.length > 1 && SEP_RE.test(rows[1])) { head = rows.shift(); rows.shift(); }
+    rows = rows.filter(function (r) { return !SEP_RE.test(r); });
+    if (!head && rows.length) { head = headerFrom(snippets || [], cells(rows[0]).length); }
+    if (head) {
+      var thead = el("thead"), htr = el("tr");
+      cells(head).forEach(function (c) { var th = el("th", { scope: "col" }); inline(th, c, null); htr.appendChild(th); });
+      thead.appendChild(htr); table.appendChild(thead);
+    }
+    var tbody = el("tbody");
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      cells(r).forEach(function (c) { var td = el("td"); inline(td, c, onCite); tr.appendChild(td); });
+      tbody.appendChild(tr);
+    });
+    table.appendChild(tbody); wrap.appendChild(table); container.appendChild(wrap);
+  }
+
+  function renderMarkdown(container, text, onCite, snippets) {
+    var us = units(text), i = 0, para = null;
+    while (i < us.length) {
+      var u = us[i];
+      if (!u.trim()) { para = null; i++; continue; }
+      if (isRow(u)) {  // a table: consecutive "| … |" rows
+        para = null;
         var rows = [];
-        while (i < lines.length && lines[i].trim().charAt(0) === "|") { rows.push(lines[i]); i++; }
-        var wrap = el("div", { class: "tablewrap" }), table = el("table"), head = null;
-        if (rows.length > 1 && SEP_RE.test(rows[1])) { head = rows.shift(); rows.shift(); }
-        if (head) {
-          var thead = el("thead"), htr = el("tr");
-          cells(head).forEach(function (c) { var th = el("th", { scope: "col" }); inline(th, c, onCite); htr.appendChild(th); });
-          thead.appendChild(htr); table.appendChild(thead);
-        }
-        var tbody = el("tbody");
-        rows.filter(function (r) { return !SEP_RE.test(r); }).forEach(function (r) {
-          var tr = el("tr");
-          cells(r).forEach(function (c) { var td = el("td"); inline(td, c, onCite); tr.appendChild(td); });
-          tbody.appendChild(tr);
-        });
-        table.appendChild(tbody); wrap.appendChild(table); container.appendChild(wrap);
+        while (i < us.length && isRow(us[i])) { rows.push(us[i]); i++; }
+        renderTable(container, rows, onCite, snippets);
         continue;
       }
-      var m = LIST_RE.exec(line);
-      if (m) {  // a list: consecutive items of one kind
-        endPara();
+      var m = LIST_RE.exec(u);
+      if (m && m[3].trim()) {  // a list: consecutive items of one kind
+        para = null;
         var ordered = m[2] !== undefined, list = el(ordered ? "ol" : "ul");
         if (ordered && m[2] !== "1") { list.setAttribute("start", m[2]); }
-        while (i < lines.length) {
-          var lm = LIST_RE.exec(lines[i]);
-          if (!lm || (lm[2] !== undefined) !== ordered) { break; }
+        while (i < us.length) {
+          var lm = LIST_RE.exec(us[i]);
+          if (!lm || !lm[3].trim() || (lm[2] !== undefined) !== ordered) { break; }
           var li = el("li"); inline(li, lm[3], onCite); list.appendChild(li); i++;
         }
         container.appendChild(list);
         continue;
       }
-      var h = /^\s*#{1,6}\s+(.*)$/.exec(line);
-      if (h) { endPara(); var hd = el("div", { class: "h", role: "heading", "aria-level": "3" }); inline(hd, h[1], onCite); container.appendChild(hd); i++; continue; }
-      if (!para) { para = el("p"); container.appendChild(para); } else { para.appendChild(el("br")); }
-      inline(para, line, onCite);
+      var h = /^\s*#{1,6}\s+(.*)$/.exec(u);
+      if (h) {
+        para = null;
+        var hd = el("div", { class: "h", role: "heading", "aria-level": "3" });
+        inline(hd, h[1], onCite); container.appendChild(hd); i++; continue;
+      }
+      if (!para) { para = el("p"); container.appendChild(para); }
+      else { para.appendChild(document.createTextNode(/^[\u3000-\u9fff\uff00-\uffef]/.test(u.trim()) ? "" : " ")); }
+      inline(para, u.trim(), onCite);
       i++;
     }
   }
@@ -330,7 +369,10 @@
       var name = c.title || c.source_id || "";
       li.appendChild(url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name)
                          : el("span", { class: "name" }, name));
-      var where = (c.heading ? " — " + c.heading : "") + (c.page ? " (p. " + c.page + ")" : "");
+      var heading = String(c.heading || "");
+      if (name && heading.indexOf(name + " > ") === 0) { heading = heading.slice(name.length + 3); }
+      else if (heading === name) { heading = ""; }
+      var where = (heading ? " — " + heading : "") + (c.page ? " (p. " + c.page + ")" : "");
       if (where) { li.appendChild(el("span", { class: "where" }, where)); }
       if (c.snippet) {
         var id = "qa-passage-" + (++seq);
@@ -339,7 +381,9 @@
         var box = el("div", { class: "passage", id: id, role: "region", hidden: "",
                               "aria-label": t.passage + " [" + c.n + "]: " + name });
         box.appendChild(el("div", { class: "ptitle" }, name + where));
-        box.appendChild(el("div", { class: "ptext" }, c.snippet));
+        var ptext = el("div", { class: "ptext" });
+        renderMarkdown(ptext, c.snippet, null, []);
+        box.appendChild(ptext);
         if (url) { box.appendChild(el("a", { class: "open", href: url, target: "_blank", rel: "noopener noreferrer" }, t.openSource)); }
         btn.addEventListener("click", function () { showPassage(li, btn.getAttribute("aria-expanded") !== "true"); });
         li.append(btn, box);
@@ -375,7 +419,8 @@
   function renderAnswer(box, text, citations) {
     var list = renderSources(citations || []);
     var p = el("div", { class: "answer" });
-    renderMarkdown(p, text, citeHandler(function () { return list; }));
+    renderMarkdown(p, text, citeHandler(function () { return list; }),
+                   (citations || []).map(function (c) { return c.snippet; }));
     box.appendChild(p);
     if ((citations || []).length) { box.appendChild(list); }
   }
@@ -416,6 +461,8 @@
       ul.appendChild(li);
     }
     function tel(v) { var d = String(v).replace(/[^0-9+]/g, ""); return d ? "tel:" + d : null; }
+    var who = [c.department, c.contact, c.name].filter(function (x, i, a) { return x && a.indexOf(x) === i; });
+    item(t.contact, who.join(" · "));
     item(t.phone, c.phone, c.phone ? tel(c.phone) : null);
     item(t.address, c.address);
     item(t.hours, c.hours);
@@ -435,7 +482,7 @@
       renderAnswer(status, b.answer, b.citations || []);
       return;
     }
-    status.appendChild(el("div", { class: "message" }, b.message || t.pending));
+    status.appendChild(el("div", { class: "message" }, (b.contact && b.reason) || b.message || t.pending));
     if (b.contact) { renderContact(status, b.contact); }
   }
 
