@@ -3,7 +3,6 @@ upload a source and publish the new version."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from qa_service.web.app import create_app
 from tests.web.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-SHOTS = Path(os.environ["QA_SCREENSHOTS"]) if os.environ.get("QA_SCREENSHOTS") else None
 
 
 @pytest.fixture
@@ -26,10 +24,6 @@ def site(town: Any) -> Any:
         _, token = create_user(s, "erin", "editor", "town")
     with LiveServer(create_app(town)) as server, WorkerProcess(town.settings):  # the worker runs uploads
         yield server, token
-
-
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    page.screenshot(path=str((SHOTS or tmp_path) / f"{name}.png"), full_page=True)
 
 
 def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Path) -> None:
@@ -50,7 +44,6 @@ def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Pa
     card.wait_for()
     assert card.get_attribute("data-decision") == "answered"
     assert "staff-notes" in card.inner_text() and "risk" in card.inner_text()
-    _shot(page, tmp_path, "console-assist")
 
     # review: a held citizen question → claim → edit → saved as curated
     held = httpx.post(f"{server.url}/api/v1/ask", json={"question": "How long is a parking permit valid?"}).json()
@@ -60,7 +53,6 @@ def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Pa
     page.click("#claim")
     page.wait_for_selector("#claimed .card")
     assert page.locator("#claimed .passage").count() >= 1
-    _shot(page, tmp_path, "console-review")
     page.fill("#review-answer", "A resident parking permit is valid for twelve months.")
     page.check("#save-curated")
     page.click("#claimed button.edit")
@@ -81,7 +73,6 @@ def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Pa
     page.wait_for_selector("#versions tbody tr[data-version='2']:has-text('live')")
     page.click("#versions tbody tr[data-version='2'] button:has-text('diff')")
     page.wait_for_selector("#diff:has-text('library.md')")
-    _shot(page, tmp_path, "console-kb")
     ans = httpx.post(f"{server.url}/api/v1/ask", json={"question": "Is a library card free?"}).json()
     assert any(c["source_id"] == "library.md" for c in ans["citations"])
     page.close()
