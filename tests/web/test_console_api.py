@@ -15,6 +15,7 @@ from sqlalchemy import select
 from qa_service.db.models import AuditEvent, Source
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.ingest.worker import Worker
+from qa_service.review import queue
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 
@@ -111,13 +112,21 @@ def test_identical_questions_are_resolved_together_and_curated_needs_the_editor(
     r = c.post(f"/api/v1/review/town/items/{first['id']}", headers=staff,
                json={"action": "edit", "answer": "Twelve months.", "save_curated": True, "same_for": ids[1:]})
     assert r.status_code == 403 and "editor role" in r.json()["detail"]
+    with town.db.session() as s:
+        other = queue.new_item(s, town.settings.review, tenant="town", kind="feedback", question="Another question",
+                               lang="en", draft_answer="x")
+        other_id = other.id
+    r = c.post(f"/api/v1/review/town/items/{first['id']}", headers=staff,
+               json={"action": "edit", "answer": "Twelve months.", "same_for": [other_id]})
+    assert r.status_code == 409 and "asks a different question" in r.json()["detail"]
+    assert c.get(f"/api/v1/review/town/items/{first['id']}", headers=staff).json()["state"] == "claimed"  # rolled back
     r = c.post(f"/api/v1/review/town/items/{first['id']}", headers=staff,
                json={"action": "edit", "answer": "Twelve months.", "same_for": ids[1:]})
     assert r.status_code == 200, r.text
     assert sorted(r.json()["also_resolved"]) == sorted(ids[1:])
     for t in tickets:
         assert c.get(f"/api/v1/tickets/{t}").json()["answer"] == "Twelve months."
-    assert c.get("/api/v1/review/town/queue", headers=staff).json()["total"] == 0
+    assert [i["id"] for i in c.get("/api/v1/review/town/queue", headers=staff).json()["items"]] == [other_id]
     assert len(_actions(town, "review.edit")) == 3
 
 
