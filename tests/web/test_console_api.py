@@ -218,3 +218,24 @@ def test_upload_metadata_goes_into_the_catalog(client: Any) -> None:
             "Swimming pool", "https://town.example/pool", "2026-01-01", "2030-12-31")
     ans = c.post("/api/v1/ask", json={"question": "When does the pool open?", "lang": "en"}).json()
     assert any(x["url"] == "https://town.example/pool" for x in ans["citations"]), ans
+
+
+def test_an_uploaded_catalog_is_read_and_the_form_wins(client: Any) -> None:
+    c, editor, _, town = client
+    catalog = ("sources:\n  - file: gym hours.md\n    title: Gym opening hours\n    url: https://town.example/old\n"
+               "    visibility: internal\n")
+    meta = {"gym hours.md": {"url": "https://town.example/gym"}}
+    r = c.post("/api/v1/kb/town/ingest", headers=editor, data={"meta": json.dumps(meta)},
+               files=[("files", ("gym hours.md", b"# Gym\nThe gym opens at 6 on weekdays.", "text/markdown")),
+                      ("files", ("catalog.yaml", catalog.encode(), "application/yaml"))])
+    assert r.status_code == 202, r.text
+    assert sorted(r.json()["files"]) == ["catalog.yaml", "gym_hours.md"]  # the stored name differs
+    worker = Worker(town.settings)
+    try:
+        worker.run(once=True)
+    finally:
+        worker.close()
+    with town.db.session() as s:
+        src = s.scalar(select(Source).where(Source.tenant == "town", Source.source_id == "gym_hours.md"))
+        assert src is not None
+        assert (src.title, src.url, src.visibility) == ("Gym opening hours", "https://town.example/gym", "internal")

@@ -11,7 +11,7 @@
   function drawFileMeta() {
     var box = $("#file-meta");
     box.textContent = "";
-    var files = Array.prototype.filter.call($("#files").files, function (f) { return !/^catalog\.ya?ml$/i.test(f.name); });
+    var files = Array.prototype.filter.call($("#files").files, function (f) { return f.name !== "catalog.yaml"; });
     if (!files.length) { return; }
     box.appendChild(el("p", "hint", t("meta_h")));
     files.forEach(function (f) {
@@ -225,7 +225,7 @@
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       out.textContent = t("drafting");
-      QA.api("POST", QA.tpath("kb") + "/versions/" + version + "/ask", { question: q.value, channel: ch.value, lang: QA.lang }).then(function (a) {
+      QA.api("POST", QA.tpath("kb") + "/versions/" + version + "/ask", { question: q.value, channel: ch.value }).then(function (a) {
         QA.clearError(e);
         out.textContent = "";
         out.appendChild(el("p", "hint", t("preview_note", { v: version })));

@@ -38,7 +38,7 @@
     fetch("/api/v1/ask", {
       method: "POST",
       headers: { Authorization: "Bearer " + QA.state.token, "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify({ question: $("#assist-q").value, tenant: QA.tenant(), channel: "staff", stream: true, lang: QA.lang })
+      body: JSON.stringify({ question: $("#assist-q").value, tenant: QA.tenant(), channel: "staff", stream: true })
     }).then(function (r) {
       var type = r.headers.get("content-type") || "";
       if (!r.ok || type.indexOf("text/event-stream") !== 0) {

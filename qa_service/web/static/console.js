@@ -194,6 +194,7 @@
       if (allowed && !first) { first = t; }
       if (allowed && QA.tabs[t].init) { QA.tabs[t].init(); }
     });
+    if (!first) { $("#error").textContent = QA.t("no_tabs", { role: me.role }); return; }
     var asked = params.get("tab");
     QA.showTab(asked && QA.tabs[asked] && QA.can(QA.tabs[asked].permission) ? asked : first);
   }
