@@ -87,14 +87,14 @@ def write_catalog(folder: Path, form: dict[str, dict[str, str]], renamed: dict[s
         if not isinstance(data, dict):
             raise UploadMetaError(f"{CATALOG_NAME}: must be a mapping with 'sources'")
     sources = [s for s in (data.get("sources") or []) if isinstance(s, dict)]
-    for entry in sources:
-        if str(entry.get("file")) in moved:
-            entry["file"] = moved[str(entry["file"])]
+    for item in sources:
+        if str(item.get("file")) in moved:
+            item["file"] = moved[str(item["file"])]
     by_file = {str(s.get("file")): s for s in sources}
     for stored, fields in form.items():
         if not fields:
             continue
-        entry = by_file.get(stored)
+        entry: dict[str, Any] | None = by_file.get(stored)
         if entry is None:
             entry = by_file[stored] = {"file": stored}
             sources.append(entry)
