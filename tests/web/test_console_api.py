@@ -179,6 +179,7 @@ def test_documents_diff_ask_draft_and_discard(client: Any, tmp_path: Path) -> No
     draft = c.post("/api/v1/kb/town/versions/2/ask", headers=editor, json=q).json()
     live = c.post("/api/v1/kb/town/versions/1/ask", headers=editor, json=q).json()
     assert draft["kb_version"] == 2 and "45 dollars" in draft["answer"] and draft["preview"] is True
+    assert ("town", 2) not in town.term_stats._cache  # the live path's statistics are not evicted by a preview
     assert live["kb_version"] == 1 and "40 dollars" in live["answer"]
     assert "40 dollars" in c.post("/api/v1/ask", json=q).json()["answer"]  # citizens still get the live version
     assert len(_actions(town, "kb.preview")) == 2

@@ -64,7 +64,7 @@
       jobs.slice(0, 3).forEach(function (j) {
         var c = el("div", "card job");
         c.setAttribute("data-state", j.state);
-        c.appendChild(el("div", null, t("job", { id: j.job_id, state: j.state, done: j.done, total: j.total }) + (j.version ? " · v" + j.version : "")));
+        c.appendChild(el("div", null, t("job", { id: j.job_id, state: QA.label("s", j.state), done: j.done, total: j.total }) + (j.version ? " · v" + j.version : "")));
         var bar = el("div", "progress"); var fill = el("div");
         fill.style.width = (j.total ? Math.round(100 * j.done / j.total) : 0) + "%";
         bar.appendChild(fill); c.appendChild(bar);
