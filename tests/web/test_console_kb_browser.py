@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from qa_service.ingest.worker import WorkerProcess
@@ -16,7 +15,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.kbdata import PARKING
 from tests.web.conftest import LiveServer
-from tests.web.test_console_staff_browser import DESKTOP, PHONE, no_sideways_scroll, shot, sign_in
+from tests.web.test_console_staff_browser import DESKTOP, PHONE, no_sideways_scroll, post, shot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(400)]
 COST = {"question": "How much does a resident parking permit cost?", "lang": "en"}
@@ -91,7 +90,7 @@ def test_editor_documents_upload_diff_try_publish_rollback_discard(site: Any, br
     answer = page.locator("#try .card[data-decision]")
     answer.wait_for(timeout=60000)
     assert "45 dollars" in answer.inner_text() and "v2" in answer.inner_text()
-    assert "40 dollars" in httpx.post(f"{server.url}/api/v1/ask", json=COST).json()["answer"]
+    assert "40 dollars" in post(f"{server.url}/api/v1/ask", json=COST).json()["answer"]
     shot(page, tmp_path, "console-kb-try")
 
     # publish only after confirming; cancelling changes nothing
@@ -102,7 +101,7 @@ def test_editor_documents_upload_diff_try_publish_rollback_discard(site: Any, br
     page.click("#versions tbody tr[data-version='2'] button.publish")
     _confirm(page, accept=True)
     page.wait_for_selector("#versions tbody tr[data-version='2']:has-text('live')")
-    pool_answer = httpx.post(f"{server.url}/api/v1/ask", json={"question": "When does the pool open?",
+    pool_answer = post(f"{server.url}/api/v1/ask", json={"question": "When does the pool open?",
                                                               "lang": "en"}).json()
     assert any(c["url"] == "https://town.example/pool" for c in pool_answer["citations"]), pool_answer
 

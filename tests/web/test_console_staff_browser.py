@@ -28,6 +28,15 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 800}
 
 
+def post(url: str, **kw: Any) -> httpx.Response:
+    """The test's own HTTP calls wait as long as the page does (a cold first answer on a busy machine)."""
+    return httpx.post(url, timeout=120, **kw)
+
+
+def get(url: str, **kw: Any) -> httpx.Response:
+    return httpx.get(url, timeout=120, **kw)
+
+
 def shot(page: Any, tmp_path: Path, name: str) -> None:
     page.screenshot(path=str((SHOTS or tmp_path) / f"{name}.png"), full_page=True)
 
@@ -38,6 +47,7 @@ def no_sideways_scroll(page: Any) -> None:
 
 
 def sign_in(page: Any, url: str, token: str, query: str = "") -> None:
+    page.set_default_timeout(90000)  # the machine is shared: a cold first answer can take a while
     page.goto(f"{url}/console{query}")
     page.fill("#token", token)
     page.click("#signin-form button")
@@ -58,10 +68,10 @@ def site(town: Any) -> Any:
 def test_staff_open_filter_group_and_cite(site: Any, browser: Any, tmp_path: Path) -> None:
     server, staff, _ = site
     api = f"{server.url}/api/v1/ask"
-    assert httpx.post(api, json={"question": "Tell me about parking permits", "conversation_id": "c1"}).json()[
+    assert post(api, json={"question": "Tell me about parking permits", "conversation_id": "c1"}).json()[
         "decision"] == "answered"
-    tickets = [httpx.post(api, json={"question": HELD, "conversation_id": "c1"}).json()["ticket"]]
-    tickets += [httpx.post(api, json={"question": HELD}).json()["ticket"] for _ in range(3)]
+    tickets = [post(api, json={"question": HELD, "conversation_id": "c1"}).json()["ticket"]]
+    tickets += [post(api, json={"question": HELD}).json()["ticket"] for _ in range(3)]
     page = browser.new_page(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London")
     sign_in(page, server.url, staff)
     page.click("[data-tab=review]")
@@ -110,13 +120,13 @@ def test_staff_open_filter_group_and_cite(site: Any, browser: Any, tmp_path: Pat
     page.wait_for_selector("#claimed .done")
     assert "edited" in page.inner_text("#claimed .done") and "also 3 identical items" in page.inner_text("#claimed .done")
     for t in tickets:
-        ticket = httpx.get(f"{server.url}/api/v1/tickets/{t}").json()
+        ticket = get(f"{server.url}/api/v1/tickets/{t}").json()
         assert ticket["answer"].startswith("A resident parking permit is valid for twelve months")
         assert ticket["citations"][0]["url"] == "https://town.example/parking"
     page.close()
 
     phone = browser.new_page(viewport=PHONE, locale="en-GB")
-    httpx.post(api, json={"question": HELD})
+    post(api, json={"question": HELD})
     sign_in(phone, server.url, staff, "?tab=review")
     phone.wait_for_selector("#queue tbody tr[data-item]")
     phone.locator("#queue tbody tr[data-item] button.open").first.click()
@@ -161,7 +171,7 @@ def test_assist_streams_the_draft(town: Any, fake_llm: FakeLlmServer, browser: A
 def test_curated_answers_page(site: Any, browser: Any, tmp_path: Path) -> None:
     server, staff, editor = site
     h = {"Authorization": f"Bearer {editor}"}
-    made = httpx.post(f"{server.url}/api/v1/curated/town", headers=h,
+    made = post(f"{server.url}/api/v1/curated/town", headers=h,
                       json={"questions": ["Where do I renew a parking permit?"], "answer": "At the town hall desk.",
                             "lang": "en"})
     assert made.status_code == 201, made.text
@@ -186,7 +196,7 @@ def test_curated_answers_page(site: Any, browser: Any, tmp_path: Path) -> None:
     page.select_option("#cur-lang", "en")
     page.click("#curated-form button[type=submit]")
     page.wait_for_selector("#curated-list .card.curated >> nth=1")
-    rows = httpx.get(f"{server.url}/api/v1/curated/town", headers=h).json()
+    rows = get(f"{server.url}/api/v1/curated/town", headers=h).json()
     first = next(r for r in rows if r["id"] == made.json()["id"])
     assert first["questions"] == ["Where do I renew a parking permit?", "parking permit renewal office"]
     assert first["answer"] == "At the town hall desk, on weekdays." and first["state"] == "active"
@@ -202,7 +212,7 @@ def test_curated_answers_page(site: Any, browser: Any, tmp_path: Path) -> None:
 
 def test_console_speaks_chinese_with_time_zones(site: Any, browser: Any, tmp_path: Path) -> None:
     server, staff, _ = site
-    httpx.post(f"{server.url}/api/v1/ask", json={"question": HELD})
+    post(f"{server.url}/api/v1/ask", json={"question": HELD})
     page = browser.new_page(viewport=PHONE, locale="en-GB", timezone_id="Asia/Shanghai")
     sign_in(page, server.url, staff, "?tab=review")
     page.wait_for_selector("#queue tbody tr[data-item]")

@@ -67,7 +67,16 @@
       d_answered: "answered", d_answered_curated: "answered (curated)", d_held_for_review: "held for review",
       d_unanswerable_no_content: "nothing in the knowledge", d_unanswerable_cannot_answer: "cannot answer",
       d_out_of_scope: "out of scope", ai: "AI-generated", error: "Failed: {msg}",
-      minutes: "{n} min", hours: "{n} h", days: "{n} d"
+      minutes: "{n} min", hours: "{n} h", days: "{n} d",
+      reasons: { low_retrieval_confidence: "little in the knowledge matches", weak_retrieval_confidence: "weak match in the knowledge",
+        small_margin: "several passages match about equally", asked_fact_missing: "the fact asked for is not stated",
+        unsupported_sentence_removed: "an unsupported sentence was removed", invalid_citation_removed: "an unknown citation was removed",
+        expired_source_excluded: "an expired source was left out", internal_source_cited: "cites internal guidance",
+        pii_in_question: "personal data in the question (redacted)", model_partial: "the model says its answer is partial",
+        cross_check_disagreement: "the cross-check disagrees", verifier_disagreement: "the second model disagrees",
+        verifier_unavailable: "the second model did not answer", instruction_passage_dropped: "a passage addressing an AI was left out",
+        sensitive_topic: "sensitive topic" },
+      topics: { money: "money", penalties: "penalties", eligibility: "eligibility", deadlines: "deadlines", health: "health", immigration: "immigration" }
     },
     zh: {
       title: "问答工作台", signin: "登录", token: "API 令牌", signin_btn: "登录", signout: "退出",
@@ -133,7 +142,14 @@
       d_answered: "已答复", d_answered_curated: "已答复（标准答复）", d_held_for_review: "待人工审核",
       d_unanswerable_no_content: "知识库中没有相关内容", d_unanswerable_cannot_answer: "无法答复",
       d_out_of_scope: "超出服务范围", ai: "人工智能生成", error: "操作失败：{msg}",
-      minutes: "{n} 分钟", hours: "{n} 小时", days: "{n} 天"
+      minutes: "{n} 分钟", hours: "{n} 小时", days: "{n} 天",
+      reasons: { low_retrieval_confidence: "知识库中几乎没有匹配内容", weak_retrieval_confidence: "与知识库匹配较弱",
+        small_margin: "多个段落匹配程度接近", asked_fact_missing: "未写明所问的事实", unsupported_sentence_removed: "已删除无依据的句子",
+        invalid_citation_removed: "已删除无效引用", expired_source_excluded: "已排除失效资料", internal_source_cited: "引用了内部资料",
+        pii_in_question: "问题中有个人信息（已脱敏）", model_partial: "模型表示答复不完整", cross_check_disagreement: "交叉核对不一致",
+        verifier_disagreement: "复核模型不同意", verifier_unavailable: "复核模型未响应", instruction_passage_dropped: "已排除针对人工智能的指令段落",
+        sensitive_topic: "敏感话题" },
+      topics: { money: "费用", penalties: "处罚", eligibility: "资格", deadlines: "期限", health: "健康", immigration: "出入境" }
     }
   };
 })();

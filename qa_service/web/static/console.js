@@ -97,9 +97,22 @@
     return QA.t("days", { n: Math.round(min / 1440) });
   };
 
+  /* A risk reason code in words ("sensitive_topic:money" → "sensitive topic: money"); unknown codes as they are. */
+  QA.reason = function (code) {
+    var table = I18N[QA.lang].reasons || {}, topics = I18N[QA.lang].topics || {};
+    var parts = String(code).split(":");
+    if (parts[0] === "sensitive_topic" && parts[1]) { return table.sensitive_topic + (QA.lang === "zh" ? "：" : ": ") + (topics[parts[1]] || parts[1]); }
+    return table[code] || String(code);
+  };
+
   QA.riskBadges = function (box, level, reasons) {
     box.appendChild(el("span", "badge " + level, QA.t("risk", { level: QA.label("r", level) })));
-    (reasons || []).forEach(function (r) { box.appendChild(el("span", "badge", r)); });
+    (reasons || []).forEach(function (r) {
+      var b = el("span", "badge reason", QA.reason(r));
+      b.title = r;  // the code, as in the API and docs/staff.md
+      b.setAttribute("data-reason", r);
+      box.appendChild(b);
+    });
   };
 
   QA.renderPassages = function (box, passages) {
