@@ -21,9 +21,9 @@ class SearchResult:
 
 def query_lang(text: str) -> str:
     """``zh`` or ``en``: which per-language retrieval settings apply to a query."""
-    from qa_service.answer.text import is_cjk
+    from qa_service.text import is_chinese
 
-    return "zh" if is_cjk(text) else "en"
+    return "zh" if is_chinese(text) else "en"
 
 
 def base_weights(by_lang: dict[str, list[float]], text: str) -> tuple[float, float, float]:

@@ -11,11 +11,11 @@ import logging
 
 from qa_service.answer.context import AnswerContext, Passage
 from qa_service.answer.statuses import ERROR_NO_KNOWLEDGE_BASE, NO_CONTENT
-from qa_service.answer.text import is_cjk
 from qa_service.ingest.catalog import date_int
 from qa_service.kb.search import adaptive_weights, rrf_k_for, visibility_for
 from qa_service.kb.types import CJK, Hit, SearchFilter
 from qa_service.services import Services
+from qa_service.text import is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Retrieve:
             return
         ctx.kb_version, reader = live
         query = ctx.query
-        zh = is_cjk(query)
+        zh = is_chinese(query)
         reuse = ctx.signals.get("query_vector_text") == query  # the curated step may have embedded it already
         dense_q = ctx.signals["query_vector"] if reuse else self.services.dense.encode_query(query)
         sparse_q = self.services.sparse.embed_query(query)
