@@ -86,7 +86,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _is_unit(request: pytest.FixtureRequest) -> bool:
-    return request.node.get_closest_marker("unit") is not None
+    """The closest of the two markers decides (a test marked ``integration`` in a ``unit`` module is integration)."""
+    return is_unit(request.node)
+
+
+def is_unit(node: pytest.Item) -> bool:
+    kind = next((m.name for m in node.iter_markers() if m.name in ("unit", "integration")), None)
+    return kind == "unit"
 
 
 @pytest.fixture(autouse=True)

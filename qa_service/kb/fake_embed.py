@@ -47,7 +47,7 @@ class FakeDenseEmbedder:
 
     loaded = True
 
-    def __init__(self, dim: int = 256) -> None:
+    def __init__(self, dim: int = 384) -> None:
         if dim < 8:
             raise ValueError("dim must be at least 8")
         self.dim = dim
