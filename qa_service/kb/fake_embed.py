@@ -46,6 +46,7 @@ class FakeDenseEmbedder:
     """Hashed character n-grams → fixed-dimension unit vectors; same calls as ``DenseEmbedder``."""
 
     loaded = True
+    asymmetric = False  # questions and passages are encoded alike
 
     def __init__(self, dim: int = 384) -> None:
         if dim < 8:
@@ -70,6 +71,10 @@ class FakeDenseEmbedder:
         """Unit-length vectors, one per text, in order (``batch_size`` is accepted and ignored)."""
         self.calls += len(texts)
         return [self._vector(t) for t in texts]
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]:
+        """Question vectors: the same as passage vectors (a symmetric stand-in)."""
+        return self.encode(texts, batch_size)
 
     def encode_query(self, text: str) -> list[float]:
         return self.encode([text], 1)[0]
