@@ -34,7 +34,8 @@ def check_markers(answer: str, chosen: int) -> None:
 
 
 def check_against(answer: str, numbers: set[int]) -> None:
-    """Every [n] in ``answer`` must be one of the draft's citation ``numbers`` (an edit keeping them)."""
+    """Every [n] in ``answer`` must be one of the citation ``numbers`` it is stored with (an edit keeping the
+    draft's passages, or the ones chosen)."""
     bad = [n for n in markers(answer) if n not in numbers]
     if bad:
         names = ", ".join(f"[{n}]" for n in bad)

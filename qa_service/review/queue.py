@@ -130,6 +130,14 @@ def resolve(session: Session, item_id: str, who: Identity, action: str, *, answe
         raise ReviewError(f"{who.name!r} may not review tenant {item.tenant!r}")
     if action == "edit" and not (answer or "").strip():
         raise ReviewError("edit needs the corrected answer")
+    if action == "edit":  # every [n] of the corrected answer must name a passage it will be stored with
+        from qa_service.review.citing import CitationError, check_against
+
+        cited = citations if citations is not None else item.citations
+        try:
+            check_against(answer or "", {int(c.get("n", 0)) for c in cited or []})
+        except CitationError as exc:
+            raise ReviewError(str(exc)) from exc
     state = RESOLUTIONS[action]
     values: dict[str, Any] = {"state": state, "resolved_at": now, "resolved_by": who.name, "lease_until": None,
                               "note": note}

@@ -60,3 +60,21 @@ def test_conversation_turns_and_curated_edit(db_url: str) -> None:
             "active", "No fee.", ["Is there a fee?", "Does it cost anything?"], "fake-2d")
         edits = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "curated.edit")))
         assert len(edits) == 1 and edits[0].detail["changed"] == ["answer", "questions", "state"]
+
+
+def test_an_edit_citing_a_passage_it_does_not_have_is_refused(db_url: str) -> None:
+    from qa_service.users.accounts import Identity
+
+    db = Database(db_url)
+    db.migrate()
+    me = Identity("sam", "staff", "city")
+    with db.session() as s:
+        item = queue.new_item(s, CFG, tenant="city", kind="held", question="Is there a fee?", lang="en",
+                              draft_answer="Yes. [1]", citations=[{"n": 1, "chunk_id": "fees.md:0", "text": "Fee."}])
+        queue.claim(s, CFG, "city", me, item.id)
+        item_id = item.id
+    with db.session() as s, pytest.raises(queue.ReviewError, match=r"\[2\] cites no passage of the draft"):
+        queue.resolve(s, item_id, me, "edit", answer="It costs 20 yuan. [1] Pay at the desk. [2]")
+    with db.session() as s:
+        done = queue.resolve(s, item_id, me, "edit", answer="It costs 20 yuan. [1]")
+        assert done.state == "edited" and done.final_citations[0]["chunk_id"] == "fees.md:0"
