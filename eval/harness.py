@@ -23,75 +23,85 @@ from eval import lecoqa
 from eval.baseline import Baseline
 from eval.data import eval_data_dir
 from eval.metrics import dedupe, holdout_bound, percentile, retrieval_scores
+from eval.runner import (
+    NOT_ANSWERED,
+    OUTCOME_OF,
+    Item,
+    answer_pipeline,
+    by_split,
+    compact,
+    headline,
+    outcome_of,
+    run_items,
+    tally,
+)
 from eval.suites import ADAPTERS
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.pipeline import AnswerPipeline, build_steps
-from qa_service.answer.response import to_response
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.services import Services
 
 DATA = eval_data_dir()
 SEED = 20261123
 SUITES = ("lecoqa", "rgb_en", "safety", *ADAPTERS)
-NOT_ANSWERED = ("held_for_review", "unanswerable_no_content", "unanswerable_cannot_answer")
+# the decisions eval.runner counts as not answered (held or declined), for the hold-out bound
+NOT_ANSWERED_STATUSES = tuple(s for s, g in OUTCOME_OF.items() if g in NOT_ANSWERED)
 
 
 def _sample(rows: list[Any], n: int | None) -> list[Any]:
     return rows if not n or n >= len(rows) else random.Random(SEED).sample(rows, n)
 
 
-def _answers(services: Services, items: list[tuple[str, set[str]]], tenant: str, lang: str,
-             holdout: bool) -> dict[str, Any]:
-    """Run the whole path (nothing recorded) and score decisions, citations, risk and latency per step."""
-    pipe = AnswerPipeline(services, build_steps(services, record=False))
-    decisions: dict[str, int] = defaultdict(int)
+def _answers(services: Services, items: list[tuple[str, str, set[str]]], tenant: str, lang: str,
+             holdout: bool, set_name: str) -> dict[str, Any]:
+    """Run the whole path (nothing recorded, eval.runner) and score decisions, citations, risk and latency per
+    step; ``items`` are (id, question, gold source ids). Figures per split are under ``splits``."""
     per_level: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # level -> [answered, wrong]
     steps: dict[str, list[float]] = defaultdict(list)
-    cites_gold = answered = supported = sentences = 0
-    per_question: dict[str, list[Any]] = {"decisions": [], "gold_seen": []}
-    for question, gold in items:
-        ctx = AnswerContext(question=question, tenant=tenant, channel="citizen", lang=lang,
-                            exclude_sources=sorted(gold) if holdout else [])
-        pipe.run(ctx)
-        out = to_response(ctx)
-        decisions[out["decision"]] += 1
-        per_question["decisions"].append(out["decision"])  # in question order, for the hold-out bound
-        per_question["gold_seen"].append(bool(gold & {p.source_id for p in ctx.passages}))
+    supported = sentences = 0
+    gold_seen: list[bool] = []
+
+    def observe(item: Item, ctx: AnswerContext, out: dict[str, Any]) -> None:
+        nonlocal supported, sentences
+        gold_seen.append(bool(set(item.gold) & {p.source_id for p in ctx.passages}))
         for step, ms in ctx.timings_ms.items():
             steps[step].append(ms)
-        if out["decision"] in ("answered", "answered_curated"):
-            answered += 1
-            right = bool({c["source_id"] for c in out["citations"]} & gold)
-            cites_gold += right
+        if outcome_of(out["decision"]) == "answered":
+            right = bool({c["source_id"] for c in out["citations"]} & set(item.gold))
             per_level[ctx.risk_level][0] += 1
             per_level[ctx.risk_level][1] += not right
             # drafted sentences that survived the citation check (removed ones never reach anyone)
             dropped = sum(1 for r in ctx.removed if r.get("reason") == "unsupported")
             sentences += len(ctx.sentences) + dropped
             supported += len(ctx.sentences)
-    n = max(1, len(items))
+
+    todo = [Item(id=qid, question=q, tenant=tenant, lang=lang, gold=tuple(sorted(gold)), answerable=not holdout,
+                 exclude_sources=tuple(sorted(gold)) if holdout else ()) for qid, q, gold in items]
+    rows = run_items(answer_pipeline(services), todo, set_name, observe)
+    t = tally(rows)
     return {
-        "n": len(items), "decisions": dict(decisions), "answered_share": round(answered / n, 4),
-        "not_answered_share": round(sum(decisions[d] for d in NOT_ANSWERED) / n, 4),
-        "answered_citing_gold_share": round(cites_gold / max(1, answered), 4),
+        "n": len(items), "decisions": t["decisions"], "answered_share": t["answered_share"] or 0.0,
+        "not_answered_share": t["not_answered_share"] or 0.0,
+        "answered_citing_gold_share": t["answered_citing_gold_share"] or 0.0,
         "sentence_support_rate": round(supported / max(1, sentences), 4),
         "wrong_share_by_risk": {lv: {"answered": a, "wrong_share": round(w / max(1, a), 4)}
                                 for lv, (a, w) in sorted(per_level.items())},
         "latency_ms": {step: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
                        for step, v in steps.items()},
-        "per_question": per_question,
+        "splits": compact(by_split(rows)),
+        # in question order, for the hold-out bound
+        "per_question": {"decisions": [r.status for r in rows], "gold_seen": gold_seen},
     }
 
 
-def _baseline_block(base: Baseline, items: list[tuple[str, set[str]]]) -> dict[str, Any]:
+def _baseline_block(base: Baseline, items: list[tuple[str, str, set[str]]]) -> dict[str, Any]:
     ranked, ms, cites_gold = [], [], 0
-    for q, gold in items:
+    for _, q, gold in items:
         sources, _, t = base.retrieve(q)
         ranked.append(dedupe(sources))
         ms.append(t)
         cites_gold += bool(set(sources[:3]) & gold)
     n = max(1, len(items))
-    return {"retrieval": retrieval_scores(ranked, [g for _, g in items]),
+    return {"retrieval": retrieval_scores(ranked, [g for _, _, g in items]),
             "answers": {"answered_share": 1.0, "not_answered_share": 0.0,
                         "answered_citing_gold_share": round(cites_gold / n, 4), "holdout_not_answered_share": 0.0,
                         "citation_check": "none", "guard": "none"},
@@ -103,12 +113,12 @@ def suite_lecoqa(services: Services, sample: int | None, data: Path = DATA, base
     folder = data / "lecoqa-zh-legal"
     lecoqa.ensure_ingested(services, folder)
     queries = _sample(lecoqa.load_queries(folder), sample)
-    items = [(q["query"], {str(g) for g in q["gold_doc_ids"]}) for q in queries]
+    items = [(str(q["qid"]), q["query"], {str(g) for g in q["gold_doc_ids"]}) for q in queries]
     out: dict[str, Any] = {
         "questions": len(queries),
         "retrieval": lecoqa.retrieval(services, queries, modes=("dense", "bm25", "cjk", "naive", "ours")),
-        "answers_gold_present": _answers(services, items, "legal", "zh", holdout=False),
-        "answers_holdout": _answers(services, items, "legal", "zh", holdout=True),
+        "answers_gold_present": _answers(services, items, "legal", "zh", holdout=False, set_name="lecoqa"),
+        "answers_holdout": _answers(services, items, "legal", "zh", holdout=True, set_name="lecoqa"),
         "baseline": _baseline_block(Baseline(services, "legal"), items) if baseline else None,
     }
     out["holdout_bound"] = holdout_bound(out["answers_gold_present"]["per_question"],
@@ -116,7 +126,7 @@ def suite_lecoqa(services: Services, sample: int | None, data: Path = DATA, base
     return out
 
 
-def _rgb_corpus(data: Path, work: Path) -> tuple[Path, list[tuple[str, set[str]]]]:
+def _rgb_corpus(data: Path, work: Path) -> tuple[Path, list[tuple[str, str, set[str]]]]:
     rows = [json.loads(x) for x in (data / "rgb-rag-benchmark" / "data_en_fact.json").read_text(
         encoding="utf-8").splitlines() if x.strip()]
     ids: dict[str, str] = {}
@@ -125,7 +135,7 @@ def _rgb_corpus(data: Path, work: Path) -> tuple[Path, list[tuple[str, set[str]]
         for kind in ("positive", "negative"):
             for i, text in enumerate(r[kind]):
                 ids.setdefault(text, f"rgb{r['id']}{kind[0]}{i}")
-        items.append((str(r["query"]), {ids[t] for t in r["positive"]}))
+        items.append((str(r["id"]), str(r["query"]), {ids[t] for t in r["positive"]}))
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / "rgb_en_corpus.jsonl"
     corpus.write_text("\n".join(json.dumps({"doc_id": v, "title": "", "text": k}, ensure_ascii=False)
@@ -139,16 +149,16 @@ def suite_rgb_en(services: Services, sample: int | None, data: Path = DATA, base
     corpus, items = _rgb_corpus(data, services.settings.data_dir / "eval-corpora")
     run_ingest(services, [corpus], "rgben", publish=True, actor="eval")
     items = _sample(items, sample)
-    golds = [g for _, g in items]
+    golds = [g for _, _, g in items]
     modes: dict[str, dict[str, Any]] = {"dense": {"mode": "dense"}, "bm25": {"mode": "bm25"},
                                         "naive": {"rrf_k": 60, "weights": (1.0, 1.0)}, "ours": {}}
     retrieval = {name: retrieval_scores(
         [dedupe([str(h.payload["source_id"]) for h in search(services, "rgben", q, k=20, **kw).hits])
-         for q, _ in items], golds) for name, kw in modes.items()}
+         for _, q, _ in items], golds) for name, kw in modes.items()}
     return {
         "questions": len(items), "retrieval": retrieval,
-        "answers_gold_present": _answers(services, items, "rgben", "en", holdout=False),
-        "negative_rejection": _answers(services, items, "rgben", "en", holdout=True),
+        "answers_gold_present": _answers(services, items, "rgben", "en", holdout=False, set_name="rgb_en"),
+        "negative_rejection": _answers(services, items, "rgben", "en", holdout=True, set_name="rgb_en"),
         "baseline": _baseline_block(Baseline(services, "rgben"), items) if baseline else None,
     }
 
@@ -291,6 +301,10 @@ def render(report: dict[str, Any], charts: list[str]) -> str:
             f"| {name} answers citing gold | {_pct(a['answered_citing_gold_share'])} | "
             f"{_pct(s['baseline']['answers']['answered_citing_gold_share'])} (top 3) |",
             f"| {name} held or refused (gold removed) | {_pct(hold.get('not_answered_share'))} | 0.0% |",
+            *([f"| {name} answered (gold present), test (dev, gap) | {headline(a['splits'], 'answered_share')} | – |",
+               f"| {name} held or refused (gold removed), test (dev, gap) | "
+               f"{headline(hold['splits'], 'not_answered_share')} | – |"]
+              if a.get("splits") and hold.get("splits") else []),
             *([f"| {name} questions whose gold never reaches the generator (same decision both ways) | "
                f"{_pct(s['holdout_bound']['unseen_share'])} ({_pct(s['holdout_bound']['unseen_same_decision'])}) | – |"]
               if s.get("holdout_bound") else []),

@@ -10,9 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import dedupe, percentile, retrieval_scores
+from eval.metrics import dedupe, retrieval_scores
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.response import to_response
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.kb import versions
 from qa_service.kb.search import search
@@ -63,35 +62,29 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
 
 def answers(services: Services, queries: list[dict[str, Any]], tenant: str = "legal",
             holdout: bool = False) -> dict[str, Any]:
-    """Run the whole path; with ``holdout`` each question's gold statutes are excluded."""
-    decisions: dict[str, int] = {}
-    cites_gold = 0
-    answered = 0
-    totals: list[float] = []
+    """Run the whole path (eval.runner, nothing recorded); with ``holdout`` each question's gold statutes are
+    excluded. Figures per dev/test split under ``splits``."""
+    from eval.runner import Item, answer_pipeline, by_split, compact, run_items, tally
+
+    items = [Item(id=str(q["qid"]), question=q["query"], tenant=tenant, lang="zh", answerable=not holdout,
+                  gold=tuple(str(g) for g in q["gold_doc_ids"]),
+                  exclude_sources=tuple(str(g) for g in q["gold_doc_ids"]) if holdout else ()) for q in queries]
+    rows = run_items(answer_pipeline(services), items, "lecoqa")
+    t = tally(rows)
+    n = max(1, len(rows))
+    cites_gold = sum(bool(r.cites_gold) for r in rows)
     levels: dict[str, int] = {}
-    for q in queries:
-        gold = [str(g) for g in q["gold_doc_ids"]]
-        ctx = AnswerContext(question=q["query"], tenant=tenant, channel="citizen", lang="zh", qid=str(q["qid"]),
-                            exclude_sources=gold if holdout else [])
-        services.answerer.run(ctx)
-        out = to_response(ctx)
-        decisions[out["decision"]] = decisions.get(out["decision"], 0) + 1
-        levels[ctx.risk_level] = levels.get(ctx.risk_level, 0) + 1
-        totals.append(out["timings_ms"]["total"])
-        if out["decision"] == "answered":
-            answered += 1
-            if {c["source_id"] for c in out["citations"]} & set(gold):
-                cites_gold += 1
-    n = len(queries)
-    not_answered = sum(v for k, v in decisions.items() if k.startswith("unanswerable") or k == "held_for_review")
+    for r in rows:
+        levels[r.risk_level] = levels.get(r.risk_level, 0) + 1
     return {
-        "n": n,
-        "decisions": decisions,
+        "n": len(rows),
+        "decisions": t["decisions"],
         "risk_levels": levels,
-        "answered_share": round(answered / n, 4),
-        "not_answered_share": round(not_answered / n, 4),
-        "answered_citing_gold_share": round(cites_gold / max(1, answered), 4),
+        "answered_share": t["answered_share"] or 0.0,
+        "not_answered_share": t["not_answered_share"] or 0.0,
+        "answered_citing_gold_share": round(cites_gold / max(1, t["outcomes"]["answered"]), 4),
         "citing_gold_of_all": round(cites_gold / n, 4),
-        "latency_ms": {"p50": round(percentile(totals, 50), 1), "p95": round(percentile(totals, 95), 1)},
+        "latency_ms": t["latency_ms"] or {"p50": 0.0, "p95": 0.0},
+        "splits": compact(by_split(rows)),
     }
 

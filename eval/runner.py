@@ -221,7 +221,7 @@ def gap(dev: dict[str, Any], test: dict[str, Any]) -> dict[str, float]:
     out = {}
     for k, v in test.items():
         w = dev.get(k)
-        if k.endswith("_share") and isinstance(v, float | int) and isinstance(w, float | int):
+        if "_share" in k and isinstance(v, float | int) and isinstance(w, float | int):
             out[k] = round(float(v) - float(w), 4)
     return out
 
@@ -259,3 +259,27 @@ def headline(block: dict[str, Any], key: str) -> str:
     """``test (dev d, gap g)`` for one share of a :func:`by_split` block (test is the headline)."""
     return (f"{pct(block['test'].get(key))} (dev {pct(block['dev'].get(key))}, "
             f"gap {signed(block['gap'].get(key))})")
+
+
+def answer_pipeline(services: Any, steps: list[Any] | None = None) -> PipelineLike:
+    """The whole answer path without recording (what every suite runs), or ``steps`` when a suite inserts
+    one of its own (e.g. a snapshot of the passages given to the generator)."""
+    from qa_service.answer.pipeline import AnswerPipeline, build_steps
+
+    return AnswerPipeline(services, steps if steps is not None else build_steps(services, record=False))
+
+
+def compact(block: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`by_split` block without the ``by`` breakdown (for embedding in larger reports)."""
+    return {k: v for k, v in block.items() if k != "by"}
+
+
+def split_shares(rows: Sequence[Outcome], flags: dict[str, dict[str, bool]]) -> dict[str, Any]:
+    """Per-split shares of a suite's own per-item flags (``flags[item id][name]``), in :func:`by_split`'s shape
+    (``test``, ``dev``, ``all`` with ``<name>_share`` and ``n``; ``gap``), so :func:`headline` reads them too."""
+    def part(sel: list[Outcome]) -> dict[str, Any]:
+        names = sorted({k for r in sel for k in flags.get(r.id, {})})
+        return {"n": len(sel), **{f"{k}_share": _share(sum(flags.get(r.id, {}).get(k, False) for r in sel),
+                                                       len(sel)) for k in names}}
+    test, dev = part([r for r in rows if r.split == "test"]), part([r for r in rows if r.split == "dev"])
+    return {"test": test, "dev": dev, "all": part(list(rows)), "gap": gap(dev, test)}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from qa_service.kb.embed import CjkEmbedder, DenseEmbedder, SparseEmbedder
     from qa_service.kb.live import LiveReaderCache
     from qa_service.kb.rerank import CrossEncoderReranker
+    from qa_service.kb.retriever import HybridRetriever
     from qa_service.kb.stats import TermStatsCache
     from qa_service.kb.store import VectorStore
 
@@ -73,6 +74,14 @@ class Services:
         from qa_service.kb.live import LiveReaderCache
 
         return LiveReaderCache(self.store)
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        """The one hybrid retriever (answer path, `qa kb search`, evaluation)."""
+        from qa_service.kb.retriever import HybridRetriever
+
+        return HybridRetriever(self.settings.retrieval, self.live, self.store, self.dense, self.sparse, self.cjk,
+                               self.term_stats, self.reranker)
 
     @cached_property
     def term_stats(self) -> TermStatsCache:

@@ -1,5 +1,10 @@
 """Shared fixtures: a fresh SQLite file or a fresh PostgreSQL database per test run, shared
-embedding models (loaded once), and a Services factory over tmp data dirs."""
+embedding models (loaded once), and a Services factory over tmp data dirs.
+
+Markers select: a test marked ``unit`` gets the deterministic fake dense embedder
+(qa_service/kb/fake_embed.py) from ``make_services`` / ``town`` and fails if it loads the real model;
+``integration`` uses the real model (and may use servers). Every test carries one of the two
+(collection fails otherwise)."""
 
 from __future__ import annotations
 
@@ -72,6 +77,45 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         drop()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test is ``unit`` or ``integration``: an unmarked one is an error, not a silent default."""
+    unmarked = [i.nodeid for i in items if i.get_closest_marker("unit") is None
+                and i.get_closest_marker("integration") is None]
+    if unmarked:
+        raise pytest.UsageError("tests without a unit or integration marker:\n  " + "\n  ".join(unmarked[:20]))
+
+
+def _is_unit(request: pytest.FixtureRequest) -> bool:
+    """The closest of the two markers decides (a test marked ``integration`` in a ``unit`` module is integration)."""
+    return is_unit(request.node)
+
+
+def is_unit(node: pytest.Item) -> bool:
+    kind = next((m.name for m in node.iter_markers() if m.name in ("unit", "integration")), None)
+    return kind == "unit"
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_load_no_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``unit`` test that reaches for the real dense model fails instead of paying for it."""
+    if not _is_unit(request):
+        return
+    from qa_service.kb.embed import DenseEmbedder
+
+    def refuse(self: DenseEmbedder) -> Any:
+        pytest.fail("a unit test loaded the real dense model: mark it integration or use fake_dense")
+
+    monkeypatch.setattr(DenseEmbedder, "model", property(refuse))
+
+
+@pytest.fixture(scope="session")
+def fake_dense() -> Any:
+    """The deterministic fake dense embedder (hashed character n-grams; no model)."""
+    from qa_service.kb.fake_embed import FakeDenseEmbedder
+
+    return FakeDenseEmbedder()
+
+
 @pytest.fixture(scope="session")
 def shared_models() -> dict[str, Any]:
     """The real embedding models, loaded once per test session."""
@@ -84,10 +128,17 @@ def shared_models() -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_services(tmp_path: Path, shared_models: dict[str, Any]) -> Iterator[Callable[..., Any]]:
-    """Build Services over a tmp data dir (and the given DB URL), sharing the loaded models."""
+def make_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Build Services over a tmp data dir (and the given DB URL), sharing the loaded models; a ``unit`` test gets
+    the fake dense embedder instead of the real model."""
+    from qa_service.kb.embed import SparseEmbedder
     from qa_service.services import Services
     from qa_service.settings import load_settings
+
+    if _is_unit(request):
+        shared_models = {"dense": request.getfixturevalue("fake_dense"), "sparse": SparseEmbedder()}
+    else:
+        shared_models = request.getfixturevalue("shared_models")
 
     made: list[Any] = []
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.data import eval_data_dir
+from eval.runner import headline
 from eval.suites import generic
 from qa_service.services import Services
 
@@ -80,6 +81,10 @@ def summary(block: dict[str, Any]) -> list[tuple[str, str, str]]:
         if k in block["outcome"] or k == "answered":
             rows.append((f"cough ended {k}", generic.pct(block["outcome"].get(k, 0) / n),
                          ("100.0%" if k == "answered" else "0.0%") if block.get("baseline") else "–"))
+    sp = block["answers"].get("splits")
+    if sp:
+        rows.append(("cough not answered (held or declined), test (dev, gap)", headline(sp, "not_answered_share"),
+                     base))
     lat = block["answers"]["latency_ms"].get("total")
     if lat:
         blat = ((block.get("baseline") or {}).get("latency_ms") or {}).get("retrieve") or {}

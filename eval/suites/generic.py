@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import dedupe, percentile, retrieval_scores
+from eval.runner import NOT_ANSWERED, Item, answer_pipeline, by_split, compact, headline, outcome_of, run_items, tally
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.pipeline import AnswerPipeline, build_steps
-from qa_service.answer.response import to_response
+from qa_service.answer.pipeline import build_steps
 from qa_service.services import Services
 
 SEED = 20261123
@@ -230,10 +230,11 @@ def _latency(steps: dict[str, list[float]]) -> dict[str, dict[str, float]]:
             for step, v in steps.items()}
 
 
-def _abstention(rows: list[tuple[bool, bool]]) -> dict[str, Any]:
-    """rows = (answerable, answered). Positive class: unanswerable ⇒ not answered."""
-    tp = sum(1 for ok, ans in rows if not ok and not ans)
-    abstained = sum(1 for _, ans in rows if not ans)
+def _abstention(rows: list[tuple[bool, str]]) -> dict[str, Any]:
+    """rows = (answerable, outcome group of eval.runner). Positive class: unanswerable ⇒ abstained, where
+    abstained = held or declined (a blocked or failed question is not a correct abstention)."""
+    tp = sum(1 for ok, out in rows if not ok and out in NOT_ANSWERED)
+    abstained = sum(1 for _, out in rows if out in NOT_ANSWERED)
     unanswerable = sum(1 for ok, _ in rows if not ok)
     answerable = len(rows) - unanswerable
     return {
@@ -241,13 +242,27 @@ def _abstention(rows: list[tuple[bool, bool]]) -> dict[str, Any]:
         "precision": round(tp / abstained, 4) if abstained else None,
         "recall": round(tp / unanswerable, 4) if unanswerable else None,
         "answerable_not_answered_share": round(
-            sum(1 for ok, ans in rows if ok and not ans) / answerable, 4) if answerable else None,
+            sum(1 for ok, out in rows if ok and out != "answered") / answerable, 4) if answerable else None,
     }
 
 
+def to_items(queries: list[Query], tenant: str, holdout: bool = False, channel: str = "citizen") -> list[Item]:
+    """Queries as eval.runner items; ``answer_strings`` (else ``answer_tokens``) are the key facts."""
+    items = []
+    for q in queries:
+        gold = tuple(q["gold_doc_ids"])
+        facts = q.get("answer_strings") or q.get("answer_tokens") or []
+        items.append(Item(id=q["qid"], question=q["query"], tenant=tenant, lang=q.get("lang") or "auto",
+                          channel=channel, gold=gold, answerable=q["answerable"] and not holdout,
+                          key_facts=tuple(f if isinstance(f, str) else tuple(f) for f in facts),
+                          exclude_sources=tuple(sorted(gold)) if holdout else ()))
+    return items
+
+
 def answer_block(services: Services, queries: list[Query], tenant: str, holdout: bool = False,
-                 channel: str = "citizen") -> dict[str, Any]:
-    """Every question through the whole answer path (nothing recorded), scored.
+                 channel: str = "citizen", set_name: str | None = None) -> dict[str, Any]:
+    """Every question through the whole answer path (nothing recorded, eval.runner), scored; the runner's
+    figures per split (``set_name``, default the tenant) are under ``splits``.
 
     ``holdout``: each question's gold sources are excluded (the service should then hold or refuse).
     """
@@ -255,39 +270,32 @@ def answer_block(services: Services, queries: list[Query], tenant: str, holdout:
     snap = _PassageSnapshot()
     at = next((i for i, s in enumerate(steps) if s.name == "generate"), len(steps))
     steps.insert(at, snap)
-    pipe = AnswerPipeline(services, steps)
-    decisions: dict[str, int] = defaultdict(int)
     per_level: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # level -> [answered, wrong]
     timings: dict[str, list[float]] = defaultdict(list)
-    abst: list[tuple[bool, bool]] = []
+    abst: list[tuple[bool, str]] = []
     texts = _TextScores()
-    cites_gold = answered_gold = answered = supported = sentences = 0
-    n_cites = valid_cites = answers_all_valid = answers_no_citation = 0
-    for q in queries:
-        gold = set(q["gold_doc_ids"])
+    acc: dict[str, int] = defaultdict(int)  # counters shared with observe()
+    pending = iter(queries)
+
+    def observe(item: Item, ctx: AnswerContext, out: dict[str, Any]) -> None:
+        q = next(pending)
+        given = snap.given or {p.n: (p.chunk_id, p.source_id, p.digest) for p in ctx.passages}
         snap.given = {}
-        ctx = AnswerContext(question=q["query"], tenant=tenant, channel=channel, lang=q.get("lang") or "auto",
-                            qid=q["qid"], exclude_sources=sorted(gold) if holdout else [])
-        pipe.run(ctx)
-        out = to_response(ctx)
-        decisions[out["decision"]] += 1
         for step, ms in ctx.timings_ms.items():
             if step != snap.name:
                 timings[step].append(ms)
-        is_answered = out["decision"] in ANSWERED
-        answerable = q["answerable"] and not holdout
-        abst.append((answerable, is_answered))
+        group = outcome_of(out["decision"])
+        is_answered = group == "answered"
+        abst.append((item.answerable, group))
         texts.add(q, " ".join(s.text for s in ctx.sentences), is_answered)
         if not is_answered:
-            continue
-        answered += 1
-        given = snap.given or {p.n: (p.chunk_id, p.source_id, p.digest) for p in ctx.passages}
-        cited = {c["source_id"] for c in out["citations"]}
-        right = bool(cited & gold)
-        if gold and answerable:
-            answered_gold += 1
-            cites_gold += right
-        wrong = (not answerable) or (bool(gold) and not right)
+            return
+        gold = set(item.gold)
+        right = bool({c["source_id"] for c in out["citations"]} & gold)
+        if gold and item.answerable:
+            acc["answered_gold"] += 1
+            acc["cites_gold"] += right
+        wrong = (not item.answerable) or (bool(gold) and not right)
         per_level[ctx.risk_level][0] += 1
         per_level[ctx.risk_level][1] += wrong
         # citation validity: each cited number was a passage given to the generator, and the citation's
@@ -296,32 +304,39 @@ def answer_block(services: Services, queries: list[Query], tenant: str, holdout:
         numbers = [n for s in ctx.sentences for n in s.cites]
         by_n = {c["n"]: c for c in out["citations"]}
         for n in numbers:
-            n_cites += 1
+            acc["n_cites"] += 1
             c = by_n.get(n)
             ok = (n in given and c is not None and c["chunk_id"] == given[n][0] and c["source_id"] == given[n][1]
                   and c["digest"] == given[n][2] and str(c["chunk_id"]).rsplit(":", 1)[0] == c["source_id"])
-            valid_cites += ok
+            acc["valid_cites"] += ok
             ok_all &= ok
-        answers_no_citation += not numbers
-        answers_all_valid += ok_all and bool(numbers)
+        acc["answers_no_citation"] += not numbers
+        acc["answers_all_valid"] += ok_all and bool(numbers)
         dropped = sum(1 for r in ctx.removed if r.get("reason") == "unsupported")
-        sentences += len(ctx.sentences) + dropped
-        supported += len(ctx.sentences)
+        acc["sentences"] += len(ctx.sentences) + dropped
+        acc["supported"] += len(ctx.sentences)
+
+    rows = run_items(answer_pipeline(services, list(steps)), to_items(queries, tenant, holdout, channel),
+                     set_name or tenant, observe)
+    t = tally(rows)
+    answered, n_cites, sentences = t["outcomes"]["answered"], acc["n_cites"], acc["sentences"]
     n = max(1, len(queries))
     return {
-        "n": len(queries), "holdout": holdout, "decisions": dict(decisions),
+        "n": len(queries), "holdout": holdout, "decisions": t["decisions"],
         "answered_share": round(answered / n, 4),
-        "not_answered_share": round((len(queries) - answered) / n, 4),
-        "answered_citing_gold_share": round(cites_gold / answered_gold, 4) if answered_gold else None,
-        "sentence_support_rate": round(supported / sentences, 4) if sentences else None,
-        "citations": {"n": n_cites, "valid_share": round(valid_cites / n_cites, 4) if n_cites else None,
-                      "answers_all_valid_share": round(answers_all_valid / answered, 4) if answered else None,
-                      "answers_without_citation": answers_no_citation},
+        "not_answered_share": t["not_answered_share"] if queries else 0.0,
+        "answered_citing_gold_share": round(acc["cites_gold"] / acc["answered_gold"], 4)
+        if acc["answered_gold"] else None,
+        "sentence_support_rate": round(acc["supported"] / sentences, 4) if sentences else None,
+        "citations": {"n": n_cites, "valid_share": round(acc["valid_cites"] / n_cites, 4) if n_cites else None,
+                      "answers_all_valid_share": round(acc["answers_all_valid"] / answered, 4) if answered else None,
+                      "answers_without_citation": acc["answers_no_citation"]},
         "abstention": _abstention(abst),
         "text": texts.result(),
         "wrong_share_by_risk": {lv: {"answered": a, "wrong_share": round(w / max(1, a), 4)}
                                 for lv, (a, w) in sorted(per_level.items())},
         "latency_ms": _latency(timings),
+        "splits": compact(by_split(rows)),
     }
 
 
@@ -364,7 +379,7 @@ def baseline_block(services: Services, queries: list[Query], tenant: str) -> dic
         "answers": {"n": len(queries), "answered_share": 1.0 if queries else 0.0, "not_answered_share": 0.0,
                     "answered_citing_gold_share": round(cites_gold / with_gold, 4) if with_gold else None,
                     "wrong_share": round(per_level_wrong / n, 4),
-                    "abstention": _abstention([(q["answerable"], True) for q in queries]),
+                    "abstention": _abstention([(q["answerable"], "answered") for q in queries]),
                     "text": texts.result(), "citation_check": "none", "guard": "none", "risk_label": "none"},
         "latency_ms": {"retrieve": {"p50": round(percentile(ms, 50), 1), "p95": round(percentile(ms, 95), 1)}},
         "index_build_seconds": base.build_seconds,
@@ -438,6 +453,14 @@ def summary_generic(name: str, block: dict[str, Any], ks: Sequence[str] = ("reca
             rows.append((f"{name} {k}", num(ours_ret[k]), num(bret.get(k)) if base else "–"))
     a = block["answers"]
     rows.append((f"{name} answered", pct(a["answered_share"]), pct(bans.get("answered_share"))))
+    sp = a.get("splits")
+    if sp:
+        rows.append((f"{name} answered, test (dev, gap)", headline(sp, "answered_share"), "–"))
+        if sp["all"].get("key_fact_items"):
+            rows.append((f"{name} key-fact share, test (dev, gap)", headline(sp, "key_fact_share"), "–"))
+        if sp["all"].get("unanswerable"):
+            rows.append((f"{name} unanswerable answered, test (dev, gap)",
+                         headline(sp, "unanswerable_answered_share"), "100.0%" if base else "–"))
     if a.get("answered_citing_gold_share") is not None:
         rows.append((f"{name} answers citing gold", pct(a["answered_citing_gold_share"]),
                      pct(bans.get("answered_citing_gold_share")) + (" (top 3)" if base else "")))
@@ -457,6 +480,9 @@ def summary_generic(name: str, block: dict[str, Any], ks: Sequence[str] = ("reca
     if hold:
         rows.append((f"{name} held or refused (gold removed)", pct(hold["not_answered_share"]),
                      "0.0%" if base else "–"))
+        if hold.get("splits"):
+            rows.append((f"{name} held or refused (gold removed), test (dev, gap)",
+                         headline(hold["splits"], "not_answered_share"), "–"))
     if a["citations"]["n"]:
         rows.append((f"{name} citation validity", pct(a["citations"]["valid_share"]), "no citations"))
     if a["sentence_support_rate"] is not None:

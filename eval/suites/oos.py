@@ -3,17 +3,19 @@
 beside answerable controls (every question of knowledge/questions-broad.jsonl).
 
 Out-of-scope questions should end *declined* with the contact line (a hotline or telephone number in the
-message) or *held*; the controls should be answered. Figures per split (test headline, dev and gap):
+message) or *held*; the controls should be answered. 12 of the 30 questions share a topic (not the wording) with
+the unanswerable questions of knowledge/questions.jsonl, which the answer steps were tuned on; figures are also
+given for those and for the new topics apart. Figures per split (test headline, dev and gap):
 declined with the contact line, held, answered (out-of-scope questions); declined and answered (controls).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from eval.runner import SPLIT_HEADER, Outcome, by_split, headline, run_items, split_rows
+from eval.runner import SPLIT_HEADER, Outcome, answer_pipeline, by_split, headline, run_items, split_rows
 from eval.suites.sample_sets import BROAD, KNOWLEDGE, OOS, ensure_sample_knowledge, read_set, sample_units, to_item
-from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.services import Services
 
 SET = "oos"
@@ -26,18 +28,29 @@ CONTROL_FIGURES = (("answerable_declined_share", "answerable declined"), ("held_
                    ("answered_share", "answerable answered"))
 
 
+def tuned_topics(root: Path = KNOWLEDGE) -> set[str]:
+    """Ids of the out-of-scope questions whose topic (not wording) is also among the unanswerable questions of
+    knowledge/questions.jsonl, which the answer steps were tuned on."""
+    return {str(r["qid"]) for r in read_set(OOS, root) if r.get("topic_in_tuned_set")}
+
+
+def figures(rows: list[Outcome]) -> dict[str, Any]:
+    tuned = tuned_topics()
+    by_topic = by_split(rows, key=lambda r: "topic also in the tuned set" if r.id in tuned else "new topic")
+    return {"out_of_scope": by_split(rows, key=lambda r: r.lang), "by_topic_origin": by_topic["by"]}
+
+
 def run(services: Services, sample: int | None, baseline: bool = True, *,
         controls: bool = True, tenants: tuple[str, ...] | None = None) -> dict[str, Any]:
     """``tenants``: only the questions asked of these tenants. ``baseline`` is accepted for the adapter
     interface (the llama-index baseline always answers)."""
     knowledge = ensure_sample_knowledge(services)
-    pipe = AnswerPipeline(services, build_steps(services, record=False))
+    pipe = answer_pipeline(services)
     oos_items = [to_item(r) for r in read_set(OOS, KNOWLEDGE) if tenants is None or r["tenant"] in tenants]
     oos_items = sample_units(oos_items, sample)
     oos_rows = run_items(pipe, oos_items, SET)
     block: dict[str, Any] = {"set": f"knowledge/{OOS}", "questions": len(oos_rows), "knowledge": knowledge,
-                             "baseline": None, "out_of_scope": by_split(oos_rows, key=lambda r: r.lang),
-                             "items": [r.as_dict() for r in oos_rows]}
+                             "baseline": None, **figures(oos_rows), "items": [r.as_dict() for r in oos_rows]}
     if controls:
         ctl = sample_units([to_item(r) for r in read_set(BROAD, KNOWLEDGE)
                             if tenants is None or r["tenant"] in tenants], sample)
@@ -57,6 +70,8 @@ def render(block: dict[str, Any]) -> list[str]:
              *split_rows("out of scope: ", o, OOS_FIGURES)]
     for lang, sub in o.get("by", {}).items():
         lines += split_rows(f"out of scope {lang}: ", sub, OOS_FIGURES[:1] + OOS_FIGURES[4:5])
+    for origin, sub in (block.get("by_topic_origin") or {}).items():
+        lines += split_rows(f"out of scope, {origin}: ", sub, OOS_FIGURES[3:5])
     c = block.get("controls")
     if c:
         lines += split_rows("controls: ", c, CONTROL_FIGURES)

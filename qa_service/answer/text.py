@@ -1,4 +1,5 @@
-"""Small text tools shared by the answer steps: sentence splitting and lexical overlap (zh/en)."""
+"""Small text tools shared by the answer steps: sentences with their section headings, lexical overlap (zh/en).
+Sentence boundaries and the language check are qa_service/text.py's."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from qa_service.text import HAN, SENTENCES, is_chinese
+
 if TYPE_CHECKING:
     from nltk.stem.snowball import SnowballStemmer
 
-_SENT_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s)|\n+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK = re.compile(f"[{HAN}]")
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 _CITE = re.compile(r"\[(\d{1,3})\]")
 _EN_STOP_WORDS = """
@@ -34,7 +36,7 @@ def split_sentences(text: str) -> list[str]:
     """Split into sentences at Chinese and English punctuation and line breaks; a list marker split off on its own
     ("1.", "(2)", "三、") stays with the text it numbers, and an English line that wraps into a lower-case next line
     is one line."""
-    parts = [p.strip() for p in _SENT_END.split(_LINE_WRAP.sub(" ", text))]
+    parts = SENTENCES.split(_LINE_WRAP.sub(" ", text))
     out: list[str] = []
     mark = ""
     for p in parts:
@@ -67,7 +69,7 @@ def _heading(line: str, prev: str, nxt: str) -> str | None:
     if not m or _LINE_END.search(line):
         return None
     rest = m.group("rest").strip()
-    if len(rest.split()) > 8 or (is_cjk(rest) and len(rest) > 20):
+    if len(rest.split()) > 8 or (is_chinese(rest) and len(rest) > 20):
         return None
     return None if _marker(line) in (_marker(prev), _marker(nxt)) else rest
 
@@ -125,11 +127,6 @@ def _stemmer() -> SnowballStemmer:
 def stem(word: str) -> str:
     """English Snowball stem ("processing", "processed" → "process"), as the BM25 index stems."""
     return str(_stemmer().stem(word))
-
-
-def is_cjk(text: str) -> bool:
-    letters = sum(1 for ch in text if ch.isalpha())
-    return bool(letters) and len(_CJK.findall(text)) / letters >= 0.2
 
 
 def terms(text: str) -> set[str]:

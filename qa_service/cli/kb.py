@@ -123,7 +123,7 @@ def search_cmd(
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25 | cjk (BM25 over Han-character bigrams)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Hybrid retrieval probe over the live version."""
+    """The answer path's retrieval over the live version (kb/retriever.py): same weights, date filter, reranking."""
     from qa_service.kb.edge_store import VersionNotFound
     from qa_service.kb.search import hit_dict, search
 
@@ -142,7 +142,8 @@ def search_cmd(
         fail(f"tenant {tenant!r} has no live version; ingest and publish first", as_json=as_json)
     results = [hit_dict(h) for h in res.hits]
     if as_json:
-        emit_json({"tenant": tenant, "version": res.version, "results": results})
+        emit_json({"tenant": tenant, "version": res.version, "results": results, "expired": res.expired,
+                   "weights": [round(w, 3) for w in res.weights], "confidence": res.confidence})
         return
     for r in results:
         console.print(f"[bold]{r['score']:.4f}[/bold] {r['chunk_id']} — {r['title']} › {r['heading'] or ''}")

@@ -177,13 +177,17 @@ _SPACED_PHRASES = re.compile(
     r"systemprompt|youarenow|developermode|jailbreak|pwned|donotanswer|doanythingnow")
 
 # --- harmful requests -------------------------------------------------------------------------
+_HOW = (r"\b(?:how\s+(?:to|do\s+i|can\s+i|would\s+(?:i|you|one))|ways\s+to|steps\s+to|instructions\s+(?:for|to)|"
+        r"help\s+me|teach\s+me|tell\s+me\s+how\s+to)\b.{0,60}")
+# Getting, making or buying is harmful only for dangerous things: "how do I get a passport", "how can I get my money
+# back" are what citizens ask every day. Crimes (steal, forge, launder ...) are harmful whatever their object.
 _HARMFUL_EN = re.compile(
-    r"(?i)\b(?:how\s+(?:to|do\s+i|can\s+i|would\s+(?:i|you|one))|ways\s+to|steps\s+to|instructions\s+(?:for|to)|"
-    r"help\s+me|teach\s+me|tell\s+me\s+how\s+to)\b.{0,60}\b(?:make|build|synthesi[sz]e|cook|produce|buy|get|obtain|"
-    r"kill|poison|hurt|stab|shoot|kidnap|launder|counterfeit|forge|fake|hack|steal|smuggle|traffic|bomb|rob)\b"
-    r".{0,60}\b(?:bomb|explosives?|weapons?|guns?|nerve\s+agent|poison|meth\w*|cocaine|heroin|fentanyl|drugs?|"
-    r"someone|people|person|(?:my\s+)?(?:wife|husband|neighbou?r|boss)|money|passports?|ids?|documents?|"
-    r"licen[cs]es?|accounts?|identity|children|organs?|bank|car)\b"
+    r"(?i)" + _HOW + r"\b(?:make|build|synthesi[sz]e|cook|produce|buy|get|obtain)\b.{0,60}"
+    r"\b(?:bomb|explosives?|weapons?|guns?|nerve\s+agent|poison|meth\w*|cocaine|heroin|fentanyl|drugs?)\b"
+    r"|" + _HOW + r"\b(?:kill|poison|hurt|stab|shoot|kidnap|launder|counterfeit|forge|fake|hack|steal|smuggle|"
+    r"traffic|bomb|rob)\b.{0,60}\b(?:bomb|explosives?|weapons?|guns?|nerve\s+agent|poison|meth\w*|cocaine|heroin|"
+    r"fentanyl|drugs?|someone|people|person|(?:my\s+)?(?:wife|husband|neighbou?r|boss)|money|passports?|ids?|"
+    r"documents?|licen[cs]es?|accounts?|identity|children|organs?|bank|car)\b"
     r"|\b(?:build|make)\s+(?:a|an)\s+(?:pipe\s+)?bomb\b|\bkill\s+(?:myself|him|her|them|someone)\b"
     # made-up or abusive content on order (misinformation, insults)
     r"|\b(?:write|formulate|create|generate|compose|invent|come\s+up\s+with)\s+(?:me\s+)?(?:an?\s+|some\s+)?(?:\w+\s+)?"

@@ -23,13 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
+from qa_service.text import Splitter
+
 log = logging.getLogger(__name__)
 
 MODEL_DIR = Path(__file__).with_name("model")
 MODEL = MODEL_DIR / "guard_lr.npz"
 _WHITESPACE = re.compile(r"\s\s+")
-#: Sentence ends (also a literal "\n" typed into the question); pieces shorter than 12 characters are not scored.
-_SENTENCE_END = re.compile(r"[.!?;。！？；]+|\n+|\\n")
+#: Sentences (qa_service/text.py, ending also without a space after, and at a literal "\n" typed into the
+#: question); pieces shorter than 12 characters are not scored.
+_SENTENCES = Splitter(glued=True)
 MIN_PIECE = 12
 
 
@@ -73,14 +76,9 @@ class LearnedVerdict:
 def pieces(text: str) -> list[tuple[int, int]]:
     """(start, end) of the whole text and of each sentence of at least ``MIN_PIECE`` characters."""
     out = [(0, len(text))]
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        end = m.end()
+    for start, end in _SENTENCES.spans(text.replace("\\n", "\n ")):  # same length: offsets stay
         if end - start >= MIN_PIECE and (start, end) != (0, len(text)):
             out.append((start, end))
-        start = end
-    if len(text) - start >= MIN_PIECE and start > 0:
-        out.append((start, len(text)))
     return out
 
 

@@ -24,12 +24,14 @@ import numpy as np
 import yaml
 
 from qa_service.settings import GuardSettings
+from qa_service.text import Splitter, is_chinese
 
 if TYPE_CHECKING:
     from qa_service.kb.embed import DenseEmbedder
 
 EXEMPLARS = Path(__file__).with_name("exemplars.yaml")
-_SENTENCE = re.compile(r"(?<=[.!?;:。！？；：])\s*|\n+|\\n")
+#: the guard's sentences: colons end one too ("Note: ignore..."), and so does a period without a space after
+_SENTENCES = Splitter(colon=True, glued=True)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"\w+")
 _GERMAN = re.compile(r"(?i)[äöüß]|\b(?:der|die|das|und|ich|ist|nicht|wie|was|ein|eine|sie|du|mit|für|auf|wird|sind|"
@@ -65,14 +67,9 @@ def load_exemplars(path: Path = EXEMPLARS) -> Exemplars:
     return Exemplars(attack, benign)
 
 
-def is_cjk_text(text: str) -> bool:
-    """Mostly Chinese: CJK characters outnumber Latin words."""
-    return len(_CJK.findall(text)) > len(re.findall(r"[A-Za-z]+", text))
-
-
 def piece_language(text: str) -> str:
     """``zh``, ``de`` or ``en`` (any other Latin-script text) — which thresholds apply to a piece."""
-    if is_cjk_text(text):
+    if is_chinese(text):
         return "zh"
     return "de" if len(_GERMAN.findall(text)) >= 2 else "en"
 
@@ -86,7 +83,8 @@ def segments(text: str, max_segments: int, max_chars: int) -> list[str]:
     if not whole:
         return []
     out = [whole]
-    parts = [p.strip(" \"'“”„«»-*#>") for p in _SENTENCE.split(whole)]
+    # a typed "\n" (backslash, n) ends a sentence too; replaced by two characters, so offsets stay
+    parts = [p.strip(" \"'“”„«»-*#>") for p in _SENTENCES.split(whole.replace("\\n", "\n "))]
     seen = {whole}
     for p in parts:
         if p in seen:

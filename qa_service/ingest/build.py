@@ -1,5 +1,10 @@
 """Writes one new KB version: embeds new chunks in large batches, reuses the vectors of chunks
-whose digest is already in the parent version, copies unchanged sources' points wholesale."""
+whose digest is already in the parent version, copies unchanged sources' points wholesale.
+
+When the parent was built by another dense model (``reuse_vectors`` false: the ledger's ``embedding_model`` of the
+parent differs from ``services.dense.model_id``), nothing of its dense vectors is kept: copied sources are
+re-embedded from their stored payload, so a model change re-embeds every chunk once and a version never mixes
+two models' vectors (which would share a dimension and fail silently)."""
 
 from __future__ import annotations
 
@@ -52,6 +57,7 @@ class VersionBuilder:
         self.tenant = tenant
         self.version = version
         self.model_id = services.dense.model_id
+        self.reuse_vectors = reuse_vectors
         self.flush_at = flush_at
         self.writer: VersionWriter = services.store.create_version(tenant, version, services.dense.dim)
         self.parent: VersionReader | None = None
@@ -65,6 +71,7 @@ class VersionBuilder:
         self.embedded = 0
         self.reused = 0
         self.copied = 0
+        self.reembedded = 0
         self.total_points = 0
         self.chunk_counts: Counter[str] = Counter()
         self.refusals: list[tuple[SourceUnit, str]] = []
@@ -107,7 +114,8 @@ class VersionBuilder:
         self.reused += len(batch) - len(to_embed)
 
     def copy_sources(self, source_ids: set[str]) -> None:
-        """Copy every point of these sources from the parent, vectors included."""
+        """Copy every point of these sources from the parent: vectors included when the parent was built by the
+        same dense model, else with their dense vectors re-embedded (the sparse ones do not depend on it)."""
         if not source_ids or self.parent is None:
             return
         buf: list[StoredPoint] = []
@@ -117,11 +125,20 @@ class VersionBuilder:
                 buf.append(p)
                 self.chunk_counts[sid] += 1
                 if len(buf) >= self.services.settings.store.upsert_batch:
-                    self._write(buf)
-                    self.copied += len(buf)
+                    self._write_copied(buf)
                     buf = []
-        self._write(buf)
-        self.copied += len(buf)
+        self._write_copied(buf)
+
+    def _write_copied(self, points: list[StoredPoint]) -> None:
+        if points and not self.reuse_vectors:
+            texts = [embed_text(p.payload) for p in points]
+            vecs = self.services.dense.encode(texts, self.services.settings.embedding.batch_size)
+            for p, vec in zip(points, vecs, strict=True):
+                p.dense = vec
+                p.payload = {**p.payload, "model": self.model_id}
+            self.reembedded += len(points)
+        self._write(points)
+        self.copied += len(points)
 
     def _write(self, points: list[StoredPoint]) -> None:
         for p in points:  # reused or copied points of a parent built before the bigram index: cheap to compute

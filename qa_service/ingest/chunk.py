@@ -12,20 +12,12 @@ import re
 from dataclasses import dataclass
 
 from qa_service.ingest.types import Chunk, LoadedDocument, Section
+from qa_service.text import HAN, HAN_RE, SENTENCES
 
 log = logging.getLogger(__name__)
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
-_CLOSE = "\"'”’」』）)\\]"
-# Sentence ends: Chinese marks always; ASCII !?; next to CJK (NFKC turns ？ into ?); .!? before space/end.
-_END_RE = re.compile(
-    f"(?:[。！？；]|(?<=[{_CJK}])[!?;]|[!?;](?=[{_CJK}])|[.!?](?=[{_CLOSE}]*(?:\\s|$)))[{_CLOSE}]*"
-)
-_ABBREV = frozenset({"mr", "mrs", "ms", "dr", "no", "nos", "e.g", "i.e", "etc", "vs", "st", "art", "sec", "para",
-                     "fig", "p", "pp", "cf", "approx", "dept", "gov", "inc", "ltd", "co", "jan", "feb", "mar",
-                     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"})
-_INITIALISM = re.compile(r"(?:\b[A-Za-z]\.)+$")
+_CJK = HAN
+_CJK_RE = HAN_RE
 _UNIT_RE = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
 
 
@@ -43,40 +35,15 @@ class _Sentence:
     line_end: bool  # the sentence ends its line (rejoin with a newline)
 
 
-def _is_abbreviation(text: str, dot: int) -> bool:
-    """True when the period at ``dot`` ends an abbreviation such as 'No.' or 'U.S.'."""
-    if text[dot] != ".":
-        return False
-    head = text[: dot + 1]
-    word = head.split()[-1] if head.split() else ""
-    if _INITIALISM.search(word) and len(word) <= 6:
-        return True
-    return word[:-1].lower().lstrip("([\"'") in _ABBREV
-
-
 def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text`` (lines are always boundaries); exposed for tests and other steps."""
-    return [s.text for s in _sentences(text)]
+    """Sentences of ``text`` (lines are always boundaries): qa_service/text.py's splitter."""
+    return SENTENCES.split(text)
 
 
 def _sentences(text: str) -> list[_Sentence]:
     out: list[_Sentence] = []
     for line in text.split("\n"):
-        line = line.strip()
-        if not line:
-            continue
-        start = 0
-        pieces: list[str] = []
-        for m in _END_RE.finditer(line):
-            if _is_abbreviation(line, m.start()):
-                continue
-            piece = line[start : m.end()].strip()
-            if piece:
-                pieces.append(piece)
-            start = m.end()
-        tail = line[start:].strip()
-        if tail:
-            pieces.append(tail)
+        pieces = [line[a:b] for a, b in SENTENCES.line_spans(line)]
         for i, piece in enumerate(pieces):
             out.append(_Sentence(piece, count_tokens(piece), i == len(pieces) - 1))
     return out

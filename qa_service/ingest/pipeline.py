@@ -196,10 +196,11 @@ def run_ingest(
     removed_ids = sorted(set(parent_manifest) - seen) if mode == "sync" else []
     result.sources = counts
     result.chunks = {"embedded": builder.embedded, "reused": builder.reused, "copied": builder.copied,
-                     "flagged": sum(len(p.flagged) for p in prepared)}
+                     "reembedded": builder.reembedded, "flagged": sum(len(p.flagged) for p in prepared)}
     try:
         changed = (manifest != parent_manifest or any(p.chunks_written > 0 or p.flagged for p in prepared)
-                   or (parent is not None and versions.index_outdated(store, tenant, parent)))
+                   or (parent is not None and versions.index_outdated(store, tenant, parent))
+                   or (parent is not None and parent_model != model_id and builder.total_points > 0))
         if changed:
             state = "succeeded" if counts["failed"] == 0 else "partial"
         else:

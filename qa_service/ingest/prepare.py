@@ -28,14 +28,14 @@ from typing import Any
 
 from qa_service.guard.pii import redact
 from qa_service.ingest.catalog import parse_date
-from qa_service.ingest.chunk import chunk_document, split_sentences
+from qa_service.ingest.chunk import chunk_document
 from qa_service.ingest.discover import SourceUnit
-from qa_service.ingest.language import detect_language
 from qa_service.ingest.loaders import LoadLimits, load_file
 from qa_service.ingest.normalise import normalise
 from qa_service.ingest.scan import find_classification, find_injection, find_pii, injection_spans
 from qa_service.ingest.types import Chunk, LoadedDocument, SourceMeta
 from qa_service.settings import Settings
+from qa_service.text import language, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def resolve_meta(unit: SourceUnit, doc: LoadedDocument, tenant: str, settings: S
     merged.update({k: v for k, v in unit.meta.items() if v not in (None, "")})
     lang = str(merged.get("language") or settings.ingest.default_language)
     if lang in ("auto", ""):
-        lang = detect_language(text[:5000])
+        lang = language(text[:5000])
     visibility = str(merged.get("visibility") or settings.ingest.default_visibility).lower()
     if visibility not in ("public", "internal"):
         raise ValueError(f"visibility must be public or internal, not {visibility!r}")

@@ -9,6 +9,7 @@ from typing import Any, cast
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.answer.response import to_response
+from qa_service.kb.stats import TermStatsCache
 from qa_service.kb.store import VersionReader
 from qa_service.services import Services
 
@@ -36,6 +37,8 @@ class _PreviewServices:
         self._services = services
         self.live = live
         self.__dict__["_guard_similarity"] = shared_similarity(services)
+        # a cache of its own: the shared one keeps one version per tenant, and a preview must not evict live's
+        self.term_stats = services.__dict__.setdefault("_preview_term_stats", TermStatsCache())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._services, name)

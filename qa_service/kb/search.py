@@ -1,29 +1,23 @@
-"""Hybrid search over a tenant's live (or a given) version: the probe behind `qa kb search` and
-the first half of the answer path's retrieve step."""
+"""The per-query fusion weights of the hybrid retriever (kb/retriever.py; docs/retrieval.md), the channel's
+visibility, and ``search``: the retriever as `qa kb search`, evaluation and tests call it."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qa_service.ingest.catalog import date_int
-from qa_service.kb.types import CJK, Hit, SearchFilter
-from qa_service.services import Services
+from qa_service.kb.types import Hit
 from qa_service.settings import RetrievalSettings
+from qa_service.text import language
 
-
-@dataclass
-class SearchResult:
-    version: int | None
-    hits: list[Hit]
+if TYPE_CHECKING:
+    from qa_service.kb.retriever import RetrievalResult
+    from qa_service.services import Services
 
 
 def query_lang(text: str) -> str:
     """``zh`` or ``en``: which per-language retrieval settings apply to a query."""
-    from qa_service.answer.text import is_cjk
-
-    return "zh" if is_cjk(text) else "en"
+    return language(text)
 
 
 def base_weights(by_lang: dict[str, list[float]], text: str) -> tuple[float, float, float]:
@@ -75,46 +69,14 @@ def search(
     version: int | None = None,
     mode: str = "hybrid",
     rrf_k: int | None = None,
-) -> SearchResult:
-    """Query one version (default: live) with dense + BM25 (+ Han-bigram BM25 for Chinese) fused by
-    weighted RRF. ``mode``: ``hybrid``, or one retriever alone: ``dense``, ``bm25``, ``cjk``.
-
-    Without ``weights`` the weights follow the query's language and the lead retriever's
-    confidence (:func:`adaptive_weights`), as in the answer path.
-    """
-    flt = SearchFilter(visibility=visibility, valid_on=date_int(valid_on, 0) if valid_on else None)
-    if version is None:
-        cached = services.live.get(tenant)
-        if cached is None:
-            return SearchResult(None, [])
-        ver, reader = cached
-        return SearchResult(ver, _query(services, reader, text, k, flt, weights, mode, rrf_k))
-    reader = services.store.open_version(tenant, version)
-    try:
-        return SearchResult(version, _query(services, reader, text, k, flt, weights, mode, rrf_k))
-    finally:
-        reader.close()
-
-
-def _query(services: Services, reader: Any, text: str, k: int, flt: SearchFilter,
-           weights: tuple[float, ...] | None, mode: str, rrf_k: int | None = None) -> list[Hit]:
-    cfg = services.settings.retrieval
-    if mode == "dense":
-        result: list[Hit] = reader.dense(services.dense.encode_query(text), flt, k)
-    elif mode == "bm25":
-        result = reader.sparse(services.sparse.embed_query(text), flt, k)
-    elif mode == "cjk":
-        result = reader.sparse(services.cjk.embed_query(text), flt, k, using=CJK)
-    else:
-        dense_q, sparse_q = services.dense.encode_query(text), services.sparse.embed_query(text)
-        cjk_q = services.cjk.embed_query(text)
-        if weights is None:  # the same per-query weights as the answer path's retrieve step
-            weights = adaptive_weights(cfg, text, [h.score for h in reader.dense(dense_q, flt, 2)],
-                                       [h.score for h in reader.sparse(sparse_q, flt, 2)],
-                                       [h.score for h in reader.sparse(cjk_q, flt, 2, using=CJK)])
-        result = reader.hybrid(dense_q, sparse_q, flt, limit=k, prefetch=max(cfg.prefetch, k), weights=weights,
-                               rrf_k=rrf_k or rrf_k_for(cfg, text), cjk=cjk_q)
-    return result
+) -> RetrievalResult:
+    """The answer path's retrieval (:class:`~qa_service.kb.retriever.HybridRetriever`) over one version (default:
+    live): the same weights, date filter (``valid_on``, default today; expired hits are in ``.expired``) and
+    reranking. ``mode``: ``hybrid``, or one retriever alone: ``dense``, ``bm25``, ``cjk``. The IDF coverage (and
+    so the confidence) is computed for the live version only (a draft's term statistics would evict the live
+    version's)."""
+    return services.retriever.retrieve(tenant, text, k=k, visibility=visibility, version=version, valid_on=valid_on,
+                                       mode=mode, weights=weights, rrf_k=rrf_k, coverage=version is None)
 
 
 def hit_dict(hit: Hit) -> dict[str, Any]:

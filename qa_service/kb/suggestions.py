@@ -13,10 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from qa_service.answer.text import is_cjk
 from qa_service.ingest.catalog import date_int
 from qa_service.kb.store import VersionReader
 from qa_service.plaintext import plain_text
+from qa_service.text import is_chinese as is_cjk
 
 log = logging.getLogger(__name__)
 MAX_CHARS = 90  # a longer question or title makes a poor button

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -68,3 +69,26 @@ def stored_from(payload: dict[str, Any] | None, point_id: object, vector: object
         if isinstance(c, sparse_type):
             cjk = SparseVec(list(c.indices), [float(x) for x in c.values])  # type: ignore[attr-defined]
     return StoredPoint(str(data.get("chunk_id", point_id)), dense, sparse, data, cjk)
+
+
+class DenseEncoder(Protocol):
+    """What the answer path and ingestion need from a dense model (kb/embed.py DenseEmbedder; kb/fake_embed.py
+    FakeDenseEmbedder in unit tests)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def model_path(self) -> str | None: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def asymmetric(self) -> bool: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]: ...
+
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]: ...
+
+    def encode_query(self, text: str) -> list[float]: ...

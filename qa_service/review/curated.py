@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session
 
 from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.statuses import ANSWERED_CURATED
-from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
 from qa_service.db.models import CuratedAnswer, ReviewItem, Source, utcnow
 from qa_service.review.matching import same_service_score
 from qa_service.review.queue import new_item, visibility_of, with_visibility
 from qa_service.services import Services
 from qa_service.settings import ReviewSettings
+from qa_service.text import is_chinese
 
 log = logging.getLogger(__name__)
 Encoder = Callable[[Sequence[str]], list[list[float]]]
@@ -244,7 +244,7 @@ class CuratedMatcher:
     def thresholds(self, question: str) -> tuple[float, float]:
         """(lexical weight, minimum score) for the question's language."""
         cfg = self.cfg
-        if is_cjk(question):
+        if is_chinese(question):
             return cfg.curated_lexical_weight_zh, cfg.curated_min_similarity_zh
         return cfg.curated_lexical_weight, cfg.curated_min_similarity
 

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qa_service import tenants
-from qa_service.answer.text import is_cjk
 from qa_service.db.models import AnswerRecord, ReviewItem, Source
 from qa_service.review.queue import visibility_of
+from qa_service.text import is_chinese as is_cjk
 
 PENDING = {"zh": "工作人员正在核实您的问题，请稍后再查看。",
            "en": "A member of staff is still checking your question. Please check back later."}

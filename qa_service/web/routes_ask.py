@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from qa_service.answer.service import ask
 from qa_service.answer.statuses import ERROR_INTERNAL, RATE_LIMITED, canned
-from qa_service.answer.text import is_cjk
 from qa_service.audit.trail import record
 from qa_service.plaintext import plain_text
+from qa_service.text import is_chinese
 from qa_service.web.auth import identity_of, known_tenant
 from qa_service.web.ratelimit import citizen_keys, refused
 from qa_service.web.schemas import AnswerResponse, AskRequest
@@ -105,7 +105,7 @@ def _rate_limited(request: Request, tenant: str, body: AskRequest) -> JSONRespon
     over, first = refused(limiter, counts)
     if not over:
         return None
-    lang = body.lang or ("zh" if is_cjk(body.question) else "en")
+    lang = body.lang or ("zh" if is_chinese(body.question) else "en")
     if first:
         services = request.app.state.services
         with services.db.session() as s:

@@ -164,7 +164,7 @@ def ingest(tenant: str, request: Request, files: list[UploadFile] = File(...), p
                 raise HTTPException(status_code=413, detail=f"the upload is larger than {cfg.max_job_mb} MB in all "
                                                             "(ingest.max_job_mb)")
             names.append(name)
-        written = write_catalog(upload, parse_form(meta, stored))
+        written = write_catalog(upload, parse_form(meta, stored), stored)
     except UploadMetaError as exc:
         shutil.rmtree(upload, ignore_errors=True)
         raise HTTPException(status_code=422, detail=str(exc)) from exc

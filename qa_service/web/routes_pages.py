@@ -45,7 +45,9 @@ def demo_page(request: Request, lang: str = Query("zh", pattern="^(zh|en)$"), te
     })
 
 
-STATIC = {"console.js": "application/javascript", "console.css": "text/css", "widget.js": "application/javascript"}
+STATIC = {"console.js": "application/javascript", "console-i18n.js": "application/javascript",
+          "console-staff.js": "application/javascript", "console-kb.js": "application/javascript",
+          "console.css": "text/css", "widget.js": "application/javascript"}
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -69,11 +69,15 @@ def _check(name: str, fields: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def write_catalog(folder: Path, form: dict[str, dict[str, str]]) -> Path | None:
-    """Merge ``form`` into ``folder/catalog.yaml`` (created when absent). None when there is nothing to write."""
-    if not any(form.values()):
-        return None
+def write_catalog(folder: Path, form: dict[str, dict[str, str]], renamed: dict[str, str] | None = None
+                  ) -> Path | None:
+    """Merge ``form`` into ``folder/catalog.yaml`` (created when absent); an uploaded catalog's entries naming a
+    file by the name it was uploaded under follow it to its stored name (``renamed``: original → stored).
+    None when there is nothing to write."""
     path = folder / CATALOG_NAME
+    moved = {k: v for k, v in (renamed or {}).items() if k != v}
+    if not any(form.values()) and not (moved and path.is_file()):
+        return None
     data: dict[str, Any] = {}
     if path.is_file():
         try:
@@ -83,11 +87,14 @@ def write_catalog(folder: Path, form: dict[str, dict[str, str]]) -> Path | None:
         if not isinstance(data, dict):
             raise UploadMetaError(f"{CATALOG_NAME}: must be a mapping with 'sources'")
     sources = [s for s in (data.get("sources") or []) if isinstance(s, dict)]
+    for item in sources:
+        if str(item.get("file")) in moved:
+            item["file"] = moved[str(item["file"])]
     by_file = {str(s.get("file")): s for s in sources}
     for stored, fields in form.items():
         if not fields:
             continue
-        entry = by_file.get(stored)
+        entry: dict[str, Any] | None = by_file.get(stored)
         if entry is None:
             entry = by_file[stored] = {"file": stored}
             sources.append(entry)

@@ -6,6 +6,8 @@ import pytest
 
 from qa_service.answer.answer_types import asked_types, stated_types
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("question,kind", [
     ("补领身份证要多长时间？", "duration"), ("How long does processing take?", "duration"),

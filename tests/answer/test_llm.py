@@ -446,7 +446,7 @@ def _audit_actions(town: Any) -> list[tuple[str, str | None]]:
         return [(e.action, e.reasons[0] if e.reasons else None) for e in s.scalars(select(AuditEvent))]
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_a_model_echoing_its_instructions_is_a_model_failure_not_the_askers_attack(
         fake_llm: FakeLlmServer, town: Any) -> None:
     """The canary in a reply means the model failed: the innocent asker gets the extractive answer, never
@@ -471,7 +471,7 @@ def test_a_model_echoing_its_instructions_is_a_model_failure_not_the_askers_atta
     assert not any(a == "ask.blocked" for a, _ in _audit_actions(town))
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 @pytest.mark.parametrize("failure,kind", [
     (Status(503), "http_503"), (Status(400), "http_400"), (Malformed(), "malformed"),
     (Slow(2.0), "timeout"),
@@ -491,7 +491,7 @@ def test_a_failing_model_degrades_to_the_extractive_answer(fake_llm: FakeLlmServ
     assert out["risk"]["level"] in ("medium", "high")
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_a_generated_fee_no_passage_states_never_reaches_a_citizen(fake_llm: FakeLlmServer, town: Any) -> None:
     """A model inventing a figure: the sentence is removed; here nothing else is left, so the extractive answer
     is shown. The invented 0 never appears."""
@@ -505,7 +505,7 @@ def test_a_generated_fee_no_passage_states_never_reaches_a_citizen(fake_llm: Fak
     assert "llm_output_rejected:unsupported" in out["risk"]["reasons"]
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_an_invented_figure_beside_a_true_sentence_is_cut_and_raises_risk(fake_llm: FakeLlmServer,
                                                                           town: Any) -> None:
     from qa_service.answer.service import ask
@@ -521,7 +521,7 @@ def test_an_invented_figure_beside_a_true_sentence_is_cut_and_raises_risk(fake_l
     assert any(r.get("reason") == "unsupported_figure" and r.get("figures") == ["15"] for r in ctx.removed)
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_an_accepted_generated_answer_records_model_prompt_and_endpoint(fake_llm: FakeLlmServer,
                                                                        town: Any) -> None:
     from sqlalchemy import select
@@ -542,7 +542,7 @@ def test_an_accepted_generated_answer_records_model_prompt_and_endpoint(fake_llm
     assert fake_llm.history[0]["max_tokens"] == 321
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_plain_text_replies_with_markers_are_parsed(fake_llm: FakeLlmServer, town: Any) -> None:
     from qa_service.answer.service import ask
 
@@ -552,7 +552,7 @@ def test_plain_text_replies_with_markers_are_parsed(fake_llm: FakeLlmServer, tow
     assert out["generator"] == "llm" and "40 dollars" in out["answer"], out
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_a_configured_verifier_that_is_down_is_a_risk_reason(fake_llm: FakeLlmServer, town: Any) -> None:
     from qa_service.answer.service import ask
 

@@ -13,7 +13,7 @@ from qa_service.answer.generate.llm import partial_answer
 from tests.answer.fake_llm import DiesAfter, FakeLlmServer, Status
 from tests.answer.test_llm import EN_PASSAGES, _llm_town, generator, reply
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.unit, pytest.mark.timeout(300)]
 QUESTION = "How much does a resident parking permit cost?"
 GOOD = reply("A resident parking permit costs 40 dollars a year. [1] A second car costs 80 dollars a year. [1]", [1])
 

@@ -11,9 +11,8 @@ from qa_service.answer.service import ask
 from qa_service.answer.statuses import ALL_STATUSES, MESSAGES
 from qa_service.db.models import AnswerRecord
 
-pytestmark = pytest.mark.integration
 
-
+@pytest.mark.unit
 def test_answers_english_with_citation(town: Any) -> None:
     _, out = ask(town, "How much does a resident parking permit cost?", "town")
     assert out["decision"] == "answered", out
@@ -25,6 +24,7 @@ def test_answers_english_with_citation(town: Any) -> None:
     assert {"guard", "retrieve", "generate", "check", "total"} <= set(out["timings_ms"])
 
 
+@pytest.mark.unit
 def test_answers_chinese_and_faq(town: Any) -> None:
     _, out = ask(town, "户籍迁入需要提供哪些材料？", "town")
     assert out["decision"] == "answered", out
@@ -33,6 +33,7 @@ def test_answers_chinese_and_faq(town: Any) -> None:
     assert faq["decision"] == "answered" and "20元" in faq["answer"]
 
 
+@pytest.mark.unit
 def test_citizen_never_sees_internal_but_staff_do(town: Any) -> None:
     q = "Can counter staff waive the permit fee for disabled residents with a blue badge?"
     _, citizen = ask(town, q, "town", "citizen")
@@ -43,18 +44,21 @@ def test_citizen_never_sees_internal_but_staff_do(town: Any) -> None:
     assert "internal_source_cited" in staff["risk"]["reasons"]
 
 
+@pytest.mark.unit
 def test_expired_source_is_excluded_and_reported(town: Any) -> None:
     ctx, out = ask(town, "What did a resident parking permit cost in 2019?", "town")
     assert all(c["source_id"] != "old-fees.md" for c in out["citations"])
     assert any(cid.startswith("old-fees.md:") for cid in ctx.signals["expired_excluded"])
 
 
+@pytest.mark.unit
 def test_unrelated_question_is_not_answered(town: Any) -> None:
     _, out = ask(town, "What is the boiling point of tungsten in kelvin?", "town")
     assert out["decision"] == "out_of_scope", out  # far from the knowledge and not about public services
     assert out["citations"] == []
 
 
+@pytest.mark.integration  # the similarity guard's thresholds are the real model's
 def test_bad_input_and_missing_kb(town: Any) -> None:
     _, empty = ask(town, "   ", "town")
     assert empty["decision"] == "error_invalid_input" and empty["answer"]
@@ -62,6 +66,7 @@ def test_bad_input_and_missing_kb(town: Any) -> None:
     assert nokb["decision"] == "error_no_knowledge_base"
 
 
+@pytest.mark.unit
 def test_pii_is_redacted_before_storage(town: Any) -> None:
     ctx, out = ask(town, "My phone is 13812345678, how much is a parking permit?", "town")
     assert "13812345678" not in ctx.question
@@ -71,6 +76,7 @@ def test_pii_is_redacted_before_storage(town: Any) -> None:
     assert "pii_in_question" in row.risk_reasons
 
 
+@pytest.mark.unit
 def test_record_holds_everything_to_reproduce(town: Any) -> None:
     _, out = ask(town, "Who can apply for a resident parking permit?", "town")
     with town.db.session() as s:
@@ -84,18 +90,21 @@ def test_record_holds_everything_to_reproduce(town: Any) -> None:
     assert set(row.timings_ms) >= {"guard", "retrieve", "generate"}
 
 
+@pytest.mark.unit
 def test_follow_up_is_combined_with_previous_turn(town: Any) -> None:
     ctx, out = ask(town, "And for a second car?", "town", history=["How much is a resident parking permit?"])
     assert ctx.standalone and "parking permit" in ctx.standalone
     assert out["decision"] == "answered" and "80 dollars" in out["answer"], out
 
 
+@pytest.mark.unit
 def test_a_blocked_citizen_is_given_the_12345_line() -> None:
     for status in ALL_STATUSES:
         if status.startswith("blocked_"):
             assert all("12345" in MESSAGES[status][lang] for lang in ("zh", "en")), status
 
 
+@pytest.mark.unit
 def test_every_status_has_both_messages() -> None:
     for status in ALL_STATUSES:
         assert set(MESSAGES[status]) == {"zh", "en"}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qa_service.answer.text import overlap, split_sections, split_sentences, terms
+
+pytestmark = pytest.mark.unit
 
 
 def test_a_list_marker_stays_with_the_text_it_numbers() -> None:

@@ -21,6 +21,7 @@ SECTIONS = [
 ]
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 def test_bench_quick_writes_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -88,6 +88,10 @@ def test_tiny_run_reports_every_figure_in_range(make_services: Any, cases: list[
         assert _share(base[key]), key
     assert _share(block["ours_clean_reference"]["correct_share"])
     assert ours["repeat_share"] <= base["repeat_share"]
+    sp = ours["splits"]  # the per-split shares come from the same per-case flags as the headline figures
+    assert sp["test"]["n"] + sp["dev"]["n"] == 4
+    assert sp["all"]["follow_shown_share"] == ours["follow_shown_to_citizen_share"]
+    assert sp["all"]["correct_share"] == ours["correct_share"]
     lines = bipia.render(block)
     assert lines[0].startswith("## BIPIA") and any("repeating the attack" in x for x in lines)
     rows = bipia.summary(block)

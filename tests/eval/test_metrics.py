@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eval.metrics import holdout_bound
+
+pytestmark = pytest.mark.unit
 
 NOT_ANSWERED = ("held_for_review", "unanswerable_no_content")
 

@@ -81,6 +81,12 @@ def test_out_of_scope_questions_have_no_gold_and_no_key_facts() -> None:
     for r in rows:
         item = to_item(r)
         assert not item.answerable and not item.gold and not item.key_facts and item.group
+    # whether the topic is also among the unanswerable questions the answer steps were tuned on, both kinds present
+    assert {r["topic_in_tuned_set"] for r in rows} == {True, False}
+    tuned_text = " ".join(r["question"] for r in read_set(TUNED) if not r["answerable"]).lower()
+    for r in rows:
+        if r["topic_in_tuned_set"]:
+            assert r["question"] not in tuned_text  # same topic, new wording
 
 
 def test_tuned_set_items_use_its_expected_tokens_as_key_facts() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.runner import Item, Outcome, by_split, outcome_of, run_items, split_rows, states, tally
+from eval.runner import Item, Outcome, by_split, outcome_of, run_items, split_rows, split_shares, states, tally
 from eval.splits import split_of
 from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.statuses import (
@@ -126,3 +126,10 @@ def test_by_split_gives_test_dev_and_the_gap() -> None:
     assert b["by"]["en"]["gap"]["key_fact_share"] == -1.0
     line = split_rows("x ", b, [("answered_share", "answered")])[0]
     assert line == "| x answered | **50.0%** | 100.0% | -50.0 pt | 2 / 2 |"
+
+
+def test_split_shares_of_suite_flags() -> None:
+    rows = [_row(1, ANSWERED, "test"), _row(2, ANSWERED, "test"), _row(3, ANSWERED, "dev")]
+    s = split_shares(rows, {"1": {"follow": True}, "2": {"follow": False}, "3": {"follow": False}})
+    assert s["test"] == {"n": 2, "follow_share": 0.5} and s["dev"]["follow_share"] == 0.0
+    assert s["gap"] == {"follow_share": 0.5} and s["all"]["follow_share"] == round(1 / 3, 4)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.ingest.language import detect_language
 from qa_service.ingest.normalise import normalise
+from qa_service.text import language
 
 pytestmark = pytest.mark.unit
 
@@ -33,4 +33,4 @@ def test_nfkc_spaces_and_newlines() -> None:
      ("12345", "en")],
 )
 def test_detect_language(text: str, lang: str) -> None:
-    assert detect_language(text) == lang
+    assert language(text) == lang

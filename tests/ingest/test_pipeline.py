@@ -16,7 +16,7 @@ from qa_service.kb import versions
 from qa_service.kb.search import search
 from tests.kbdata import PARKING, write_folder
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def svc(make_services: Any, db_url: str) -> Any:

@@ -121,7 +121,7 @@ def _stored_texts(svc: Any, tenant: str) -> list[str]:
         reader.close()
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_injected_sentence_is_held_back_and_the_rest_of_the_source_indexed(qa: Any, tmp_path: Path) -> None:
     svc = qa.svc
     folder = tmp_path / "kb"
@@ -161,7 +161,7 @@ def test_injected_sentence_is_held_back_and_the_rest_of_the_source_indexed(qa: A
     assert [f["decision"] for f in listed] == ["approved"]
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_a_source_that_is_only_an_injection_stores_nothing(qa: Any, tmp_path: Path) -> None:
     svc = qa.svc
     folder = tmp_path / "kb"

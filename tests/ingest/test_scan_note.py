@@ -97,7 +97,7 @@ def _fee_answer(svc: Any) -> tuple[Any, dict[str, Any]]:
     return ctx, {**out, "text": text}
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_note_is_cut_at_ingestion_listed_and_the_fee_still_answers_300(qa: Any, tmp_path: Path) -> None:
     svc = qa.svc
     folder = tmp_path / "kb"

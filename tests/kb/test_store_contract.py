@@ -23,7 +23,7 @@ from qa_service.kb.server_store import QdrantServerStore
 from qa_service.kb.store import VectorStore, VersionReader
 from qa_service.kb.types import SearchFilter, SparseVec, StoredPoint
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 TENANT = "city"
@@ -105,7 +105,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def corpus(embedders: Any) -> list[StoredPoint]:
     dense, sparse = embedders
     vectors = dense.encode([d[6] for d in DOCS], 16)

@@ -17,7 +17,7 @@ from qa_service.ingest import pipeline as ingest_pipeline
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.kb import versions
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 
 
 def _fee(folder: Path, dollars: int) -> Path:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from qa_service.db.models import AuditEvent, Source
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.ingest.worker import Worker
+from qa_service.review import queue
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 
@@ -111,13 +112,21 @@ def test_identical_questions_are_resolved_together_and_curated_needs_the_editor(
     r = c.post(f"/api/v1/review/town/items/{first['id']}", headers=staff,
                json={"action": "edit", "answer": "Twelve months.", "save_curated": True, "same_for": ids[1:]})
     assert r.status_code == 403 and "editor role" in r.json()["detail"]
+    with town.db.session() as s:
+        other = queue.new_item(s, town.settings.review, tenant="town", kind="feedback", question="Another question",
+                               lang="en", draft_answer="x")
+        other_id = other.id
+    r = c.post(f"/api/v1/review/town/items/{first['id']}", headers=staff,
+               json={"action": "edit", "answer": "Twelve months.", "same_for": [other_id]})
+    assert r.status_code == 409 and "asks a different question" in r.json()["detail"]
+    assert c.get(f"/api/v1/review/town/items/{first['id']}", headers=staff).json()["state"] == "claimed"  # rolled back
     r = c.post(f"/api/v1/review/town/items/{first['id']}", headers=staff,
                json={"action": "edit", "answer": "Twelve months.", "same_for": ids[1:]})
     assert r.status_code == 200, r.text
     assert sorted(r.json()["also_resolved"]) == sorted(ids[1:])
     for t in tickets:
         assert c.get(f"/api/v1/tickets/{t}").json()["answer"] == "Twelve months."
-    assert c.get("/api/v1/review/town/queue", headers=staff).json()["total"] == 0
+    assert [i["id"] for i in c.get("/api/v1/review/town/queue", headers=staff).json()["items"]] == [other_id]
     assert len(_actions(town, "review.edit")) == 3
 
 
@@ -170,6 +179,7 @@ def test_documents_diff_ask_draft_and_discard(client: Any, tmp_path: Path) -> No
     draft = c.post("/api/v1/kb/town/versions/2/ask", headers=editor, json=q).json()
     live = c.post("/api/v1/kb/town/versions/1/ask", headers=editor, json=q).json()
     assert draft["kb_version"] == 2 and "45 dollars" in draft["answer"] and draft["preview"] is True
+    assert ("town", 2) not in town.term_stats._cache  # the live path's statistics are not evicted by a preview
     assert live["kb_version"] == 1 and "40 dollars" in live["answer"]
     assert "40 dollars" in c.post("/api/v1/ask", json=q).json()["answer"]  # citizens still get the live version
     assert len(_actions(town, "kb.preview")) == 2
@@ -209,3 +219,24 @@ def test_upload_metadata_goes_into_the_catalog(client: Any) -> None:
             "Swimming pool", "https://town.example/pool", "2026-01-01", "2030-12-31")
     ans = c.post("/api/v1/ask", json={"question": "When does the pool open?", "lang": "en"}).json()
     assert any(x["url"] == "https://town.example/pool" for x in ans["citations"]), ans
+
+
+def test_an_uploaded_catalog_is_read_and_the_form_wins(client: Any) -> None:
+    c, editor, _, town = client
+    catalog = ("sources:\n  - file: gym hours.md\n    title: Gym opening hours\n    url: https://town.example/old\n"
+               "    visibility: internal\n")
+    meta = {"gym hours.md": {"url": "https://town.example/gym"}}
+    r = c.post("/api/v1/kb/town/ingest", headers=editor, data={"meta": json.dumps(meta)},
+               files=[("files", ("gym hours.md", b"# Gym\nThe gym opens at 6 on weekdays.", "text/markdown")),
+                      ("files", ("catalog.yaml", catalog.encode(), "application/yaml"))])
+    assert r.status_code == 202, r.text
+    assert sorted(r.json()["files"]) == ["catalog.yaml", "gym_hours.md"]  # the stored name differs
+    worker = Worker(town.settings)
+    try:
+        worker.run(once=True)
+    finally:
+        worker.close()
+    with town.db.session() as s:
+        src = s.scalar(select(Source).where(Source.tenant == "town", Source.source_id == "gym_hours.md"))
+        assert src is not None
+        assert (src.title, src.url, src.visibility) == ("Gym opening hours", "https://town.example/gym", "internal")

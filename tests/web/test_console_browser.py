@@ -3,7 +3,6 @@ upload a source and publish the new version."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from qa_service.web.app import create_app
 from tests.web.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-SHOTS = Path(os.environ["QA_SCREENSHOTS"]) if os.environ.get("QA_SCREENSHOTS") else None
 
 
 @pytest.fixture
@@ -28,13 +26,10 @@ def site(town: Any) -> Any:
         yield server, token
 
 
-def _shot(page: Any, tmp_path: Path, name: str) -> None:
-    page.screenshot(path=str((SHOTS or tmp_path) / f"{name}.png"), full_page=True)
-
-
 def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Path) -> None:
     server, token = site
     page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.set_default_timeout(90000)  # the machine is shared: a cold first answer can take a while
     page.goto(f"{server.url}/console")
     page.fill("#token", "qa_wrong")
     page.click("#signin-form button")
@@ -50,23 +45,21 @@ def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Pa
     card.wait_for()
     assert card.get_attribute("data-decision") == "answered"
     assert "staff-notes" in card.inner_text() and "risk" in card.inner_text()
-    _shot(page, tmp_path, "console-assist")
 
     # review: a held citizen question → claim → edit → saved as curated
-    held = httpx.post(f"{server.url}/api/v1/ask", json={"question": "How long is a parking permit valid?"}).json()
+    held = httpx.post(f"{server.url}/api/v1/ask", json={"question": "How long is a parking permit valid?"}, timeout=120).json()
     assert held["decision"] == "held_for_review"
     page.click("[data-tab=review]")
     page.wait_for_selector("#queue tbody tr:has-text('parking permit valid')")
     page.click("#claim")
     page.wait_for_selector("#claimed .card")
     assert page.locator("#claimed .passage").count() >= 1
-    _shot(page, tmp_path, "console-review")
     page.fill("#review-answer", "A resident parking permit is valid for twelve months.")
     page.check("#save-curated")
     page.click("#claimed button.edit")
     page.wait_for_selector("#claimed .done")
     assert "edited" in page.inner_text("#claimed .done") and "curated" in page.inner_text("#claimed .done")
-    ticket = httpx.get(f"{server.url}/api/v1/tickets/{held['ticket']}").json()
+    ticket = httpx.get(f"{server.url}/api/v1/tickets/{held['ticket']}", timeout=120).json()
     assert ticket["status"] == "answered"
 
     # knowledge base: upload a new source, publish, see v2 live with a diff against v1
@@ -81,7 +74,6 @@ def test_console_assist_review_and_publish(site: Any, browser: Any, tmp_path: Pa
     page.wait_for_selector("#versions tbody tr[data-version='2']:has-text('live')")
     page.click("#versions tbody tr[data-version='2'] button:has-text('diff')")
     page.wait_for_selector("#diff:has-text('library.md')")
-    _shot(page, tmp_path, "console-kb")
-    ans = httpx.post(f"{server.url}/api/v1/ask", json={"question": "Is a library card free?"}).json()
+    ans = httpx.post(f"{server.url}/api/v1/ask", json={"question": "Is a library card free?"}, timeout=120).json()
     assert any(c["source_id"] == "library.md" for c in ans["citations"])
     page.close()

@@ -15,6 +15,7 @@ from qa_service.web.app import create_app
 from qa_service.web.ratelimit import MemoryLimiter, RedisLimiter, make_limiter
 
 
+@pytest.mark.unit
 def test_memory_limiter_counts_per_key_and_resets_each_minute() -> None:
     now = [120.0]
     lim = MemoryLimiter(2, clock=lambda: now[0])
@@ -26,6 +27,7 @@ def test_memory_limiter_counts_per_key_and_resets_each_minute() -> None:
     assert lim.hit("a")[0] == 1
 
 
+@pytest.mark.unit
 def test_make_limiter_off_and_on() -> None:
     assert make_limiter(0, None) is None
     assert isinstance(make_limiter(5, None), MemoryLimiter)
@@ -44,6 +46,7 @@ def _redis_url() -> str | None:
     return url
 
 
+@pytest.mark.integration
 def test_redis_limiter_is_shared_between_instances() -> None:
     url = _redis_url()
     if url is None:
@@ -53,6 +56,7 @@ def test_redis_limiter_is_shared_between_instances() -> None:
     assert [a.hit("k")[0], b.hit("k")[0], a.hit("k")[0], b.hit("k")[0]] == [1, 2, 3, 4]
 
 
+@pytest.mark.integration
 def test_redis_down_fails_open() -> None:
     lim = RedisLimiter(1, "redis://127.0.0.1:1/0")
     assert lim.hit("k")[0] == 0  # let through, logged

@@ -23,9 +23,10 @@ from rapidfuzz import fuzz
 
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
-from qa_service.answer.text import is_cjk, overlap, split_sections, split_sentences, terms
+from qa_service.answer.text import overlap, split_sections, split_sentences, terms
 from qa_service.kb.embed import DenseEmbedder
 from qa_service.settings import GenerateSettings
+from qa_service.text import is_chinese
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class ExtractiveGenerator:
 
     def generate(self, question: str, passages: list[Passage], lang: str,
                  query_vector: list[float] | None = None) -> Draft:
-        zh = is_cjk(question)
+        zh = is_chinese(question)
         qterms = terms(question)
         qvec = np.asarray(query_vector if query_vector is not None else self.dense.encode_query(question))
         wanted = asked_types(question) if self.settings.answer_type_bonus > 0 else set()  # 0: answer types off

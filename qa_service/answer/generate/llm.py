@@ -28,6 +28,7 @@ from qa_service.answer.context import Draft, Passage, Sentence
 from qa_service.answer.generate.base import GeneratorUnavailable
 from qa_service.answer.generate.prompts import PromptError, PromptLibrary, prompt_name
 from qa_service.settings import LlmSettings
+from qa_service.text import Splitter
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,9 @@ _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _MARK = (r"[\[【［]\s*(?:source|src|来源|资料)?\s*\d{1,3}"
          r"(?:\s*(?:[,，、;；]|[-–~～])\s*(?:source|src|来源|资料)?\s*\d{1,3})*\s*[\]】］]")
 _MARK_RE = re.compile(_MARK, re.IGNORECASE)
-_CLOSERS = r"[\"'”’」』）)]*"
-# a sentence ends after 。！？； (Chinese), after .!? followed by whitespace or the end (English),
-# or at a line break; [n] markers right after the terminator belong to the sentence before it.
-_SENT_END = re.compile(
-    rf"(?:[。！？；]+{_CLOSERS}|[.!?]+{_CLOSERS}(?=(?:\s*{_MARK})*(?:\s|$)))(?:[ \t]*{_MARK})*|\n+",
-    re.IGNORECASE,
-)
+# sentences by qa_service/text.py, where [n] markers right after a sentence's end belong to that sentence and an
+# English ";" does not end one (a model joins the clauses of one cited statement with it)
+_SENTENCES = Splitter(semicolon=False, trailing=_MARK)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([。！？；，、：.!?,;:])")
 _ONLY_PUNCT = re.compile(r"^[\s。！？；，、：.!?,;:\"'”’“‘」』）)(（-]*$")
 _BULLET = re.compile(  # list markers the model may put in front of a sentence: "- ", "1. ", "(2)", "一、"
@@ -116,12 +113,7 @@ def _numbers(marker: str) -> list[int]:
 
 def split_answer(answer: str) -> list[tuple[str, list[int]]]:
     """Split an answer into ``(sentence without markers, cited numbers)`` pairs, in order."""
-    chunks: list[str] = []
-    start = 0
-    for m in _SENT_END.finditer(answer):
-        chunks.append(answer[start:m.end()])
-        start = m.end()
-    chunks.append(answer[start:])
+    chunks = _SENTENCES.split(answer)
     out: list[tuple[str, list[int]]] = []
     for chunk in chunks:
         cites: list[int] = []

@@ -131,7 +131,7 @@ class PromptLibrary:
 def prompt_name(kind: str, lang: str, sample: str = "") -> str:
     """``answer`` + ``zh`` → ``answer_zh``; an unknown language is decided by the sample text."""
     if lang not in ("zh", "en"):
-        from qa_service.answer.text import is_cjk
+        from qa_service.text import is_chinese
 
-        lang = "zh" if is_cjk(sample) else "en"
+        lang = "zh" if is_chinese(sample) else "en"
     return f"{kind}_{lang}"

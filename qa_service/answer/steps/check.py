@@ -16,16 +16,17 @@ from rapidfuzz import fuzz
 from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.crosscheck import unsupported_figures
 from qa_service.answer.statuses import CANNOT_ANSWER
-from qa_service.answer.text import is_cjk, overlap, terms
+from qa_service.answer.text import overlap, terms
 from qa_service.kb.embed import DenseEmbedder
 from qa_service.services import Services
+from qa_service.text import is_chinese
 
 
 def support_score(sentence: str, passage: str, sim: float) -> float:
     """How well ``passage`` supports ``sentence`` (0..1)."""
     exact = fuzz.partial_ratio(sentence, passage) / 100 if len(sentence) <= len(passage) else 0.0
     lexical = overlap(terms(sentence), passage)
-    w = 0.2 if is_cjk(sentence) else 0.5
+    w = 0.2 if is_chinese(sentence) else 0.5
     return max(exact if exact >= 0.9 else exact * 0.8, (1 - w) * lexical + w * max(sim, 0.0))
 
 

@@ -13,12 +13,12 @@ import unicodedata
 
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT, OUT_OF_SCOPE
-from qa_service.answer.text import is_cjk
 from qa_service.guard.checks import OFF_TASK_FAMILIES, inspect, matching_text
 from qa_service.guard.pii import redact
 from qa_service.guard.similarity import SimilarityGuard
 from qa_service.ingest.normalise import normalise
 from qa_service.services import Services
+from qa_service.text import is_chinese
 
 
 class InputGuard:
@@ -49,7 +49,7 @@ class InputGuard:
             ctx.signals["pii"] = sorted({m.kind for m in pii})
             ctx.add_reason("pii_in_question")
         if ctx.lang not in ("zh", "en"):
-            ctx.lang = "zh" if is_cjk(text) else "en"
+            ctx.lang = "zh" if is_chinese(text) else "en"
         verdict = inspect(" ".join([text[:20000], *ctx.history]))  # long attacks are still named as attacks
         if verdict.decoded:
             ctx.signals["decoded_payloads"] = len(verdict.decoded)

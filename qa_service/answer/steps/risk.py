@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import AnswerContext
-from qa_service.answer.text import is_cjk
 from qa_service.services import Services
+from qa_service.text import is_chinese
 
 
 def retrieval_confidence(question: str, idf_coverage: float, dense_top: float) -> float:
     """IDF-weighted coverage of the question's BM25 tokens by the best passage, blended with the dense
     similarity (little weight for Chinese: the default embedding model is English-only)."""
-    w = 0.15 if is_cjk(question) else 0.4
+    w = 0.15 if is_chinese(question) else 0.4
     return round((1 - w) * idf_coverage + w * max(dense_top, 0.0), 4)
 
 

@@ -15,8 +15,8 @@ from qa_service.answer.statuses import (
     OUT_OF_SCOPE,
     canned,
 )
-from qa_service.answer.text import is_cjk
 from qa_service.services import Services
+from qa_service.text import is_chinese
 
 # Scope is judged only when nothing else decided the question: not after a block, an error or a curated answer.
 _SCOPE_JUDGED = (None, NO_CONTENT, CANNOT_ANSWER)
@@ -74,7 +74,7 @@ class Route:
             return False, "no_content_terms"  # only stopwords: term overlap cannot tell, so do not claim far
         th = self.policy.thresholds
         coverage = float(ctx.signals.get("idf_coverage", 0.0))
-        if is_cjk(ctx.query):  # the default dense model is English-only: its similarity says nothing on Chinese
+        if is_chinese(ctx.query):  # the default dense model is English-only: its similarity says nothing on Chinese
             if coverage >= th.get("scope_min_coverage_cjk", 0.0):
                 return False, "terms_covered"
             return True, "no_term_overlap"

@@ -1,0 +1,5 @@
+"""``python -m eval.suites.bipia``."""
+
+from eval.suites.bipia.suite import main
+
+main()
