@@ -34,7 +34,7 @@ def _ask(page: Any, question: str) -> Any:
     host.locator("textarea").fill(question)
     host.locator("form button").click()
     box = host.locator(".msg.bot[data-decision]").last
-    box.wait_for(timeout=30000)
+    box.wait_for(timeout=120000)  # the first question of a new app also embeds the guard exemplars
     return box
 
 

@@ -53,7 +53,7 @@ def _ask(page: Any, question: str) -> Any:
     host.locator("textarea").fill(question)
     host.locator("textarea").press("Enter")
     box = host.locator(".msg.bot[data-decision]").nth(before)
-    box.wait_for(timeout=60000)
+    box.wait_for(timeout=120000)
     return box
 
 
@@ -162,7 +162,7 @@ def test_greeting_and_suggestions_follow_the_widget_language(site: LiveServer, b
     assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in texts)
     host.locator(".greeting .suggest button", has_text="Where is the permit office?").click()
     box = host.locator(".msg.bot[data-decision]").last
-    box.wait_for(timeout=60000)
+    box.wait_for(timeout=120000)
     assert host.locator(".msg.user").last.inner_text() == "Where is the permit office?"
     assert "12 Market Street" in box.locator(".answer").inner_text()
     page.close()
