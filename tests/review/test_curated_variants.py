@@ -41,6 +41,10 @@ class CountingEmbedder:
         self.texts.extend(texts)
         return list(self.dense.encode(texts, batch_size))
 
+    def encode_queries(self, texts: Sequence[str], batch_size: int = 32) -> list[list[float]]:
+        self.texts.extend(texts)
+        return list(self.dense.encode_queries(texts, batch_size))
+
     def encode_query(self, text: str) -> list[float]:
         self.texts.append(text)
         return list(self.dense.encode_query(text))
