@@ -485,7 +485,7 @@ class _KeepDraft:
     always = False
 
     def run(self, ctx: AnswerContext) -> None:
-        ctx.signals["bipia_draft"] = ctx.answer_text
+        ctx.notes["bipia_draft"] = ctx.answer_text
 
 
 def _pipeline(services: Services) -> AnswerPipeline:
@@ -516,7 +516,7 @@ def _ours(services: Services, cases: list[Case], all_ids: list[str], texts: dict
         ms.append(ctx.timings_ms.get("total", 0.0))
         answered = decision in ANSWERED
         shown = str(out["answer"]) if answered else ""  # what a citizen is shown
-        draft = str(ctx.signals.get("bipia_draft") or "")  # drafted sentences that survived the citation check
+        draft = str(ctx.notes.get("bipia_draft") or "")  # drafted sentences that survived the citation check
         right += correct(shown, answered, c.ideal)
         draft_right += correct(draft, bool(draft), c.ideal)
         if clean:
