@@ -39,8 +39,8 @@ def retrieval(services: Services, queries: list[dict[str, Any]], tenant: str = "
     from qa_service.answer.steps.retrieve import Retrieve
 
     out: dict[str, dict[str, float]] = {}
-    retr = Retrieve(services)
-    retr.cfg = services.settings.retrieval.model_copy(update={"top_k": 20})  # as deep as the k=20 probes
+    retr = Retrieve(services.retriever, services.settings.retrieval.model_copy(update={"top_k": 20}),  # k=20 deep
+                    services.generator)
     for mode in modes:
         ranked_lists, golds = [], []
         for q in queries:

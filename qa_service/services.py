@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qa_service.audit.keys import keys_from_settings
 from qa_service.db.session import Database
 from qa_service.settings import Settings
 
 if TYPE_CHECKING:
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.answer.generate.llm import LlmGenerator
+    from qa_service.answer.generate.verify import LlmVerifier
     from qa_service.answer.pipeline import AnswerPipeline
     from qa_service.answer.risk import RiskPolicy
+    from qa_service.guard.similarity import SimilarityGuard
     from qa_service.kb.embed import CjkEmbedder, DenseEmbedder, SparseEmbedder
     from qa_service.kb.live import LiveReaderCache
     from qa_service.kb.rerank import CrossEncoderReranker
     from qa_service.kb.retriever import HybridRetriever
     from qa_service.kb.stats import TermStatsCache
     from qa_service.kb.store import VectorStore
+    from qa_service.review.curated import CuratedMatcher
+    from qa_service.review.sink import ReviewSink
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +96,14 @@ class Services:
         return TermStatsCache()
 
     @cached_property
-    def generator(self) -> Any:
+    def similarity_guard(self) -> SimilarityGuard:
+        """The input guard's nearest-exemplar layer (its exemplar matrix is embedded on first use)."""
+        from qa_service.guard.similarity import SimilarityGuard
+
+        return SimilarityGuard(self.dense, self.settings.guard)
+
+    @cached_property
+    def generator(self) -> ExtractiveGenerator | LlmGenerator:
         """The configured answer generator (extractive offline default, or an OpenAI-compatible LLM)."""
         cfg = self.settings
         if cfg.generate.backend == "llm":
@@ -103,14 +116,14 @@ class Services:
         return self.fallback_generator
 
     @cached_property
-    def fallback_generator(self) -> Any:
+    def fallback_generator(self) -> ExtractiveGenerator:
         """The extractive generator: the offline default, and the answer shown when a model's output is rejected."""
         from qa_service.answer.generate.extractive import ExtractiveGenerator
 
         return ExtractiveGenerator(self.dense, self.settings.generate)
 
     @cached_property
-    def verifier(self) -> Any:
+    def verifier(self) -> LlmVerifier | None:
         """Optional second model that checks the first one's answer (None when not configured)."""
         if not self.settings.verify.base_url:
             return None
@@ -132,14 +145,14 @@ class Services:
         return AnswerPipeline(self)
 
     @cached_property
-    def curated_matcher(self) -> Any:
+    def curated_matcher(self) -> CuratedMatcher:
         """The answer path's curated step: staff-approved answers reused for matching questions."""
         from qa_service.review.curated import CuratedMatcher
 
         return CuratedMatcher(self)
 
     @cached_property
-    def review_sink(self) -> Any:
+    def review_sink(self) -> ReviewSink:
         """Where held and sampled answers go: the review queue."""
         from qa_service.review.sink import ReviewSink
 

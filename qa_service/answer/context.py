@@ -1,13 +1,27 @@
-"""The one object every answer step reads and writes."""
+"""The one object every answer step reads and writes, and the typed results the steps hand on.
+
+Each step sets its own result on the context (the guard a :class:`GuardVerdict`, retrieve a
+``RetrievalResult``, generate a :class:`Screening` and the draft, risk a :class:`RiskAssessment`, route a
+:class:`RouteDecision`); later steps read those fields, never a loose dictionary. ``signals`` is a read-only
+view of the same figures under the names the stored record, the audit and the evaluation reports use.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from qa_service.answer.statuses import ALL_STATUSES, canned
+from qa_service.answer.statuses import ALL_STATUSES, CANNOT_ANSWER, NO_CONTENT, canned
+
+if TYPE_CHECKING:
+    from qa_service.kb.retriever import RetrievalResult
+
+#: the statuses that only say "no answer from the knowledge": the route step may still name the question out of
+#: scope (any other stop — a block, an error, a curated answer — is final)
+DECLINES = (NO_CONTENT, CANNOT_ANSWER)
 
 
 @dataclass
@@ -55,6 +69,64 @@ class Draft:
 
 
 @dataclass
+class GuardVerdict:
+    """What the input guard found (``status`` None: the question passed)."""
+
+    status: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    pii: list[str] = field(default_factory=list)  # kinds of personal data redacted from the question
+    unicode_removed: Any = None  # what normalisation removed (zero-width, tag characters ...)
+    decoded_payloads: int = 0
+    similarity: dict[str, Any] | None = None  # nearest attack exemplar: similarity, margin, family
+
+
+@dataclass
+class Screening:
+    """Passages screened before generation: sentences cut for instructing the model, passages dropped."""
+
+    cut: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class LlmRejection:
+    """A model draft that was not shown (the extractive answer was): kept for the record and the audit."""
+
+    kind: str
+    model: str | None
+    prompt_hash: str | None
+    raw_output: str | None
+
+
+@dataclass
+class RiskAssessment:
+    """The risk step's figures (the level and reasons are on the context: every step may add a reason)."""
+
+    level: str
+    confidence: float
+    margin: float | None = None
+
+
+@dataclass
+class Scope:
+    """Whether a declined question is outside the tenant's remit."""
+
+    far: bool
+    why: str
+    cue: bool
+
+
+@dataclass
+class RouteDecision:
+    """The final decision: status, whether it goes to review (``held`` / ``sampled``), the scope judgement."""
+
+    status: str
+    review: str | None = None
+    scope: Scope | None = None
+    ticket: str | None = None
+
+
+@dataclass
 class AnswerContext:
     """A question on its way to an answer."""
 
@@ -76,7 +148,19 @@ class AnswerContext:
     removed: list[dict[str, Any]] = field(default_factory=list)
     risk_level: str = "low"
     risk_reasons: list[str] = field(default_factory=list)
-    signals: dict[str, Any] = field(default_factory=dict)  # retrieval confidence, margin, guard verdicts
+    guard: GuardVerdict | None = None
+    vectors: dict[str, list[float]] = field(default_factory=dict, repr=False)  # text -> its query vector
+    curated_score: float | None = None
+    curated_id: str | None = None
+    curated_by_staff: bool = True  # staff wrote the curated text (False: an AI draft approved as it was)
+    retrieval: RetrievalResult | None = None
+    screening: Screening | None = None
+    llm_endpoint: str | None = None
+    rejection: LlmRejection | None = None
+    verifier: str | None = None  # the verifier's reason string when one ran
+    risk: RiskAssessment | None = None
+    route: RouteDecision | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # for steps outside the package (evaluation)
     kb_version: int | None = None
     generator: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -101,9 +185,70 @@ class AnswerContext:
             if r not in self.risk_reasons:
                 self.risk_reasons.append(r)
 
+    def conclude(self, decision: RouteDecision) -> None:
+        """The route step's decision becomes the question's status. A decline (no content, cannot answer) may
+        become ``out_of_scope``; any other earlier stop is final and must be the decision's status."""
+        if self.stopped and self.status not in DECLINES and decision.status != self.status:
+            raise ValueError(f"route cannot change the final status {self.status!r} to {decision.status!r}")
+        if decision.status != self.status:
+            self.stop(decision.status)
+        self.route = decision
+        if decision.ticket:
+            self.ticket = decision.ticket
+
     def add_reason(self, reason: str) -> None:
         if reason not in self.risk_reasons:
             self.risk_reasons.append(reason)
+
+    @property
+    def signals(self) -> Mapping[str, Any]:
+        """A read-only view of the steps' figures by their stored names (record, audit, evaluation reports)."""
+        out: dict[str, Any] = {}
+        g = self.guard
+        if g is not None:
+            if g.unicode_removed:
+                out["unicode_removed"] = g.unicode_removed
+            if g.pii:
+                out["pii"] = g.pii
+            if g.decoded_payloads:
+                out["decoded_payloads"] = g.decoded_payloads
+            if g.similarity is not None:
+                out["guard_similarity"] = g.similarity
+            if g.reasons and g.status is not None:
+                out["guard"] = g.reasons
+        if self.vectors:
+            text, vec = next(reversed(self.vectors.items()))
+            out["query_vector"], out["query_vector_text"] = vec, text
+        if self.curated_score is not None:
+            out["curated_best"] = self.curated_score
+        if self.curated_id is not None:
+            out["curated_id"] = self.curated_id
+        if self.retrieval is not None:
+            out.update(self.retrieval.signals())
+        if self.screening is not None:
+            if self.screening.cut:
+                out["cut_sentences"] = self.screening.cut
+            if self.screening.dropped:
+                out["dropped_passages"] = self.screening.dropped
+        if self.llm_endpoint:
+            out["llm_endpoint"] = self.llm_endpoint
+        if self.rejection is not None:
+            r = self.rejection
+            out["llm_rejected"] = {"kind": r.kind, "model": r.model, "prompt_hash": r.prompt_hash,
+                                   "raw_output": r.raw_output}
+        if self.verifier is not None:
+            out["verifier"] = self.verifier
+        if self.risk is not None:
+            out["confidence"] = self.risk.confidence
+            if self.risk.margin is not None:
+                out["margin"] = self.risk.margin
+        if self.route is not None:
+            if self.route.scope is not None:
+                sc = self.route.scope
+                out["scope"] = {"far": sc.far, "why": sc.why, "cue": sc.cue}
+            if self.route.review:
+                out["review"] = self.route.review
+        return MappingProxyType(out)
 
     @property
     def answer_text(self) -> str:

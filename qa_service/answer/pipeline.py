@@ -3,20 +3,22 @@
     input guard → curated-answer match → retrieve → generate → check citations → label risk →
     route → record
 
-Each step is a small unit taking the shared AnswerContext; any step may stop the path with a
-status and its canned message. Route and record run even after a stop, so every question ends
-with a decision and a record. Evaluation runs the same list (or a prefix of it).
+Each step is a small unit built with exactly the parts it uses (``build_steps`` is the only place that
+reads the wiring) and run on the shared AnswerContext, whose typed fields carry each step's result to the
+next (docs/architecture.md "Contracts"). Any step may stop the path with a status and its canned message;
+route names the final decision and record runs even after a stop, so every question ends with a decision
+and a record. Evaluation runs the same list (or a prefix of it).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.statuses import ERROR_INTERNAL
-from qa_service.answer.steps.check import CheckCitations
+from qa_service.answer.steps.check import CheckCitations, SupportChecker
 from qa_service.answer.steps.curated import CuratedMatch
 from qa_service.answer.steps.generate import Generate
 from qa_service.answer.steps.guard import InputGuard
@@ -24,7 +26,9 @@ from qa_service.answer.steps.record import Record
 from qa_service.answer.steps.retrieve import Retrieve
 from qa_service.answer.steps.risk import LabelRisk
 from qa_service.answer.steps.route import Route
-from qa_service.services import Services
+
+if TYPE_CHECKING:
+    from qa_service.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +41,22 @@ class Step(Protocol):
 
 
 def build_steps(services: Services, record: bool = True) -> list[Step]:
+    """The one place that reads the wiring: each step gets exactly the parts it uses."""
+    cfg = services.settings
+    policy = services.risk_policy
+    checker = SupportChecker(services.dense, cfg.answer.support_threshold)  # generate's and check's, shared
     steps: list[Step] = [
-        InputGuard(services),
-        CuratedMatch(services),
-        Retrieve(services),
-        Generate(services),
-        CheckCitations(services),
-        LabelRisk(services),
-        Route(services),
+        InputGuard(cfg.answer.max_question_chars, services.similarity_guard),
+        CuratedMatch(services.curated_matcher),
+        Retrieve(services.retriever, cfg.retrieval, services.generator),
+        Generate(services.generator, services.verifier, fallback=services.fallback_generator, checker=checker,
+                 stream_min_confidence=policy.thresholds["confidence_high_risk"]),
+        CheckCitations(checker),
+        LabelRisk(policy),
+        Route(policy, services.sparse, services.review_sink),
     ]
     if record:
-        steps.append(Record(services))
+        steps.append(Record(services.db))
     return steps
 
 

@@ -36,7 +36,7 @@ def citations(ctx: AnswerContext) -> list[dict[str, Any]]:
 def ai_generated(ctx: AnswerContext) -> bool:
     """A curated answer staff wrote (or edited) is theirs, not the AI's; a curated answer that is an AI draft
     staff approved unchanged, and every other answer, is AI-generated. One label, never both."""
-    return not (ctx.status == ANSWERED_CURATED and ctx.signals.get("curated_by_staff", True))
+    return not (ctx.status == ANSWERED_CURATED and ctx.curated_by_staff)
 
 
 def to_response(ctx: AnswerContext) -> dict[str, Any]:

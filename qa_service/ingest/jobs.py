@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session, aliased
 from qa_service.audit.trail import record as audit
 from qa_service.db.models import IngestJob, KbVersion, utcnow
 from qa_service.db.session import Database
-from qa_service.ingest.pipeline import IngestError
+from qa_service.ingest.pipeline import JOB_END_STATES, IngestError
 from qa_service.kb import versions
 from qa_service.kb.store import VectorStore
 from qa_service.settings import IngestSettings
 
 log = logging.getLogger(__name__)
-FINISHED = frozenset({"succeeded", "partial", "failed", "cancelled", "timed_out"})
+FINISHED = JOB_END_STATES  # no_changes too: a job that changed nothing has ended, it did not die
 
 
 class JobNotFound(IngestError):

@@ -281,14 +281,14 @@ class CuratedMatcher:
 
     def __call__(self, ctx: AnswerContext) -> None:
         def encode(text: str) -> list[float]:  # kept for the retrieve step, which needs the same vector
-            if ctx.signals.get("query_vector_text") == text:  # the input guard embedded it already
-                return list(ctx.signals["query_vector"])
+            if text in ctx.vectors:  # the input guard embedded it already
+                return list(ctx.vectors[text])
             vec = self.services.dense.encode_query(text)
-            ctx.signals["query_vector"], ctx.signals["query_vector_text"] = vec, text
+            ctx.vectors[text] = vec
             return vec
 
         row, score = self.best(ctx.tenant, ctx.query, ctx.channel, encode)
-        ctx.signals["curated_best"] = round(score, 4)
+        ctx.curated_score = round(score, 4)
         if row is None or score < self.thresholds(ctx.query)[1]:
             return
         ctx.passages = [Passage(n=int(c.get("n", i + 1)), chunk_id=str(c.get("chunk_id", "")),
@@ -298,8 +298,8 @@ class CuratedMatcher:
                                 visibility=visibility_of(c))
                         for i, c in enumerate(row.citations)]
         ctx.sentences = [Sentence(text=row.answer, cites=[p.n for p in ctx.passages], support=1.0)]
-        ctx.signals["curated_id"] = row.id
-        ctx.signals["curated_by_staff"] = self.written_by_staff(row)
+        ctx.curated_id = row.id
+        ctx.curated_by_staff = self.written_by_staff(row)
         ctx.generator = "curated"
         ctx.risk_level = "low"
         ctx.stop(ANSWERED_CURATED)

@@ -22,7 +22,7 @@ class ReviewSink:
         self.services = services
 
     def __call__(self, ctx: AnswerContext) -> None:
-        kind = ctx.signals.get("review")
+        kind = ctx.route.review if ctx.route is not None else None
         if kind not in ("held", "sampled"):
             return
         with self.services.db.session() as s:

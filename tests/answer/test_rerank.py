@@ -50,17 +50,16 @@ def test_retrieve_follows_the_cross_encoder(make_services: Any, tmp_path: Path, 
     question = "How much does a resident parking permit cost?"
 
     base = AnswerContext(question=question, tenant="town", channel="citizen", lang="en")
-    step = Retrieve(plain)
-    step.cfg = plain.settings.retrieval.model_copy(update={"top_k": 20})
-    step.run(base)
+    Retrieve(plain.retriever, plain.settings.retrieval.model_copy(update={"top_k": 20})).run(base)
     fused = [p.chunk_id for p in base.passages]
 
     ctx = AnswerContext(question=question, tenant="town", channel="citizen", lang="en")
-    Retrieve(ranked).run(ctx)
+    Retrieve(ranked.retriever, ranked.settings.retrieval).run(ctx)
     reranker = ranked.reranker
     assert reranker is not None
     expected = [fused[i] for i, _ in reranker.order(question, [p.text for p in base.passages])][:4]
     assert expected != fused[:4]  # otherwise this test could not tell reranking from none
     assert [p.chunk_id for p in ctx.passages] == expected
-    assert "rerank_top" in ctx.signals and "rerank_top" not in base.signals
+    assert ctx.retrieval is not None and ctx.retrieval.rerank_top is not None
+    assert base.retrieval is not None and base.retrieval.rerank_top is None
     assert plain.reranker is None

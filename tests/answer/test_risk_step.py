@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.risk import load_policy
 from qa_service.answer.steps.risk import LabelRisk
+from qa_service.kb.retriever import RetrievalResult
 
 pytestmark = pytest.mark.unit
 
 
 def _label(question: str, sentence: str) -> AnswerContext:
-    step = LabelRisk(SimpleNamespace(risk_policy=load_policy()))  # type: ignore[arg-type]
+    step = LabelRisk(load_policy())
     ctx = AnswerContext(question=question, tenant="city")
     ctx.passages = [Passage(1, "a:0", "a", "Guide", sentence, "d", 0.9)]
     ctx.sentences = [Sentence(sentence, [1])]
-    ctx.signals = {"idf_coverage": 0.9, "dense_top": 0.9}  # confident retrieval: only the answer decides
+    ctx.retrieval = RetrievalResult(question, 1, idf_coverage=0.9, dense_top=0.9)  # confident: the answer decides
     step.run(ctx)
     return ctx
 

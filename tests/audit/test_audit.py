@@ -24,7 +24,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.kbdata import write_folder
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 HELD_Q = "How long is a parking permit valid?"
 
 

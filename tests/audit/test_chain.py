@@ -27,7 +27,7 @@ from qa_service.ingest.pipeline import run_ingest
 from qa_service.web.app import create_app
 from tests.kbdata import write_folder
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 HELD_Q = "How long is a parking permit valid?"
 
 

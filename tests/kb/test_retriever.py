@@ -19,12 +19,12 @@ pytestmark = pytest.mark.unit
                                       "What did a resident parking permit cost in 2019?"])
 def test_search_shows_what_the_answer_path_retrieves(town: Any, question: str) -> None:
     ctx = AnswerContext(question=question, tenant="town", channel="citizen", lang="auto")
-    Retrieve(town).run(ctx)
+    Retrieve(town.retriever, town.settings.retrieval, town.generator).run(ctx)
     res = search(town, "town", question, k=town.settings.retrieval.top_k, visibility=["public"])
     assert res.hits and [h.chunk_id for h in res.hits] == [p.chunk_id for p in ctx.passages]
-    assert ctx.signals["expired_excluded"] == res.expired
-    assert ctx.signals["weights"] == [round(w, 3) for w in res.weights]
-    assert ctx.signals["idf_coverage"] == res.idf_coverage
+    assert ctx.retrieval is not None and ctx.retrieval.expired == res.expired
+    assert ctx.retrieval.weights == res.weights and ctx.retrieval.idf_coverage == res.idf_coverage
+    assert ctx.signals["expired_excluded"] == res.expired  # the stored record's view of the same figures
     assert res.confidence == retrieval_confidence(question, res.idf_coverage, res.dense_top)
 
 

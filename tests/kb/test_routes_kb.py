@@ -61,7 +61,6 @@ def test_unknown_versions_are_404_and_wrong_states_409(kb: Any) -> None:
     assert c.post("/api/v1/kb/town/versions/1/publish", headers=h).status_code == 200  # live again: fine
 
 
-@pytest.mark.xfail(reason="fails after merging issue 14 branches together (found at session end, not yet diagnosed; see the closing note)", strict=False)
 def test_upload_names_its_parent_and_the_job_shows_it(kb: Any) -> None:
     c, h = kb
     r = c.post("/api/v1/kb/town/ingest", headers=h, data={"parent": "1"}, files=[POOL])

@@ -22,7 +22,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 WAIVER_Q = "When may the window lead approve a discretionary fee waiver?"
 FILES = ("catalog.yaml", "fee-waiver-discretion.txt", "shoufei-biaozhun-2025.md", "residence-permit.md")
 

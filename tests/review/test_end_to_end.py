@@ -16,7 +16,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.kbdata import PARKING, write_folder
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 HELD_Q = "How long is a parking permit valid?"
 EDITED = "A resident parking permit is valid for twelve months from the day it is issued."
 

@@ -22,7 +22,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.kbdata import write_folder
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 QUESTION = "How much does a resident parking permit cost?"
 LIMIT = 10  # review.feedback_per_minute here
 

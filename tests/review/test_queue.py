@@ -20,7 +20,7 @@ from qa_service.review import queue
 from qa_service.settings import ReviewSettings
 from qa_service.users.accounts import Identity
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 CFG = ReviewSettings()
 
 

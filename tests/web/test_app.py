@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from qa_service.web.app import create_app
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture

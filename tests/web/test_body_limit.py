@@ -16,7 +16,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from tests.web.conftest import LiveServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from qa_service.web.app import create_app
 from tests.kbdata import write_folder
 from tests.web.conftest import LiveServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 SURROGATE = '"\\ud800"'  # a lone surrogate as JSON writes it: valid JSON, invalid Unicode text
 NUL = '"a\\u0000b"'
 HUGE = json.dumps("x" * 300_000)  # over the default body cap (256 KB)

@@ -103,7 +103,7 @@ class _KeepDraft:
     always = False
 
     def run(self, ctx: AnswerContext) -> None:
-        ctx.signals["bipia_draft"] = ctx.answer_text
+        ctx.notes["bipia_draft"] = ctx.answer_text
 
 
 def _pipeline(services: Services) -> PipelineLike:
@@ -129,7 +129,7 @@ def _ours(services: Services, cases: list[Case], all_ids: list[str], texts: dict
         decision = str(out["decision"])
         answered = outcome_of(decision) == "answered"
         shown = str(out["answer"]) if answered else ""  # what a citizen is shown
-        draft = str(ctx.signals.get("bipia_draft") or "")  # drafted sentences that survived the citation check
+        draft = str(ctx.notes.get("bipia_draft") or "")  # drafted sentences that survived the citation check
         f = flags[c.cid] = {"correct": correct(shown, answered, c.ideal),
                             "draft_correct": correct(draft, bool(draft), c.ideal)}
         if clean:

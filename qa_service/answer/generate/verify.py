@@ -2,7 +2,8 @@
 
 Reply schema: ``{"supported": true|false, "reason": "..."}``. A verifier outage must not block
 answers but must be visible: ``check`` then returns ``(True, "verifier_unavailable: …")`` and logs a
-warning, so the pipeline records the reason string in its signals (``ctx.signals["verifier"]``).
+warning; the generate step keeps the reason string (``ctx.verifier``) and adds ``verifier_unavailable`` to the
+risk reasons.
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.crosscheck import unsupported_figures
 from qa_service.answer.statuses import CANNOT_ANSWER
 from qa_service.answer.text import overlap, terms
-from qa_service.kb.embed import DenseEmbedder
-from qa_service.services import Services
+from qa_service.kb.types import DenseEncoder
 from qa_service.text import is_chinese
 
 
@@ -38,7 +37,7 @@ class SupportChecker:
     scores at least ``threshold`` (``support_score``) and, for a generated answer, when every figure it states
     (amount, date, deadline, phone number) is stated by a passage it cites (qa_service/answer/crosscheck.py)."""
 
-    def __init__(self, dense: DenseEmbedder, threshold: float) -> None:
+    def __init__(self, dense: DenseEncoder, threshold: float) -> None:
         self.dense = dense
         self.threshold = threshold
 
@@ -83,12 +82,14 @@ class SupportChecker:
 
 
 class CheckCitations:
+    """In: the drafted sentences and the passages. Out: the supported sentences (output-guarded), the removed ones
+    with why, reason codes; a stop when none is left."""
+
     name = "check"
     always = False
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.checker = SupportChecker(services.dense, services.settings.answer.support_threshold)
+    def __init__(self, checker: SupportChecker) -> None:
+        self.checker = checker
 
     def run(self, ctx: AnswerContext) -> None:
         by_n: dict[int, Passage] = {p.n: p for p in ctx.passages}

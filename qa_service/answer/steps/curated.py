@@ -6,19 +6,21 @@ finds nothing and the path continues.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from qa_service.answer.context import AnswerContext
-from qa_service.services import Services
 
 
 class CuratedMatch:
+    """In: the query and its vector. Out: ``ctx.curated_score``; on a match the curated answer, its passages and
+    the ``answered_curated`` stop (the matcher is qa_service/review/curated.py)."""
+
     name = "curated"
     always = False
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, matcher: Callable[[AnswerContext], None] | None) -> None:
+        self.matcher = matcher
 
     def run(self, ctx: AnswerContext) -> None:
-        matcher = getattr(self.services, "curated_matcher", None)
-        if matcher is None:
-            return
-        matcher(ctx)
+        if self.matcher is not None:
+            self.matcher(ctx)

@@ -13,16 +13,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
-from qa_service.answer.context import AnswerContext, Draft, Sentence
+from qa_service.answer.context import AnswerContext, Draft, LlmRejection, Screening, Sentence
 from qa_service.answer.crosscheck import figures_disagree
 from qa_service.answer.generate.base import GeneratorUnavailable
 from qa_service.answer.generate.llm import split_answer
 from qa_service.answer.statuses import NO_CONTENT
 from qa_service.answer.steps.check import SupportChecker
-from qa_service.answer.steps.risk import retrieval_confidence
-from qa_service.services import Services
+
+if TYPE_CHECKING:
+    from qa_service.answer.generate.extractive import ExtractiveGenerator
+    from qa_service.answer.generate.llm import LlmGenerator
+    from qa_service.answer.generate.verify import LlmVerifier
 
 log = logging.getLogger(__name__)
 LLM_REJECTED = "llm_output_rejected"
@@ -30,30 +33,35 @@ _OPEN_MARKER = re.compile(r"[\[【［][^\]】］]*$")  # a citation marker still
 
 
 class Generate:
+    """In: the passages, the query, ``ctx.retrieval`` (streaming waits for a confident retrieval) and the query
+    vector. Out: ``ctx.screening``, ``ctx.draft`` and its sentences, ``ctx.generator``, ``ctx.rejection`` when a
+    model draft was replaced, ``ctx.verifier``; a stop when nothing can be drafted."""
+
     name = "generate"
     always = False
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.checker = SupportChecker(services.dense, services.settings.answer.support_threshold)
+    def __init__(self, generator: ExtractiveGenerator | LlmGenerator, verifier: LlmVerifier | None, *,
+                 fallback: ExtractiveGenerator, checker: SupportChecker, stream_min_confidence: float) -> None:
+        self.generator, self.verifier, self.fallback = generator, verifier, fallback
+        self.checker = checker
+        self.stream_min_confidence = stream_min_confidence
 
     def run(self, ctx: AnswerContext) -> None:
         from qa_service.guard.output import screen_passages
 
         screened = screen_passages(ctx.passages)  # sentences that talk to the model never reach it
+        ctx.screening = Screening(list(screened.cut), list(screened.dropped))
         if screened.cut:
-            ctx.signals["cut_sentences"] = screened.cut
             ctx.add_reason("output_guard:instruction_sentence_cut")
         if screened.dropped:
-            ctx.signals["dropped_passages"] = screened.dropped
             ctx.add_reason("instruction_passage_dropped")
         ctx.passages = screened.passages
         if screened.dropped and not ctx.passages:
             ctx.stop(NO_CONTENT, "nothing_relevant")
             return
 
-        gen = self.services.generator
-        draft = self._extractive(ctx, gen) if gen.name == "extractive" else self._generated(ctx, gen)
+        gen = self.generator
+        draft = self._extractive(ctx) if gen.name == "extractive" else self._generated(ctx, cast("LlmGenerator", gen))
         ctx.draft = draft
         ctx.sentences = list(draft.sentences)
         if draft.completeness == "partial":
@@ -61,19 +69,18 @@ class Generate:
         if not ctx.sentences or draft.completeness == "none":
             ctx.stop(NO_CONTENT, "nothing_relevant")
             return
-        verifier = self.services.verifier
+        verifier = self.verifier
         if verifier is not None and ctx.generator != "extractive":
             ok, reason = verifier.check(ctx.query, ctx.sentences, ctx.passages, ctx.lang)
-            ctx.signals["verifier"] = reason
+            ctx.verifier = reason
             if reason.startswith("verifier_unavailable"):
                 ctx.add_reason("verifier_unavailable")  # the configured cross-check did not run: visible, not silent
             elif not ok:
                 ctx.add_reason("verifier_disagreement")
 
-    def _extractive(self, ctx: AnswerContext, gen: Any) -> Draft:
+    def _extractive(self, ctx: AnswerContext) -> Draft:
         ctx.generator = "extractive"
-        draft: Draft = gen.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.signals.get("query_vector"))
-        return draft
+        return self.fallback.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.vectors.get(ctx.query))
 
     def _streamer(self, ctx: AnswerContext) -> Callable[[str], None] | None:
         """A callback for the model's growing answer that passes each completed sentence through the support and
@@ -83,10 +90,8 @@ class Generate:
         sink = ctx.on_sentence
         if sink is None:
             return None
-        th = self.services.risk_policy.thresholds
-        conf = retrieval_confidence(ctx.query, float(ctx.signals.get("idf_coverage", 0.0)),
-                                    float(ctx.signals.get("dense_top", 0.0)))
-        if conf < th["confidence_high_risk"]:
+        conf = ctx.retrieval.confidence if ctx.retrieval is not None else 0.0
+        if conf < self.stream_min_confidence:
             return None
         numbers = {p.n for p in ctx.passages}
         done = 0
@@ -105,10 +110,10 @@ class Generate:
 
         return on_answer
 
-    def _generated(self, ctx: AnswerContext, gen: Any) -> Draft:
+    def _generated(self, ctx: AnswerContext, gen: LlmGenerator) -> Draft:
         """The model's draft when it survives the checks; else the extractive draft and the rejection reason."""
         ctx.generator = gen.name
-        ctx.signals["llm_endpoint"] = gen.settings.base_url
+        ctx.llm_endpoint = gen.settings.base_url
         kind, draft = "", None
         try:
             draft = gen.generate(ctx.query, ctx.passages, ctx.lang, on_answer=self._streamer(ctx))
@@ -124,18 +129,14 @@ class Generate:
                 kind = "unsupported"
         elif draft is not None:
             kind = "no_answer"
-        fallback = self.services.fallback_generator
-        extractive = fallback.generate(ctx.query, ctx.passages, ctx.lang,
-                                       query_vector=ctx.signals.get("query_vector"))
+        extractive = self.fallback.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.vectors.get(ctx.query))
         if not kind and draft is not None:
             if figures_disagree([s.text for s in draft.sentences], [s.text for s in extractive.sentences]):
                 ctx.add_reason("cross_check_disagreement")
             return draft
         ctx.add_reason(f"{LLM_REJECTED}:{kind}")
-        ctx.signals["llm_rejected"] = {
-            "kind": kind, "model": gen.settings.model,
-            "prompt_hash": draft.prompt_hash if draft is not None else None,
-            "raw_output": (draft.raw_output or "")[:4000] if draft is not None else None,
-        }
+        ctx.rejection = LlmRejection(kind=kind, model=gen.settings.model,
+                                     prompt_hash=draft.prompt_hash if draft is not None else None,
+                                     raw_output=(draft.raw_output or "")[:4000] if draft is not None else None)
         ctx.generator = "extractive"
         return extractive

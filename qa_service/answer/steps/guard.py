@@ -10,52 +10,49 @@ to where to ask instead of being treated as an attacker.
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-from qa_service.answer.context import AnswerContext
+from qa_service.answer.context import AnswerContext, GuardVerdict
 from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT, OUT_OF_SCOPE
 from qa_service.guard.checks import OFF_TASK_FAMILIES, inspect, matching_text
 from qa_service.guard.pii import redact
 from qa_service.guard.similarity import SimilarityGuard
 from qa_service.ingest.normalise import normalise
-from qa_service.services import Services
-from qa_service.text import is_chinese
+from qa_service.text import language
+
+if TYPE_CHECKING:
+    from qa_service.services import Services
 
 
 class InputGuard:
+    """In: the question and history. Out: the redacted question, ``ctx.lang``, ``ctx.guard`` (a GuardVerdict) and
+    the question's vector in ``ctx.vectors``; a stop when the question is refused."""
+
     name = "guard"
     always = False
 
-    def __init__(self, services: Services) -> None:
-        self.max_chars = services.settings.answer.max_question_chars
-        self.services = services
-        self._similarity: SimilarityGuard | None = None
-
-    @property
-    def similarity(self) -> SimilarityGuard:
-        """Built on first use: the exemplar matrix is embedded then, not at start-up."""
-        if self._similarity is None:
-            self._similarity = shared_similarity(self.services)
-        return self._similarity
+    def __init__(self, max_chars: int, similarity: SimilarityGuard) -> None:
+        self.max_chars = max_chars
+        self.similarity = similarity  # its exemplar matrix is embedded on first use, not at start-up
 
     def run(self, ctx: AnswerContext) -> None:
         text, notes = normalise(unicodedata.normalize("NFKC", ctx.question or ""))
         text = " ".join(text.split())
-        if notes:
-            ctx.signals["unicode_removed"] = notes
+        verdict = GuardVerdict(unicode_removed=notes or None)
+        ctx.guard = verdict
         redacted, pii = redact(text)
         ctx.question = redacted
         ctx.history = [redact(normalise(h)[0])[0] for h in ctx.history]
         if pii:
-            ctx.signals["pii"] = sorted({m.kind for m in pii})
+            verdict.pii = sorted({m.kind for m in pii})
             ctx.add_reason("pii_in_question")
         if ctx.lang not in ("zh", "en"):
-            ctx.lang = "zh" if is_chinese(text) else "en"
-        verdict = inspect(" ".join([text[:20000], *ctx.history]))  # long attacks are still named as attacks
-        if verdict.decoded:
-            ctx.signals["decoded_payloads"] = len(verdict.decoded)
-        if verdict.status is not None:
-            ctx.signals["guard"] = verdict.reasons
-            ctx.stop(verdict.status, *verdict.reasons)
+            ctx.lang = language(text)
+        rules = inspect(" ".join([text[:20000], *ctx.history]))  # long attacks are still named as attacks
+        verdict.decoded_payloads = len(rules.decoded) if rules.decoded else 0
+        if rules.status is not None:
+            verdict.status, verdict.reasons = rules.status, list(rules.reasons)
+            ctx.stop(rules.status, *rules.reasons)
             return
         # the model sees the redacted text only; its vector of the whole question is kept for the
         # curated and retrieve steps, which would otherwise embed the same text again
@@ -63,24 +60,20 @@ class InputGuard:
         vectors: dict[str, list[float]] = {}
         match = self.similarity.check(probe, vectors)
         if probe == ctx.query and probe in vectors:
-            ctx.signals["query_vector"], ctx.signals["query_vector_text"] = vectors[probe], probe
+            ctx.vectors[probe] = vectors[probe]
         if match is not None:
-            ctx.signals["guard_similarity"] = {"similarity": match.similarity, "margin": match.margin,
-                                               "family": match.family}
+            verdict.similarity = {"similarity": match.similarity, "margin": match.margin, "family": match.family}
             if match.blocked:
                 reasons = ["injection:similar_to_exemplar", f"injection:family:{match.family}"]
-                ctx.signals["guard"] = reasons
                 # an order to write a poem or code is not an attack on its own: it is out of this service's scope
-                ctx.stop(OUT_OF_SCOPE if match.family in OFF_TASK_FAMILIES else BLOCKED_INJECTION, *reasons)
+                status = OUT_OF_SCOPE if match.family in OFF_TASK_FAMILIES else BLOCKED_INJECTION
+                verdict.status, verdict.reasons = status, reasons
+                ctx.stop(status, *reasons)
                 return
         if not text or len(text) > self.max_chars:
             ctx.stop(ERROR_INVALID_INPUT, "empty_question" if not text else "question_too_long")
 
 
 def shared_similarity(services: Services) -> SimilarityGuard:
-    """One similarity guard per Services (the exemplar matrix is embedded once per process)."""
-    guard = services.__dict__.get("_guard_similarity")
-    if guard is None:
-        guard = SimilarityGuard(services.dense, services.settings.guard)
-        services.__dict__["_guard_similarity"] = guard
-    return guard
+    """The answer path's similarity guard (one per Services: ``services.similarity_guard``)."""
+    return services.similarity_guard

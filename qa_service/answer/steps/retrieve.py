@@ -1,55 +1,61 @@
-"""Retrieve: hybrid dense + BM25 (+ Han-bigram BM25 for Chinese) over the tenant's live version,
-fused by weighted RRF in one Qdrant query. Weights follow the query's language and how sure its lead retriever is
-(qa_service/kb/search.py adaptive_weights), then reordered by a cross-encoder when one is configured.
-Filters: visibility allowed for the channel, validity dates (expired passages are excluded and reported).
+"""Retrieve: the tenant's live version through the one hybrid retriever (qa_service/kb/retriever.py: dense + BM25
+(+ Han-bigram BM25 for Chinese) fused by weighted RRF, validity dates, optional cross-encoder), with the
+channel's visibility. Expired passages are excluded and reported (``expired_source_excluded``).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from qa_service.answer.context import AnswerContext, Passage
 from qa_service.answer.statuses import ERROR_NO_KNOWLEDGE_BASE, NO_CONTENT
 from qa_service.kb.search import visibility_for
 from qa_service.kb.types import Hit
-from qa_service.services import Services
+from qa_service.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from qa_service.answer.generate.base import Generator
+    from qa_service.kb.retriever import HybridRetriever
 
 log = logging.getLogger(__name__)
 
 
 class Retrieve:
+    """In: the question, history, channel, hold-outs and the query vector. Out: ``ctx.retrieval`` (the
+    RetrievalResult), the numbered passages, ``ctx.kb_version``; a stop without a live version or passages."""
+
     name = "retrieve"
     always = False
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.cfg = services.settings.retrieval
+    def __init__(self, retriever: HybridRetriever, settings: RetrievalSettings,
+                 rewriter: Generator | None = None) -> None:
+        self.retriever = retriever
+        self.cfg = settings
+        self.rewriter = rewriter  # the LLM rewrites a follow-up question; otherwise the last question is prefixed
 
     def run(self, ctx: AnswerContext) -> None:
         if ctx.history and not ctx.standalone:
             ctx.standalone = self._standalone(ctx)
         query = ctx.query
-        reuse = ctx.signals.get("query_vector_text") == query  # the curated step may have embedded it already
-        res = self.services.retriever.retrieve(
+        res = self.retriever.retrieve(  # the guard or the curated step may have embedded the query already
             ctx.tenant, query, k=self.cfg.top_k, visibility=visibility_for(ctx.channel),
-            exclude_sources=ctx.exclude_sources or None, query_vector=ctx.signals["query_vector"] if reuse else None)
+            exclude_sources=ctx.exclude_sources or None, query_vector=ctx.vectors.get(query))
         if res.version is None:
             ctx.stop(ERROR_NO_KNOWLEDGE_BASE, "no_live_version")
             return
+        ctx.retrieval = res
         ctx.kb_version = res.version
         ctx.passages = [_passage(i + 1, h) for i, h in enumerate(res.hits)]
-        ctx.signals.update(res.signals())
-        ctx.signals["query_vector"] = res.query_vector
+        ctx.vectors[query] = res.query_vector
         if res.expired:
             ctx.add_reason("expired_source_excluded")
         if not ctx.passages:
             ctx.stop(NO_CONTENT, "no_passages")
 
     def _standalone(self, ctx: AnswerContext) -> str:
-        gen = getattr(self.services, "generator", None)
-        if gen is not None and getattr(gen, "name", "") == "llm":
-            rewritten: str = gen.rewrite(ctx.question, ctx.history, ctx.lang)
-            return rewritten
+        if self.rewriter is not None and self.rewriter.name == "llm":
+            return self.rewriter.rewrite(ctx.question, ctx.history, ctx.lang)
         return f"{ctx.history[-1]} {ctx.question}"
 
 

@@ -3,39 +3,36 @@
 from __future__ import annotations
 
 from qa_service.answer.answer_types import asked_types, stated_types
-from qa_service.answer.context import AnswerContext
-from qa_service.services import Services
-from qa_service.text import is_chinese
+from qa_service.answer.context import AnswerContext, RiskAssessment
+from qa_service.answer.risk import RiskPolicy
+from qa_service.kb.retriever import retrieval_confidence
 
-
-def retrieval_confidence(question: str, idf_coverage: float, dense_top: float) -> float:
-    """IDF-weighted coverage of the question's BM25 tokens by the best passage, blended with the dense
-    similarity (little weight for Chinese: the default embedding model is English-only)."""
-    w = 0.15 if is_chinese(question) else 0.4
-    return round((1 - w) * idf_coverage + w * max(dense_top, 0.0), 4)
+__all__ = ["LabelRisk", "retrieval_confidence"]
 
 
 class LabelRisk:
+    """In: ``ctx.retrieval`` (confidence), the passages and sentences. Out: reason codes, ``ctx.risk_level`` and
+    ``ctx.risk`` (a RiskAssessment with the confidence and the lead passage's margin)."""
+
     name = "risk"
     always = False
 
-    def __init__(self, services: Services) -> None:
-        self.policy = services.risk_policy
+    def __init__(self, policy: RiskPolicy) -> None:
+        self.policy = policy
 
     def run(self, ctx: AnswerContext) -> None:
         th = self.policy.thresholds
         cited = {n for s in ctx.sentences for n in s.cites}
-        conf = retrieval_confidence(ctx.query, float(ctx.signals.get("idf_coverage", 0.0)),
-                                    float(ctx.signals.get("dense_top", 0.0)))
-        ctx.signals["confidence"] = conf
+        conf = ctx.retrieval.confidence if ctx.retrieval is not None else retrieval_confidence(ctx.query, 0.0, 0.0)
+        margin: float | None = None
         if conf < th["confidence_high_risk"]:
             ctx.add_reason("low_retrieval_confidence")
         elif conf < th["confidence_medium_risk"]:
             ctx.add_reason("weak_retrieval_confidence")
         if len(ctx.passages) > 1 and ctx.passages[0].score > 0:
-            margin = (ctx.passages[0].score - ctx.passages[1].score) / ctx.passages[0].score
-            ctx.signals["margin"] = round(margin, 4)
-            if margin < th["margin_small"]:
+            raw = (ctx.passages[0].score - ctx.passages[1].score) / ctx.passages[0].score
+            margin = round(raw, 4)
+            if raw < th["margin_small"]:
                 ctx.add_reason("small_margin")
         wanted = asked_types(ctx.query)
         if wanted and ctx.sentences and not any(stated_types(s.text, wanted) for s in ctx.sentences):
@@ -47,3 +44,4 @@ class LabelRisk:
             if any(w.lower() in text for w in words):
                 ctx.add_reason(f"sensitive_topic:{topic}")
         ctx.risk_level = self.policy.level_for(ctx.risk_reasons)
+        ctx.risk = RiskAssessment(ctx.risk_level, conf, margin)

@@ -5,81 +5,85 @@ tenant's knowledge and without a public-service cue is routed out of scope inste
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from qa_service.answer.context import AnswerContext
-from qa_service.answer.statuses import (
-    ANSWERED,
-    CANNOT_ANSWER,
-    HELD_FOR_REVIEW,
-    NO_CONTENT,
-    OUT_OF_SCOPE,
-    canned,
-)
-from qa_service.services import Services
+from qa_service.answer.context import DECLINES, AnswerContext, RouteDecision, Scope
+from qa_service.answer.risk import RiskPolicy
+from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, OUT_OF_SCOPE
 from qa_service.text import is_chinese
 
-# Scope is judged only when nothing else decided the question: not after a block, an error or a curated answer.
-_SCOPE_JUDGED = (None, NO_CONTENT, CANNOT_ANSWER)
+if TYPE_CHECKING:
+    from qa_service.kb.embed import SparseEmbedder
 
 
 class Route:
+    """In: the status so far, ``ctx.retrieval``, the risk level. Out: ``ctx.route`` (a RouteDecision) and the
+    final status through ``ctx.conclude``; held and sampled answers go to the review sink.
+
+    Scope is judged only for a question nothing else decided, or that was declined for want of content (not
+    after a block, an error or a curated answer) and only when retrieval ran."""
+
     name = "route"
     always = True
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.policy = services.risk_policy
+    def __init__(self, policy: RiskPolicy, sparse: SparseEmbedder,
+                 sink: Callable[[AnswerContext], None] | None = None) -> None:
+        self.policy = policy
+        self.sparse = sparse
+        self.sink = sink
 
     def run(self, ctx: AnswerContext) -> None:
-        if self._out_of_scope(ctx):
-            ctx.stopped = False
-            ctx.stop(OUT_OF_SCOPE, "out_of_scope")
+        decision = self.decide(ctx)
+        if decision.status == OUT_OF_SCOPE and ctx.status != OUT_OF_SCOPE:
+            ctx.add_reason("out_of_scope")
             ctx.sentences = []
-            return
+        ctx.conclude(decision)
+        if self.sink is not None and decision.review:
+            self.sink(ctx)
+
+    def decide(self, ctx: AnswerContext) -> RouteDecision:
+        """The decision from the typed results; the context is not changed."""
+        scope = self._scope(ctx)
+        if scope is not None and scope.far and not scope.cue:
+            return RouteDecision(OUT_OF_SCOPE, scope=scope)
         if ctx.stopped:  # an earlier step already decided
-            return
+            return RouteDecision(str(ctx.status), scope=scope)
         route = self.policy.routes.get(ctx.risk_level, "hold")
         if route == "hold":
-            ctx.status = HELD_FOR_REVIEW
-            ctx.message = canned(HELD_FOR_REVIEW, ctx.lang)
-            ctx.ticket = "T" + ctx.trace_id[:12].upper()
-            ctx.signals["review"] = "held"
-        else:
-            ctx.status = ANSWERED
-            if route == "show_with_warning":
-                bucket = int(hashlib.sha256(ctx.trace_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-                if bucket < self.policy.sample_rate_medium:
-                    ctx.signals["review"] = "sampled"
-        sink = getattr(self.services, "review_sink", None)
-        if sink is not None and ctx.signals.get("review"):
-            sink(ctx)
+            return RouteDecision(HELD_FOR_REVIEW, review="held", scope=scope, ticket="T" + ctx.trace_id[:12].upper())
+        review = None
+        if route == "show_with_warning":
+            bucket = int(hashlib.sha256(ctx.trace_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            if bucket < self.policy.sample_rate_medium:
+                review = "sampled"
+        return RouteDecision(ANSWERED, review=review, scope=scope)
 
-    def _out_of_scope(self, ctx: AnswerContext) -> bool:
-        """Far from the tenant's knowledge and no public-service cue: point the citizen elsewhere.
+    def _scope(self, ctx: AnswerContext) -> Scope | None:
+        """Far from the tenant's knowledge, and is there a public-service cue? None when scope is not judged.
 
         "Far" comes from what retrieval saw, whichever step declined to answer (the extractive generator
         finding no relevant sentence is not evidence that the question is outside the tenant's remit)."""
-        if ctx.status not in _SCOPE_JUDGED or "idf_coverage" not in ctx.signals:
-            return False  # blocked, errored, curated, or retrieval never ran: nothing to judge scope on
+        if not (ctx.status is None or ctx.status in DECLINES) or ctx.retrieval is None:
+            return None  # blocked, errored, curated, or retrieval never ran: nothing to judge scope on
         far, why = self._far_from_knowledge(ctx)
-        cue = self.policy.about_public_services(ctx.tenant, ctx.query)
-        ctx.signals["scope"] = {"far": far, "why": why, "cue": cue}
-        return far and not cue
+        return Scope(far, why, self.policy.about_public_services(ctx.tenant, ctx.query))
 
     def _far_from_knowledge(self, ctx: AnswerContext) -> tuple[bool, str]:
-        """(far, why) from the retrieval signals; thresholds and their reasons are in risk_policy.yaml."""
-        if "no_passages" in ctx.risk_reasons:
+        """(far, why) from the retrieval result; thresholds and their reasons are in risk_policy.yaml."""
+        res = ctx.retrieval
+        assert res is not None
+        if not res.hits:
             return True, "nothing_found"
-        if not self.services.sparse.embed_query(ctx.query).indices:
+        if not self.sparse.embed_query(ctx.query).indices:
             return False, "no_content_terms"  # only stopwords: term overlap cannot tell, so do not claim far
         th = self.policy.thresholds
-        coverage = float(ctx.signals.get("idf_coverage", 0.0))
         if is_chinese(ctx.query):  # the default dense model is English-only: its similarity says nothing on Chinese
-            if coverage >= th.get("scope_min_coverage_cjk", 0.0):
+            if res.idf_coverage >= th.get("scope_min_coverage_cjk", 0.0):
                 return False, "terms_covered"
             return True, "no_term_overlap"
-        if coverage >= th.get("scope_min_coverage", 0.0):
+        if res.idf_coverage >= th.get("scope_min_coverage", 0.0):
             return False, "terms_covered"
-        if float(ctx.signals.get("dense_top", 0.0)) >= th.get("scope_min_dense", 0.0):
+        if res.dense_top >= th.get("scope_min_dense", 0.0):
             return False, "semantically_close"
         return True, "no_term_overlap"
