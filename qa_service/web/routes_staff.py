@@ -83,7 +83,7 @@ def edit_curated(tenant: str, curated_id: str, body: CuratedEdit, request: Reque
         with services.db.session() as s:
             row = cur.edit(s, curated_id, tenant=tenant, actor=who.name, role=who.role, answer=body.answer,
                              questions=body.questions, activate=body.activate, cfg=services.settings.review,
-                             encode=services.dense.encode, model_id=services.dense.model_id)
+                             encode=services.dense.encode_queries, model_id=services.dense.model_id)
             return cur.curated_dict(row)
     except cur.CuratedLimitError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc

@@ -77,6 +77,9 @@ ROUTE_AUDIT = {
     ("POST", "/api/v1/review/{tenant}/items/{item_id}"): "review.edit",
     ("POST", "/api/v1/curated/{tenant}"): "curated.add",
     ("POST", "/api/v1/curated/{tenant}/{curated_id}/suspend"): "curated.suspend",
+    ("PATCH", "/api/v1/curated/{tenant}/{curated_id}"): "curated.edit",
+    ("POST", "/api/v1/kb/{tenant}/versions/{version}/ask"): "kb.preview",
+    ("POST", "/api/v1/kb/{tenant}/versions/{version}/discard"): "kb.discard",
     ("POST", "/api/v1/feedback"): "feedback.submit",
     ("POST", "/api/v1/kb/{tenant}/ingest"): "ingest.finish",
     ("POST", "/api/v1/kb/{tenant}/jobs/{job_id}/cancel"): "ingest.cancel",
@@ -128,6 +131,8 @@ def test_every_mutating_route_writes_an_audit_row(env: Any) -> None:
         cur = check(("POST", "/api/v1/curated/{tenant}"),
                     lambda: c.post("/api/v1/curated/town", headers=h,
                                    json={"questions": ["opening hours?"], "answer": "9 to 5.", "lang": "en"})).json()
+        check(("PATCH", "/api/v1/curated/{tenant}/{curated_id}"),
+              lambda: c.patch(f"/api/v1/curated/town/{cur['id']}", headers=h, json={"answer": "9 to 6."}))
         check(("POST", "/api/v1/curated/{tenant}/{curated_id}/suspend"),
               lambda: c.post(f"/api/v1/curated/town/{cur['id']}/suspend", headers=h))
         check(("POST", "/api/v1/feedback"),
@@ -151,9 +156,16 @@ def test_every_mutating_route_writes_an_audit_row(env: Any) -> None:
         first_job = queued["job_id"]
         with WorkerProcess(svc.settings):  # uploads are run by a worker process
             job = check(("POST", "/api/v1/kb/{tenant}/ingest"), upload)
+        check(("POST", "/api/v1/kb/{tenant}/versions/{version}/ask"),
+              lambda: c.post(f"/api/v1/kb/town/versions/{job['version']}/ask", headers=h,
+                             json={"question": "When does the pool open?"}))
         check(("POST", "/api/v1/kb/{tenant}/versions/{version}/publish"),
               lambda: c.post(f"/api/v1/kb/town/versions/{job['version']}/publish", headers=h))
         check(("POST", "/api/v1/kb/{tenant}/rollback"), lambda: c.post("/api/v1/kb/town/rollback", headers=h))
+        (env["folder"] / "sauna.md").write_text("# Sauna\nThe sauna opens at 8.", encoding="utf-8")
+        draft = run_ingest(svc, [env["folder"]], "town").version
+        check(("POST", "/api/v1/kb/{tenant}/versions/{version}/discard"),
+              lambda: c.post(f"/api/v1/kb/town/versions/{draft}/discard", headers=h))
         assert c.post("/api/v1/kb/town/rollback", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert seen == dict.fromkeys(ROUTE_AUDIT, True)
 
