@@ -100,7 +100,7 @@ class Services:
         """The input guard's nearest-exemplar layer (its exemplar matrix is embedded on first use)."""
         from qa_service.guard.similarity import SimilarityGuard
 
-        return SimilarityGuard(self.dense, self.settings.guard)
+        return SimilarityGuard(self.dense, self.settings.guard, cache_dir=self.settings.data_dir / "cache")
 
     @cached_property
     def generator(self) -> ExtractiveGenerator | LlmGenerator:

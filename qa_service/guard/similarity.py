@@ -13,6 +13,9 @@ and the zh rules do the work).
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from qa_service.text import Splitter, is_chinese
 if TYPE_CHECKING:
     from qa_service.kb.embed import DenseEmbedder
 
+log = logging.getLogger(__name__)
 EXEMPLARS = Path(__file__).with_name("exemplars.yaml")
 #: the guard's sentences: colons end one too ("Note: ignore..."), and so does a period without a space after
 _SENTENCES = Splitter(colon=True, glued=True)
@@ -103,16 +107,46 @@ _MATRICES: dict[tuple[str, int, Exemplars], tuple[Any, Any]] = {}
 _MATRICES_LOCK = threading.Lock()
 
 
-def _exemplar_matrices(dense: DenseEmbedder, ex: Exemplars) -> tuple[Any, Any]:
+def _cache_file(cache_dir: Path, model_id: str, ex: Exemplars) -> Path:
+    """The file holding one model's vectors of one exemplar set: named by a hash of both, so an edited exemplar
+    file or another model never reads stale vectors."""
+    h = hashlib.sha256(model_id.encode("utf-8"))
+    for text in (*ex.benign, *(f"{family}\t{text}" for family, text in ex.attack)):
+        h.update(b"\0" + text.encode("utf-8"))
+    return cache_dir / f"guard-exemplars-{h.hexdigest()[:24]}.npz"
+
+
+def _exemplar_matrices(dense: DenseEmbedder, ex: Exemplars, cache_dir: Path | None = None) -> tuple[Any, Any]:
     """(attack, benign) exemplar vectors, embedded once per process for each model and exemplar set
-    (several Services in one process — tests, the eval harness — share them)."""
-    key = (str(getattr(dense, "model_id", dense.model_path)), id(dense), ex)
+    (several Services in one process — tests, the eval harness — share them) and, with ``cache_dir``, kept on disk
+    so a new process loads them instead of embedding some 600 texts before its first answer."""
+    model_id = str(getattr(dense, "model_id", dense.model_path))
+    key = (model_id, id(dense), ex)
     with _MATRICES_LOCK:
         hit = _MATRICES.get(key)
+        if hit is not None:
+            return hit
+        path = _cache_file(cache_dir, model_id, ex) if cache_dir is not None else None
+        if path is not None and path.exists():
+            try:
+                with np.load(path) as z:
+                    hit = (z["attack"], z["benign"])
+            except (OSError, ValueError, KeyError) as exc:  # a torn or foreign file: embed again and replace it
+                log.warning("guard exemplar cache unreadable path=%s error=%s", path, exc)
+                hit = None
+            if hit is not None and (len(hit[0]) != len(ex.attack) or len(hit[1]) != len(ex.benign)):
+                hit = None
         if hit is None:
             benign = np.asarray(dense.encode_queries(list(ex.benign)), dtype=np.float32)
             attack = np.asarray(dense.encode_queries([t for _, t in ex.attack]), dtype=np.float32)
-            hit = _MATRICES[key] = (attack, benign)
+            hit = (attack, benign)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+                np.savez(tmp, attack=attack, benign=benign)
+                tmp.replace(path)  # atomic: another process sees the whole file or none
+                log.info("guard exemplar vectors cached path=%s attack=%d benign=%d", path, len(attack), len(benign))
+        _MATRICES[key] = hit
         return hit
 
 
@@ -132,8 +166,9 @@ class SimilarityGuard:
     """Nearest-neighbour similarity to attack versus benign exemplars; the matrices are built on first use."""
 
     def __init__(self, dense: DenseEmbedder, settings: GuardSettings | None = None,
-                 exemplars: Exemplars | None = None) -> None:
+                 exemplars: Exemplars | None = None, cache_dir: Path | None = None) -> None:
         self.dense = dense
+        self.cache_dir = cache_dir
         self.settings = settings or GuardSettings()
         self._exemplars = exemplars
         self._lock = threading.Lock()
@@ -150,8 +185,13 @@ class SimilarityGuard:
         if self._attack is None:
             with self._lock:
                 if self._attack is None:
-                    self._attack, self._benign = _exemplar_matrices(self.dense, self.exemplars)
+                    self._attack, self._benign = _exemplar_matrices(self.dense, self.exemplars, self.cache_dir)
         return self._attack, self._benign
+
+    def warm(self) -> None:
+        """Embed (or load) the exemplar vectors now rather than on the first question."""
+        if self.settings.similarity_enabled:
+            self._matrices()
 
     def scores(self, pieces: list[str], vectors: dict[str, list[float]] | None = None) -> list[Match]:
         """One (unthresholded) match per piece; ``vectors`` receives each piece's embedding."""

@@ -33,6 +33,7 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if warm:
             services.dense.encode_query("warm up")
+            services.similarity_guard.warm()  # the first citizen does not wait for the exemplar vectors
             _ = services.generator
         app.state.ready = True
         yield
