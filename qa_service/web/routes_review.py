@@ -54,7 +54,8 @@ def _services(request: Request) -> Any:
 
 def _embedding(services: Any) -> dict[str, Any]:
     """What curated saves need to embed their variants once, at save."""
-    return {"cfg": services.settings.review, "encode": services.dense.encode_queries, "model_id": services.dense.model_id}
+    dense = services.dense
+    return {"cfg": services.settings.review, "encode": dense.encode_queries, "model_id": dense.model_id}
 
 
 @router.get("/review/{tenant}/items")
