@@ -83,10 +83,9 @@ def test_record_holds_everything_to_reproduce(town: Any) -> None:
         row = s.execute(select(AnswerRecord).where(AnswerRecord.trace_id == out["trace_id"])).scalar_one()
     assert row.decision == out["decision"] and row.kb_version == 1 and row.generator == "extractive"
     assert row.passages and all({"chunk_id", "digest", "text"} <= set(p) for p in row.passages)
-    # the record keeps each citation's visibility (it travels with every copy); the response is the same
-    # citations without it
-    assert row.citations and all(c["visibility"] in ("public", "internal") for c in row.citations)
+    # the stored citations are the response's plus each passage's visibility (answer/steps/record.py)
     assert [{k: v for k, v in c.items() if k != "visibility"} for c in row.citations] == out["citations"]
+    assert row.citations and all(c["visibility"] == "public" for c in row.citations)
     assert set(row.timings_ms) >= {"guard", "retrieve", "generate"}
 
 
