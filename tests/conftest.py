@@ -116,13 +116,27 @@ def fake_dense() -> Any:
     return FakeDenseEmbedder()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def vector_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One dense-vector cache (embedding.cache_path) for the whole run, also for the CLI and worker processes
+    the tests start: the real model embeds each text once per run, however many tests ingest it."""
+    path = tmp_path_factory.mktemp("vector-cache") / "vectors.sqlite"
+    before = os.environ.get("QA_EMBEDDING__CACHE_PATH")
+    os.environ["QA_EMBEDDING__CACHE_PATH"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("QA_EMBEDDING__CACHE_PATH", None)
+    else:
+        os.environ["QA_EMBEDDING__CACHE_PATH"] = before
+
+
 @pytest.fixture(scope="session")
-def shared_models() -> dict[str, Any]:
-    """The real embedding models, loaded once per test session."""
+def shared_models(vector_cache: Path) -> dict[str, Any]:
+    """The real embedding models, loaded once per test session (dense vectors kept in the run's cache)."""
     from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
     from qa_service.settings import EmbeddingSettings
 
-    dense = DenseEmbedder(EmbeddingSettings())
+    dense = DenseEmbedder(EmbeddingSettings(cache_path=str(vector_cache)))
     dense.encode(["warm up"], 1)
     return {"dense": dense, "sparse": SparseEmbedder()}
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import qdrant_edge as qe
 
 from qa_service.kb.embed_st import default_model_path
 from qa_service.kb.types import SparseVec
+from qa_service.kb.vector_cache import VectorCache, cache_key
 from qa_service.settings import EmbeddingSettings
 
 __all__ = ["CjkEmbedder", "DenseEmbedder", "SparseEmbedder", "default_model_path", "han_ngrams", "has_han"]
@@ -75,6 +77,15 @@ class DenseEmbedder:
     def __init__(self, settings: EmbeddingSettings | None = None) -> None:
         self.settings = settings or EmbeddingSettings.model_validate({})
         self.backend: DenseBackend = make_backend(self.settings)
+        path = self.settings.cache_path
+        self.cache: VectorCache | None = VectorCache(Path(path)) if path else None
+
+    def _encode(self, texts: list[str], batch_size: int, query: bool) -> list[list[float]]:
+        if self.cache is None:
+            return self.backend.encode(texts, batch_size, query)
+        model_id = self.backend.model_id
+        keys = [cache_key(model_id, query, t) for t in texts]
+        return self.cache.encode(keys, texts, lambda todo: self.backend.encode(todo, batch_size, query))
 
     @property
     def model_path(self) -> str | None:
@@ -106,16 +117,16 @@ class DenseEmbedder:
         """Passage vectors, one per text, in order."""
         if not texts:
             return []
-        return self.backend.encode(list(texts), batch_size, False)
+        return self._encode(list(texts), batch_size, False)
 
     def encode_queries(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[float]]:
         """Question vectors, one per text, in order."""
         if not texts:
             return []
-        return self.backend.encode(list(texts), batch_size, True)
+        return self._encode(list(texts), batch_size, True)
 
     def encode_query(self, text: str) -> list[float]:
-        return self.backend.encode([text], 1, True)[0]
+        return self._encode([text], 1, True)[0]
 
 
 class SparseEmbedder:
