@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 
 
 def _label(question: str, sentence: str) -> AnswerContext:
-    step = LabelRisk(SimpleNamespace(risk_policy=load_policy()))  # type: ignore[arg-type]
+    step = LabelRisk(SimpleNamespace(risk_policy=load_policy()), features_only=True)  # type: ignore[arg-type]
     ctx = AnswerContext(question=question, tenant="city")
     ctx.passages = [Passage(1, "a:0", "a", "Guide", sentence, "d", 0.9)]
     ctx.sentences = [Sentence(sentence, [1])]

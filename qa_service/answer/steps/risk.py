@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from qa_service.answer import confidence
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.text import is_cjk
@@ -19,8 +20,11 @@ class LabelRisk:
     name = "risk"
     always = False
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, features_only: bool = False) -> None:
+        self.services = services
         self.policy = services.risk_policy
+        # issue 20: the calibrated wrong-answer model (refuses a tampered file); features_only: training runs
+        self.model = None if features_only else confidence.shipped_model()
 
     def run(self, ctx: AnswerContext) -> None:
         th = self.policy.thresholds
@@ -28,10 +32,13 @@ class LabelRisk:
         conf = retrieval_confidence(ctx.query, float(ctx.signals.get("idf_coverage", 0.0)),
                                     float(ctx.signals.get("dense_top", 0.0)))
         ctx.signals["confidence"] = conf
-        if conf < th["confidence_high_risk"]:
-            ctx.add_reason("low_retrieval_confidence")
-        elif conf < th["confidence_medium_risk"]:
-            ctx.add_reason("weak_retrieval_confidence")
+        # issue 20 hook: the level comes from the calibrated probability of being wrong (risk_policy.yaml p_wrong_*)
+        feats = ctx.signals["confidence_features"] = confidence.extract(ctx, self.services)
+        if self.model is not None:
+            p = ctx.signals["p_wrong"] = round(self.model.p_wrong(feats), 4)
+            lv = confidence.level_for(p, th)
+            if lv != "low":
+                ctx.add_reason("likely_wrong" if lv == "high" else "possibly_wrong")
         if len(ctx.passages) > 1 and ctx.passages[0].score > 0:
             margin = (ctx.passages[0].score - ctx.passages[1].score) / ctx.passages[0].score
             ctx.signals["margin"] = round(margin, 4)

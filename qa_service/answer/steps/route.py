@@ -1,11 +1,15 @@
 """Route: low → shown; medium → shown with a warning and sampled for review; high → held for
-review with a ticket (a citizen sees the ticket; staff see the draft). A question far from the
-tenant's knowledge and without a public-service cue is routed out of scope instead."""
+review with a ticket (a citizen sees the ticket; staff see the draft) when there is a draft a person could
+approve or fix, else declined with the tenant's contact line and nothing queued (answer/confidence.py
+draft_worth_review, threshold p_wrong_decline). A question far from the tenant's knowledge and without a
+public-service cue is routed out of scope instead."""
 
 from __future__ import annotations
 
 import hashlib
 
+from qa_service.answer.confidence import draft_worth_review
+from qa_service.answer.contact import decline_message
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.statuses import (
     ANSWERED,
@@ -39,6 +43,11 @@ class Route:
         if ctx.stopped:  # an earlier step already decided
             return
         route = self.policy.routes.get(ctx.risk_level, "hold")
+        if route == "hold" and not draft_worth_review(ctx, self.policy.thresholds):  # issue 20: nothing to review
+            ctx.stop(NO_CONTENT, "no_reviewable_draft")  # declined with the contact line, no review item
+            ctx.message = decline_message(self.services, ctx)
+            ctx.sentences = []
+            return
         if route == "hold":
             ctx.status = HELD_FOR_REVIEW
             ctx.message = canned(HELD_FOR_REVIEW, ctx.lang)
