@@ -8,8 +8,9 @@ coverage of the question's terms (best passage and cited passages), dense simila
 cited passages (their stored vectors), sentence support, whether the fact asked for is stated, and for an FAQ
 passage how much of its own question the asked question shares.
 
-The model (:class:`ConfidenceModel`) is a logistic regression over standardised features followed by an
-isotonic calibration, trained offline by ``python -m eval.train_confidence`` on the dev halves of the
+The model (:class:`ConfidenceModel`) is a logistic regression over standardised features followed by a
+calibration map (Platt by default, isotonic optional; stored as piecewise-linear points), trained offline by
+``python -m eval.train_confidence`` on the dev halves of the
 evaluation suites (label: the draft does not cite gold / state the key facts, or the gold was removed). Its
 weights ship as ``model/confidence.json`` with ``confidence.json.sha256``; a file that does not match its
 checksum is refused (:class:`ModelIntegrityError`). Scoring is plain numpy; nothing is trained at run time.
@@ -130,7 +131,7 @@ def file_sha256(path: Path) -> str:
 
 
 class ConfidenceModel:
-    """Standardise → logistic regression → isotonic calibration (piecewise linear over its fitted points)."""
+    """Standardise → logistic regression → calibration map (piecewise linear over its stored points)."""
 
     def __init__(self, features: Sequence[str], mean: Sequence[float], scale: Sequence[float],
                  coef: Sequence[float], intercept: float, iso_x: Sequence[float], iso_y: Sequence[float]) -> None:
