@@ -8,6 +8,7 @@ Markers select: a test marked ``unit`` gets the deterministic fake dense embedde
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -162,6 +163,14 @@ def make_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
         svc = Services(settings)
         svc.__dict__["dense"] = shared_models["dense"]
         svc.__dict__["sparse"] = shared_models["sparse"]
+        # issue 20: the workflow tests were written for the hand-set thresholds: their held question ("How long is
+        # a parking permit valid?" on the town KB, p_wrong ~0.92) is declined by the shipped policy and some of their
+        # answered questions are held. Over the tiny town KB these fixtures hold only p_wrong >= 0.9 and decline
+        # nothing by probability, so the review flow stays exercised; the shipped thresholds and the decline path
+        # are tested over the sample knowledge in tests/answer/test_confidence_routing.py.
+        policy = svc.risk_policy
+        svc.__dict__["risk_policy"] = dataclasses.replace(policy, thresholds={
+            **policy.thresholds, "p_wrong_medium": 0.5, "p_wrong_high": 0.9, "p_wrong_decline": 1.01})
         made.append(svc)
         return svc
 

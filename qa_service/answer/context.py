@@ -105,6 +105,8 @@ class RiskAssessment:
     level: str
     confidence: float
     margin: float | None = None
+    p_wrong: float | None = None  # the calibrated probability that the answer is wrong (answer/confidence.py)
+    features: dict[str, float] = field(default_factory=dict)  # that estimate's inputs
 
 
 @dataclass
@@ -124,6 +126,7 @@ class RouteDecision:
     review: str | None = None
     scope: Scope | None = None
     ticket: str | None = None
+    message: str | None = None  # replaces the status's canned message (a decline with the tenant's contact line)
 
 
 @dataclass
@@ -195,6 +198,8 @@ class AnswerContext:
         self.route = decision
         if decision.ticket:
             self.ticket = decision.ticket
+        if decision.message:
+            self.message = decision.message
 
     def add_reason(self, reason: str) -> None:
         if reason not in self.risk_reasons:
@@ -242,6 +247,10 @@ class AnswerContext:
             out["confidence"] = self.risk.confidence
             if self.risk.margin is not None:
                 out["margin"] = self.risk.margin
+            if self.risk.p_wrong is not None:
+                out["p_wrong"] = self.risk.p_wrong
+            if self.risk.features:
+                out["confidence_features"] = self.risk.features
         if self.route is not None:
             if self.route.scope is not None:
                 sc = self.route.scope

@@ -16,6 +16,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Protocol
 
+from qa_service.answer import confidence
+from qa_service.answer.contact import decline_message
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.statuses import ERROR_INTERNAL
 from qa_service.answer.steps.check import CheckCitations, SupportChecker
@@ -52,8 +54,8 @@ def build_steps(services: Services, record: bool = True) -> list[Step]:
         Generate(services.generator, services.verifier, fallback=services.fallback_generator, checker=checker,
                  stream_min_confidence=policy.thresholds["confidence_high_risk"]),
         CheckCitations(checker),
-        LabelRisk(policy),
-        Route(policy, services.sparse, services.review_sink),
+        LabelRisk(policy, features=lambda ctx: confidence.extract(ctx, services), model=confidence.shipped_model()),
+        Route(policy, services.sparse, services.review_sink, contact=lambda ctx: decline_message(services, ctx)),
     ]
     if record:
         steps.append(Record(services.db))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from qa_service.answer.context import AnswerContext, RouteDecision
+from qa_service.answer.context import AnswerContext, RouteDecision, Sentence
 from qa_service.answer.risk import load_policy
 from qa_service.answer.statuses import BLOCKED_INJECTION, HELD_FOR_REVIEW, NO_CONTENT, OUT_OF_SCOPE
 from qa_service.answer.steps.route import Route
@@ -52,9 +52,20 @@ def test_high_risk_is_held_with_a_ticket_and_sent_to_review() -> None:
     seen: list[str | None] = []
     ctx = AnswerContext(question="How much is a parking permit?", tenant="town", lang="en")
     ctx.risk_level = "high"
+    ctx.sentences = [Sentence("A resident permit costs 40 dollars a year.", [1])]  # a draft a person can fix
     _route(lambda c: seen.append(c.route.review if c.route else None)).run(ctx)
     assert ctx.status == HELD_FOR_REVIEW and ctx.ticket == "T" + ctx.trace_id[:12].upper()
     assert seen == ["held"] and ctx.signals["review"] == "held"
+
+
+def test_high_risk_without_a_draft_is_declined_with_the_contact_line_and_queues_nothing() -> None:
+    seen: list[str | None] = []
+    ctx = AnswerContext(question="How much is a parking permit?", tenant="town", lang="en")
+    ctx.risk_level = "high"
+    Route(load_policy(), SparseEmbedder(), lambda c: seen.append("queued"),
+          contact=lambda c: "Call the Town Hall on 555-0100 or 12345.").run(ctx)
+    assert ctx.status == NO_CONTENT and ctx.ticket is None and seen == []
+    assert ctx.message == "Call the Town Hall on 555-0100 or 12345." and "no_reviewable_draft" in ctx.risk_reasons
 
 
 def test_signals_are_a_read_only_view() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
+from qa_service.answer import confidence
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import AnswerContext, RiskAssessment
 from qa_service.answer.risk import RiskPolicy
@@ -17,18 +20,34 @@ class LabelRisk:
     name = "risk"
     always = False
 
-    def __init__(self, policy: RiskPolicy) -> None:
+    def __init__(self, policy: RiskPolicy,
+                 features: Callable[[AnswerContext], Mapping[str, float]] | None = None,
+                 model: confidence.ConfidenceModel | None = None) -> None:
+        """``features`` computes the correctness estimate's inputs (answer/confidence.py ``extract``); ``model`` is
+        the calibrated wrong-answer model (None: features only, as the training run collects them)."""
         self.policy = policy
+        self.features = features
+        self.model = model
 
     def run(self, ctx: AnswerContext) -> None:
         th = self.policy.thresholds
         cited = {n for s in ctx.sentences for n in s.cites}
         conf = ctx.retrieval.confidence if ctx.retrieval is not None else retrieval_confidence(ctx.query, 0.0, 0.0)
         margin: float | None = None
-        if conf < th["confidence_high_risk"]:
-            ctx.add_reason("low_retrieval_confidence")
-        elif conf < th["confidence_medium_risk"]:
-            ctx.add_reason("weak_retrieval_confidence")
+        feats: dict[str, float] = {}
+        p_wrong: float | None = None
+        if self.features is not None:  # the level comes from the calibrated probability of being wrong
+            feats = dict(self.features(ctx))
+            if self.model is not None:
+                p_wrong = round(self.model.p_wrong(feats), 4)
+                lv = confidence.level_for(p_wrong, th)
+                if lv != "low":
+                    ctx.add_reason("likely_wrong" if lv == "high" else "possibly_wrong")
+        else:  # no estimate wired (unit tests of this step): the retrieval-confidence rule
+            if conf < th["confidence_high_risk"]:
+                ctx.add_reason("low_retrieval_confidence")
+            elif conf < th["confidence_medium_risk"]:
+                ctx.add_reason("weak_retrieval_confidence")
         if len(ctx.passages) > 1 and ctx.passages[0].score > 0:
             raw = (ctx.passages[0].score - ctx.passages[1].score) / ctx.passages[0].score
             margin = round(raw, 4)
@@ -44,4 +63,4 @@ class LabelRisk:
             if any(w.lower() in text for w in words):
                 ctx.add_reason(f"sensitive_topic:{topic}")
         ctx.risk_level = self.policy.level_for(ctx.risk_reasons)
-        ctx.risk = RiskAssessment(ctx.risk_level, conf, margin)
+        ctx.risk = RiskAssessment(ctx.risk_level, conf, margin, p_wrong, feats)

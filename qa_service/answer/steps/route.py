@@ -8,9 +8,10 @@ import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from qa_service.answer.confidence import draft_worth_review
 from qa_service.answer.context import DECLINES, AnswerContext, RouteDecision, Scope
 from qa_service.answer.risk import RiskPolicy
-from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, OUT_OF_SCOPE
+from qa_service.answer.statuses import ANSWERED, HELD_FOR_REVIEW, NO_CONTENT, OUT_OF_SCOPE
 from qa_service.text import is_chinese
 
 if TYPE_CHECKING:
@@ -28,15 +29,21 @@ class Route:
     always = True
 
     def __init__(self, policy: RiskPolicy, sparse: SparseEmbedder,
-                 sink: Callable[[AnswerContext], None] | None = None) -> None:
+                 sink: Callable[[AnswerContext], None] | None = None,
+                 contact: Callable[[AnswerContext], str] | None = None) -> None:
+        """``contact`` words a decline with the tenant's contact line (answer/contact.py ``decline_message``)."""
         self.policy = policy
         self.sparse = sparse
         self.sink = sink
+        self.contact = contact
 
     def run(self, ctx: AnswerContext) -> None:
         decision = self.decide(ctx)
         if decision.status == OUT_OF_SCOPE and ctx.status != OUT_OF_SCOPE:
             ctx.add_reason("out_of_scope")
+            ctx.sentences = []
+        if decision.status == NO_CONTENT and not ctx.stopped:  # nothing a person could approve: declined
+            ctx.add_reason("no_reviewable_draft")
             ctx.sentences = []
         ctx.conclude(decision)
         if self.sink is not None and decision.review:
@@ -50,6 +57,10 @@ class Route:
         if ctx.stopped:  # an earlier step already decided
             return RouteDecision(str(ctx.status), scope=scope)
         route = self.policy.routes.get(ctx.risk_level, "hold")
+        if route == "hold" and not draft_worth_review(ctx, self.policy.thresholds):
+            # no draft worth a person's time: declined with the contact line, and no review item
+            return RouteDecision(NO_CONTENT, scope=scope,
+                                 message=self.contact(ctx) if self.contact is not None else None)
         if route == "hold":
             return RouteDecision(HELD_FOR_REVIEW, review="held", scope=scope, ticket="T" + ctx.trace_id[:12].upper())
         review = None

@@ -1,0 +1,207 @@
+"""How well the wrong-answer model's probability tracks correctness, on the TEST halves it was never fitted on.
+
+    python -m eval.calibration [--out eval/reports]
+
+Reads the per-item cache of ``python -m eval.train_confidence`` (data/confidence-features.jsonl), scores every
+row with the shipped model (qa_service/answer/model/confidence.json) and the thresholds of
+qa_service/answer/risk_policy.yaml, and writes ``<out>/<date>-confidence.md`` and ``<date>-confidence.png``
+(reliability diagram: predicted vs observed wrong rate, per suite). Figures per suite and condition:
+
+- AUC of the probability for "wrong" (drafts only; a path that stopped before the risk step has no draft);
+- wrong share of the answers labelled low and medium (gold present);
+- the routing the route step applies (:func:`route_of`): held, declined, answered; not answered with the
+  gold removed (negative rejection), out-of-scope declined / held, answerable declined;
+- the review queue: items per 100 questions (held + the sampled share of medium answers) and the share of
+  held items staff would approve (the draft cites gold / states the key facts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from qa_service.answer.confidence import ConfidenceModel, level_for
+from qa_service.answer.risk import LEVEL_ORDER
+
+REPORTS = Path(__file__).with_name("reports")
+
+
+def route_of(row: Mapping[str, Any], p: float | None, th: Mapping[str, float]) -> tuple[str, str]:
+    """(outcome group, level) the answer path gives this cached row under thresholds ``th``: a path that stopped
+    before the route step or that the scope check sent out of scope keeps its decision; else the level is the
+    higher of the other reason codes' level and the model's, high is held only with a draft worth reviewing."""
+    if not row.get("draft") or p is None or row.get("status") == "out_of_scope":
+        return str(row.get("outcome") or "error"), str(row.get("level_other") or "low")
+    lv = max(str(row.get("level_other") or "low"), level_for(p, th), key=lambda v: LEVEL_ORDER[v])
+    if lv == "high":
+        return ("held" if p < th.get("p_wrong_decline", 1.01) else "declined"), lv
+    return "answered", lv
+
+
+def _share(k: int, n: int) -> float | None:
+    return round(k / n, 4) if n else None
+
+
+def auc(scores: Sequence[float], labels: Sequence[int]) -> float | None:
+    """Area under the ROC curve (probability a wrong draft scores above a right one; ties count half)."""
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return None
+    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
+    return round(wins / (len(pos) * len(neg)), 4)
+
+
+def _old_confidence(f: Mapping[str, float]) -> float:
+    """The hand-set retrieval confidence the risk step used before (answer/steps/risk.py), for comparison."""
+    w = 0.15 if f.get("zh") else 0.4
+    return (1 - w) * float(f.get("idf_coverage", 0.0)) + w * max(float(f.get("dense_top", 0.0)), 0.0)
+
+
+def evaluate(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mapping[str, float],
+             sample_rate: float = 0.2) -> dict[str, Any]:
+    """The figures of the module docstring over ``rows`` (any mix of suites and conditions)."""
+    scored = [(r, model.p_wrong(r["features"]) if r.get("draft") and r.get("features") else None) for r in rows]
+    drafts = [(r, p) for r, p in scored if p is not None and r.get("label") is not None]
+    routed = [(r, p, *route_of(r, p, th)) for r, p in scored]
+    gold = [x for x in routed if x[0]["condition"] == "gold"]
+    unans = [x for x in routed if x[0]["condition"] != "gold"]
+    by_level: dict[str, list[int]] = {"low": [0, 0], "medium": [0, 0], "high": [0, 0]}
+    for r, _p, outcome, lv in gold:
+        if outcome == "answered" and r.get("label") is not None:
+            by_level[lv][0] += 1
+            by_level[lv][1] += int(r["label"])
+    held = [x for x in routed if x[2] == "held"]
+    medium_shown = sum(1 for x in routed if x[2] == "answered" and x[3] == "medium")
+    n = len(routed)
+    return {
+        "n": n, "drafts": len(drafts),
+        # AUC of the uncalibrated score (monotone in the probability; the isotonic steps would add ties)
+        "auc": auc([model.raw(r["features"]) for r, _ in drafts], [int(r["label"]) for r, _ in drafts]),
+        "auc_old_confidence": auc([-_old_confidence(r["features"]) for r, _ in drafts],
+                                  [int(r["label"]) for r, _ in drafts]),
+        "wrong_by_level": {lv: {"answered": a, "wrong_share": _share(w, a)} for lv, (a, w) in by_level.items()},
+        "outcomes": {g: sum(x[2] == g for x in routed) for g in ("answered", "held", "declined", "blocked", "error")},
+        "gold_answered_share": _share(sum(x[2] == "answered" for x in gold), len(gold)),
+        "gold_declined_share": _share(sum(x[2] == "declined" for x in gold), len(gold)),
+        "gold_answered_right_share": _share(sum(x[2] == "answered" and x[0].get("label") == 0 for x in gold),
+                                            len(gold)),
+        "unanswerable_not_answered_share": _share(sum(x[2] in ("held", "declined") for x in unans), len(unans)),
+        "unanswerable_declined_share": _share(sum(x[2] == "declined" for x in unans), len(unans)),
+        "unanswerable_held_share": _share(sum(x[2] == "held" for x in unans), len(unans)),
+        "queue_per_100": round(100 * (len(held) + sample_rate * medium_shown) / n, 1) if n else None,
+        "held_per_100": round(100 * len(held) / n, 1) if n else None,
+        "held_approvable_share": _share(sum(x[0].get("label") == 0 for x in held), len(held)),
+    }
+
+
+def reliability(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, bins: int = 10,
+                ) -> list[tuple[float, float, int]]:
+    """(mean predicted, observed wrong rate, count) per equal-width bin of predicted probability."""
+    acc: list[list[float]] = [[0.0, 0.0, 0.0] for _ in range(bins)]
+    for r in rows:
+        if not r.get("draft") or not r.get("features") or r.get("label") is None:
+            continue
+        p = model.p_wrong(r["features"])
+        b = acc[min(int(p * bins), bins - 1)]
+        b[0] += p
+        b[1] += int(r["label"])
+        b[2] += 1
+    return [(round(s / c, 4), round(w / c, 4), int(c)) for s, w, c in acc if c]
+
+
+def plot(curves: Mapping[str, list[tuple[float, float, int]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="#888", linestyle="--", linewidth=0.8, label="perfect")
+    for name, pts in curves.items():
+        if pts:
+            ax.plot([p for p, _, _ in pts], [o for _, o, _ in pts], marker="o", markersize=3, label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability of a wrong answer")
+    ax.set_ylabel("observed wrong rate")
+    ax.set_title("Reliability on the test halves")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def report(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mapping[str, float], out: Path,
+           sample_rate: float = 0.2, date: str | None = None) -> Path:
+    """Write the Markdown report and the reliability diagram for the test rows; returns the .md path."""
+    date = date or dt.date.today().isoformat()
+    test = [r for r in rows if r["split"] == "test"]
+    suites = sorted({str(r["suite"]) for r in test})
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / f"{date}-confidence.png"
+    plot({s: reliability([r for r in test if r["suite"] == s], model) for s in suites} |
+         {"all": reliability(test, model)}, png)
+    allr = evaluate(test, model, th, sample_rate)
+    lines = [f"# Confidence model on the test halves — {date}", "",
+             "`python -m eval.calibration` over `data/confidence-features.jsonl` (collected by "
+             "`python -m eval.train_confidence`). The model and thresholds were fitted and chosen on the dev "
+             "halves only. Thresholds: " + ", ".join(f"{k} {v}" for k, v in th.items() if k.startswith("p_wrong")) +
+             ".", "", f"![reliability]({png.name})", "",
+             "| suite | drafts | AUC (wrong) | AUC old confidence | low wrong | medium wrong | "
+             "gold: answered / right / declined | removed or oos: not answered / declined / held | "
+             "queue per 100 | held approvable |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in [*suites, "all"]:
+        sub = test if s == "all" else [r for r in test if r["suite"] == s]
+        e = allr if s == "all" else evaluate(sub, model, th, sample_rate)
+        wl = e["wrong_by_level"]
+        lines.append(
+            f"| {s} | {e['drafts']} | {e['auc'] if e['auc'] is not None else '–'} | "
+            f"{e['auc_old_confidence'] if e['auc_old_confidence'] is not None else '–'} | "
+            f"{pct(wl['low']['wrong_share'])} (n {wl['low']['answered']}) | "
+            f"{pct(wl['medium']['wrong_share'])} (n {wl['medium']['answered']}) | "
+            f"{pct(e['gold_answered_share'])} / {pct(e['gold_answered_right_share'])} / "
+            f"{pct(e['gold_declined_share'])} | {pct(e['unanswerable_not_answered_share'])} / "
+            f"{pct(e['unanswerable_declined_share'])} / {pct(e['unanswerable_held_share'])} | "
+            f"{e['queue_per_100']} | {pct(e['held_approvable_share'])} |")
+    lines += ["", "Columns: *drafts* = test items whose path reached the risk step with an answer; *AUC* = of the "
+              "model's score for \"this draft is wrong\"; *AUC old confidence* = of the hand-set coverage/dense blend "
+              "the risk step used before, on the same drafts; *low / medium "
+              "wrong* = share of the answers shown at that level (gold present) that do not cite gold / state the "
+              "key facts; *gold* = with gold present, share answered, answered and right, declined (answerable "
+              "declined); *removed or oos* = gold removed or a service with no guide: share held or declined, "
+              "declined, held; *queue per 100* = review items per 100 questions (held + "
+              f"{sample_rate:.0%} of medium answers); *held approvable* = held drafts that cite gold / state the key "
+              "facts.", ""]
+    md = out / f"{date}-confidence.md"
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return md
+
+
+def main() -> None:
+    from eval.train_confidence import cache_path, load_cache
+    from qa_service.answer.confidence import shipped_model
+    from qa_service.answer.risk import load_policy
+    from qa_service.services import Services
+    from qa_service.settings import load_settings
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPORTS)
+    args = parser.parse_args()
+    services = Services(load_settings(), migrate=False)
+    policy = load_policy()
+    md = report(load_cache(cache_path(services)), shipped_model(), policy.thresholds, args.out,
+                policy.sample_rate_medium)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

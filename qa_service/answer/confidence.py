@@ -1,0 +1,215 @@
+"""How likely a drafted answer is to be wrong: features from what the answer path already measured, and the
+shipped calibrated model that turns them into a probability.
+
+Features (:func:`extract`, one float each, names in :data:`FEATURES`) are read from the context after the
+citation check: retrieval scores and margins per retriever (dense and BM25 top-5 of the live version, the fused
+order of the passages), agreement between the retrievers and the passage the answer cites first, IDF-weighted
+coverage of the question's terms (best passage and cited passages), dense similarity of the question and the
+cited passages (their stored vectors), sentence support, whether the fact asked for is stated, and for an FAQ
+passage how much of its own question the asked question shares.
+
+The model (:class:`ConfidenceModel`) is a logistic regression over standardised features followed by a
+calibration map (Platt by default, isotonic optional; stored as piecewise-linear points), trained offline by
+``python -m eval.train_confidence`` on the dev halves of the
+evaluation suites (label: the draft does not cite gold / state the key facts, or the gold was removed). Its
+weights ship as ``model/confidence.json`` with ``confidence.json.sha256``; a file that does not match its
+checksum is refused (:class:`ModelIntegrityError`). Scoring is plain numpy; nothing is trained at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qa_service.answer.answer_types import asked_types, stated_types
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.text import overlap, terms
+from qa_service.text import is_chinese as is_cjk
+
+if TYPE_CHECKING:
+    from qa_service.services import Services
+
+log = logging.getLogger(__name__)
+MODEL = Path(__file__).with_name("model") / "confidence.json"
+FEATURES: tuple[str, ...] = (
+    "zh", "idf_coverage", "cited_coverage", "dense_top", "dense_margin", "sparse_top_log", "sparse_gap",
+    "fused_margin", "dense_agrees", "sparse_agrees", "retrievers_agree", "cited_rank", "cited_dense",
+    "support_min", "support_mean", "sentences", "removed", "asks_fact", "asked_fact_stated", "faq_cited",
+    "faq_question_overlap", "passages",
+)
+
+
+class ModelIntegrityError(RuntimeError):
+    """The shipped confidence model is missing or does not match its checksum."""
+
+
+def _cos(a: Sequence[float], b: Sequence[float]) -> float:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    den = float(np.linalg.norm(x) * np.linalg.norm(y))
+    return float(x @ y) / den if den > 0 else 0.0
+
+
+def _faq_question(text: str) -> str:
+    """The question line of an FAQ passage (its first line; "Q:" / "问：" prefixes dropped)."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    for prefix in ("Q:", "Q：", "问：", "问:", "Question:"):
+        if first.startswith(prefix):
+            return first[len(prefix):].strip()
+    return first
+
+
+def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
+    """The features of one drafted answer (see the module docstring); needs the retrieve step's signals."""
+    from qa_service.kb.search import visibility_for
+    from qa_service.kb.types import SearchFilter
+
+    query = ctx.query
+    sig = ctx.signals
+    passages = ctx.passages
+    cited = list(dict.fromkeys(n for s in ctx.sentences for n in s.cites))
+    by_n = {p.n: p for p in passages}
+    first = by_n.get(cited[0]) if cited else (passages[0] if passages else None)
+    f: dict[str, float] = dict.fromkeys(FEATURES, 0.0)
+    f["zh"] = 1.0 if is_cjk(query) else 0.0
+    f["idf_coverage"] = float(sig.get("idf_coverage", 0.0))
+    f["dense_top"] = float(sig.get("dense_top", 0.0))
+    f["sparse_top_log"] = math.log1p(max(float(sig.get("sparse_top", 0.0)), 0.0))
+    f["sparse_gap"] = float(sig.get("sparse_gap", 0.0))
+    f["passages"] = float(len(passages))
+    if len(passages) > 1 and passages[0].score > 0:
+        f["fused_margin"] = (passages[0].score - passages[1].score) / passages[0].score
+    f["sentences"] = float(len(ctx.sentences))
+    f["removed"] = float(sum(1 for r in ctx.removed if r.get("reason") == "unsupported"))
+    supports = [float(s.support) for s in ctx.sentences if s.support is not None]
+    if supports:
+        f["support_min"], f["support_mean"] = min(supports), sum(supports) / len(supports)
+    wanted = asked_types(query)
+    f["asks_fact"] = 1.0 if wanted else 0.0
+    f["asked_fact_stated"] = 1.0 if wanted and any(stated_types(s.text, wanted) for s in ctx.sentences) else 0.0
+    if first is not None:
+        f["cited_rank"] = float(first.n)
+        if first.kind == "faq":
+            f["faq_cited"] = 1.0
+            f["faq_question_overlap"] = overlap(terms(query), _faq_question(first.text))
+    qvec = sig.get("query_vector")
+    live = services.live.get(ctx.tenant) if qvec is not None and first is not None else None
+    if live is None or first is None or qvec is None:
+        return {k: round(float(v), 5) for k, v in f.items()}
+    _, reader = live
+    flt = SearchFilter(visibility=visibility_for(ctx.channel), exclude_source_ids=ctx.exclude_sources or None)
+    sparse_q = services.sparse.embed_query(query)
+    dense_hits = reader.dense(qvec, flt, 5)
+    sparse_hits = reader.sparse(sparse_q, flt, 5)
+    if len(dense_hits) > 1:
+        f["dense_margin"] = dense_hits[0].score - dense_hits[1].score
+    d_src = {str(h.payload.get("source_id")) for h in dense_hits[:3]}
+    s_src = {str(h.payload.get("source_id")) for h in sparse_hits[:3]}
+    f["dense_agrees"] = 1.0 if first.source_id in d_src else 0.0
+    f["sparse_agrees"] = 1.0 if first.source_id in s_src else 0.0
+    if dense_hits and sparse_hits:
+        f["retrievers_agree"] = 1.0 if dense_hits[0].payload.get("source_id") == sparse_hits[0].payload.get(
+            "source_id") else 0.0
+    cited_passages = [by_n[n] for n in cited[:3] if n in by_n] or [first]
+    points = reader.get([p.chunk_id for p in cited_passages], with_vectors=True)
+    if points:
+        f["cited_dense"] = max(_cos(qvec, pt.dense) for pt in points)
+    stats = services.term_stats.get(ctx.tenant, live[0], reader)
+    f["cited_coverage"] = max(stats.coverage(sparse_q.indices, set(services.sparse.embed_document(p.text).indices))
+                              for p in cited_passages)
+    return {k: round(float(v), 5) for k, v in f.items()}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class ConfidenceModel:
+    """Standardise → logistic regression → calibration map (piecewise linear over its stored points)."""
+
+    def __init__(self, features: Sequence[str], mean: Sequence[float], scale: Sequence[float],
+                 coef: Sequence[float], intercept: float, iso_x: Sequence[float], iso_y: Sequence[float]) -> None:
+        if not (len(features) == len(mean) == len(scale) == len(coef)) or len(iso_x) != len(iso_y) or not iso_x:
+            raise ModelIntegrityError("confidence model: arrays of mismatched lengths")
+        self.features = tuple(features)
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.coef = np.asarray(coef, dtype=np.float64)
+        self.intercept = float(intercept)
+        self.iso_x = np.asarray(iso_x, dtype=np.float64)
+        self.iso_y = np.asarray(iso_y, dtype=np.float64)
+
+    def raw(self, feats: Mapping[str, float]) -> float:
+        """The uncalibrated logistic probability of being wrong."""
+        x = np.asarray([float(feats.get(n, 0.0)) for n in self.features], dtype=np.float64)
+        z = float(((x - self.mean) / self.scale) @ self.coef) + self.intercept
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    def p_wrong(self, feats: Mapping[str, float]) -> float:
+        """The calibrated probability that this draft is wrong (0..1)."""
+        return float(np.clip(np.interp(self.raw(feats), self.iso_x, self.iso_y), 0.0, 1.0))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept,
+                "isotonic": {"x": self.iso_x.tolist(), "y": self.iso_y.tolist()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ConfidenceModel:
+        try:
+            iso = d["isotonic"]
+            return cls(d["features"], d["mean"], d["scale"], d["coef"], float(d["intercept"]), iso["x"], iso["y"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelIntegrityError(f"confidence model: malformed ({exc})") from exc
+
+    @classmethod
+    def load(cls, path: Path = MODEL) -> ConfidenceModel:
+        """Load ``path`` after checking it against ``<path>.sha256``."""
+        sha_file = path.with_name(path.name + ".sha256")
+        if not path.is_file() or not sha_file.is_file():
+            raise ModelIntegrityError(f"confidence model missing: {path} / {sha_file.name}")
+        expected = sha_file.read_text(encoding="utf-8").split()[0]
+        actual = file_sha256(path)
+        if actual != expected:
+            raise ModelIntegrityError(f"{path}: sha256 {actual} does not match {expected}; refusing to load "
+                                      "(retrain with `python -m eval.train_confidence`)")
+        model = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        log.info("confidence_model_loaded path=%s features=%d sha256=%s", path.name, len(model.features), actual)
+        return model
+
+    def save(self, path: Path, extra: Mapping[str, Any] | None = None) -> str:
+        """Write the weights (+ ``extra`` metadata) and their sha256; returns the digest."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**self.as_dict(), **(extra or {})}, indent=1) + "\n", encoding="utf-8")
+        digest = file_sha256(path)
+        path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n", encoding="utf-8")
+        return digest
+
+
+@lru_cache(maxsize=4)
+def shipped_model(path: Path = MODEL) -> ConfidenceModel:
+    """The packaged model, loaded once per process."""
+    return ConfidenceModel.load(path)
+
+
+def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
+    """low / medium / high from the probability of being wrong and the policy's ``p_wrong_*`` thresholds."""
+    if p_wrong >= thresholds["p_wrong_high"]:
+        return "high"
+    if p_wrong >= thresholds["p_wrong_medium"]:
+        return "medium"
+    return "low"
+
+
+def draft_worth_review(ctx: AnswerContext, thresholds: Mapping[str, float]) -> bool:
+    """A held draft a person could approve or fix: supported sentences and a wrong-probability under
+    ``p_wrong_decline``. Without one the question is declined with the contact line and queues nothing."""
+    p = ctx.signals.get("p_wrong")
+    return bool(ctx.sentences) and (p is None or float(p) < thresholds.get("p_wrong_decline", 1.01))

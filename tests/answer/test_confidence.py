@@ -1,0 +1,115 @@
+"""The wrong-answer model: its file check, its scoring, the levels and the draft test the route step uses, and
+the features read from a context (no store: the store-backed features are covered in test_confidence_routing)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from qa_service.answer import confidence
+from qa_service.answer.confidence import FEATURES, ConfidenceModel, ModelIntegrityError
+from qa_service.answer.context import AnswerContext, Passage, RiskAssessment, Sentence
+from qa_service.kb.retriever import RetrievalResult
+
+pytestmark = pytest.mark.unit
+TH = {"p_wrong_medium": 0.3, "p_wrong_high": 0.6, "p_wrong_decline": 0.9}
+
+
+def _model() -> ConfidenceModel:
+    coef = [0.0] * len(FEATURES)
+    coef[FEATURES.index("idf_coverage")] = -4.0  # covered question terms: less likely wrong
+    return ConfidenceModel(FEATURES, [0.5] * len(FEATURES), [0.25] * len(FEATURES), coef, 0.0,
+                           [0.0, 0.5, 1.0], [0.05, 0.4, 0.95])
+
+
+def _ctx(question: str, sentence: str, kind: str = "text", passage: str | None = None) -> AnswerContext:
+    ctx = AnswerContext(question=question, tenant="city")
+    ctx.passages = [Passage(1, "a:0", "a", "Guide", passage or sentence, "d", 0.8, kind=kind),
+                    Passage(2, "b:0", "b", "Other", "Something else entirely.", "e", 0.6)]
+    ctx.sentences = [Sentence(sentence, [1], support=0.9)]
+    ctx.removed = [{"sentence": "x", "reason": "unsupported"}]
+    ctx.retrieval = RetrievalResult(question, 1, idf_coverage=0.75, dense_top=0.81, sparse_top=12.0, sparse_gap=0.4)
+    return ctx
+
+
+def test_features_read_the_paths_signals_and_the_draft() -> None:
+    ctx = _ctx("How long does a residence permit take?", "It is issued within 10 working days.")
+    f = confidence.extract(ctx, SimpleNamespace())  # type: ignore[arg-type]  # no query vector: no store reads
+    assert set(f) == set(FEATURES)
+    assert f["idf_coverage"] == 0.75 and f["dense_top"] == 0.81 and f["zh"] == 0.0
+    assert f["fused_margin"] == pytest.approx(0.25)
+    assert f["sparse_top_log"] == pytest.approx(2.56495, abs=1e-4)
+    assert (f["sentences"], f["removed"], f["support_min"], f["cited_rank"]) == (1.0, 1.0, 0.9, 1.0)
+    assert (f["asks_fact"], f["asked_fact_stated"]) == (1.0, 1.0)  # "how long" answered with a duration
+    missing = confidence.extract(_ctx("How long does a residence permit take?", "Bring a lease."),
+                                 SimpleNamespace())  # type: ignore[arg-type]
+    assert (missing["asks_fact"], missing["asked_fact_stated"]) == (1.0, 0.0)
+    assert confidence.extract(_ctx("居住证多久能办好？", "十个工作日。"), SimpleNamespace())["zh"] == 1.0  # type: ignore[arg-type]
+
+
+def test_faq_passage_question_overlap() -> None:
+    faq = "How do I replace a lost ID card?\nReport the loss and apply at any service hall."
+    near = confidence.extract(_ctx("How can I replace my lost ID card?", "Report the loss.", "faq", faq),
+                              SimpleNamespace())  # type: ignore[arg-type]
+    far = confidence.extract(_ctx("Where do I register my dog?", "Report the loss.", "faq", faq),
+                             SimpleNamespace())  # type: ignore[arg-type]
+    assert near["faq_cited"] == 1.0 and near["faq_question_overlap"] > 0.5
+    assert far["faq_question_overlap"] == 0.0
+
+
+def test_probability_is_calibrated_through_the_isotonic_points() -> None:
+    m = _model()
+    good = dict.fromkeys(FEATURES, 0.5) | {"idf_coverage": 1.0}
+    bad = dict.fromkeys(FEATURES, 0.5) | {"idf_coverage": 0.0}
+    assert m.p_wrong(good) < 0.1 < 0.9 < m.p_wrong(bad)
+    half = dict.fromkeys(FEATURES, 0.5)
+    assert m.raw(half) == pytest.approx(0.5) and m.p_wrong(half) == pytest.approx(0.4)
+
+
+def test_levels_and_drafts_worth_review() -> None:
+    assert [confidence.level_for(p, TH) for p in (0.1, 0.3, 0.59, 0.6, 0.95)] == \
+        ["low", "medium", "medium", "high", "high"]
+    ctx = _ctx("q", "An answer.")
+    ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.7)
+    assert confidence.draft_worth_review(ctx, TH)
+    ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.95)
+    assert not confidence.draft_worth_review(ctx, TH)  # nothing a person could approve: decline
+    ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.7)
+    ctx.sentences = []
+    assert not confidence.draft_worth_review(ctx, TH)
+
+
+def test_round_trip_and_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "confidence.json"
+    digest = _model().save(path)
+    assert (tmp_path / "confidence.json.sha256").read_text().split()[0] == digest
+    again = ConfidenceModel.load(path)
+    assert again.p_wrong(dict.fromkeys(FEATURES, 0.2)) == _model().p_wrong(dict.fromkeys(FEATURES, 0.2))
+
+
+def test_tampered_or_missing_model_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "confidence.json"
+    _model().save(path)
+    data = json.loads(path.read_text())
+    data["intercept"] = -9.0  # make every answer look safe
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelIntegrityError, match="does not match"):
+        ConfidenceModel.load(path)
+    (tmp_path / "confidence.json.sha256").unlink()
+    with pytest.raises(ModelIntegrityError, match="missing"):
+        ConfidenceModel.load(path)
+
+
+def test_the_shipped_model_loads_and_matches_its_checksum(tmp_path: Path) -> None:
+    model = ConfidenceModel.load(confidence.MODEL)
+    assert model.features == FEATURES
+    copy = tmp_path / "confidence.json"
+    shutil.copy(confidence.MODEL, copy)
+    shutil.copy(confidence.MODEL.with_name("confidence.json.sha256"), tmp_path / "confidence.json.sha256")
+    copy.write_text(copy.read_text().replace('"intercept": ', '"intercept": 1 + ', 1))
+    with pytest.raises(ModelIntegrityError):
+        ConfidenceModel.load(copy)
