@@ -153,3 +153,28 @@ def strip_citations(text: str) -> tuple[str, list[int]]:
     """Remove [n] markers; return the clean text and the numbers in order."""
     nums = [int(m) for m in _CITE.findall(text)]
     return _CITE.sub("", text).strip(), nums
+
+
+# A follow-up is elliptical when it lacks a topic of its own: it points back ("it", "那") or, once the words every
+# question about a service uses (how much, documents, how long ...) are set aside, names almost nothing. Only then is
+# the previous turn prefixed; a self-contained question never inherits the previous topic.
+_ANAPHOR_EN = re.compile(r"(?i)\b(?:it|its|that|this|these|those|they|them|there|the\s+same|one|ones|also|too|"
+                         r"instead|what\s+about|how\s+about|and\s+(?:for|if|what|how|the))\b")
+_ANAPHOR_ZH = re.compile(r"^(?:那|这|它|该|其|还|另外|如果|要是)|(?:它|这个|那个|上述|以上)")
+_GENERIC_EN = {"much", "long", "mani", "cost", "fee", "price", "document", "need", "bring", "take", "time", "pay",
+               "appli", "requir", "get", "paper", "form", "open", "close", "day", "week", "month", "year", "hour",
+               "onlin", "where", "when", "can", "do", "second", "first", "next", "other"}
+_GENERIC_ZH = re.compile(r"需要|什么|怎么|如何|多少|多久|多长|几天|哪里|哪儿|在哪|要|带|材料|资料|证件|钱|费用|"
+                         r"收费|办理|办|吗|呢|吧|是|的|了|几|时间|手续|流程|可以|能|不|还|那|这|去|到|交|缴")
+
+
+def is_elliptical(question: str) -> bool:
+    """True when ``question`` cannot stand alone (see above)."""
+    if _CJK.search(question):
+        if _ANAPHOR_ZH.search(question.strip()):
+            return True
+        own = _GENERIC_ZH.sub("", "".join(_CJK.findall(question)))
+        return len(own) <= 1
+    if _ANAPHOR_EN.search(question):
+        return True
+    return len(terms(question) - _GENERIC_EN) <= 1

@@ -33,12 +33,17 @@ class _PreviewServices:
 
     def __init__(self, services: Services, live: _PinnedLive) -> None:
         from qa_service.answer.steps.guard import shared_similarity
+        from qa_service.kb.retriever import HybridRetriever
 
         self._services = services
         self.live = live
         self.__dict__["_guard_similarity"] = shared_similarity(services)
         # a cache of its own: the shared one keeps one version per tenant, and a preview must not evict live's
         self.term_stats = services.__dict__.setdefault("_preview_term_stats", TermStatsCache())
+        # the answer path retrieves through the retriever, which holds its own live cache: pin that one too
+        self.retriever = HybridRetriever(services.settings.retrieval, cast(Any, live), services.store,
+                                         services.dense, services.sparse, services.cjk, self.term_stats,
+                                         services.reranker)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._services, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa_service.answer.text import overlap, split_sections, split_sentences, terms
+from qa_service.answer.text import is_elliptical, overlap, split_sections, split_sentences, terms
 
 pytestmark = pytest.mark.unit
 
@@ -63,3 +63,14 @@ def test_a_table_header_row_is_the_context_of_its_rows_not_a_sentence() -> None:
     # a lone row, or a first row with figures in it, is data, not a header
     assert [s for s, _ in split_sections("Fee | 20 yuan\nIt is paid at the window.")] == [
         "Fee | 20 yuan", "It is paid at the window."]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question,elliptical", [
+    ("And for a second car?", True), ("How much is it?", True), ("那要多久？", True), ("要多长时间？", True),
+    ("需要带什么材料？", True), ("What about fees?", True),
+    ("What documents do we need to bring to register our marriage?", False),
+    ("How long is a parking permit valid?", False), ("学生公交卡怎么办？", False), ("社保卡怎么补办？", False),
+])
+def test_only_an_elliptical_follow_up_takes_the_previous_turn(question: str, elliptical: bool) -> None:
+    assert is_elliptical(question) is elliptical

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from qa_service.answer.context import AnswerContext, Passage
 from qa_service.answer.statuses import ERROR_NO_KNOWLEDGE_BASE, NO_CONTENT
+from qa_service.answer.text import is_elliptical
 from qa_service.kb.search import visibility_for
 from qa_service.kb.types import Hit
 from qa_service.settings import RetrievalSettings
@@ -35,8 +36,8 @@ class Retrieve:
         self.rewriter = rewriter  # the LLM rewrites a follow-up question; otherwise the last question is prefixed
 
     def run(self, ctx: AnswerContext) -> None:
-        if ctx.history and not ctx.standalone:
-            ctx.standalone = self._standalone(ctx)
+        if ctx.history and not ctx.standalone and is_elliptical(ctx.question):
+            ctx.standalone = self._standalone(ctx)  # a self-contained question keeps its own topic
         query = ctx.query
         res = self.retriever.retrieve(  # the guard or the curated step may have embedded the query already
             ctx.tenant, query, k=self.cfg.top_k, visibility=visibility_for(ctx.channel),
