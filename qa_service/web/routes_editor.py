@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -17,11 +16,10 @@ from qa_service.kb import contents, versions
 from qa_service.kb.preview import ask_version
 from qa_service.users.accounts import Identity
 from qa_service.web.auth import require
+from qa_service.web.routes_kb import _RANGE, VersionPath, _http_error, _services
 
 router = APIRouter(tags=["knowledge base"])
 log = logging.getLogger(__name__)
-_RANGE = f"a KB version number, 1 to {versions.MAX_VERSION}"
-VersionPath = Annotated[int, PathParam(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
 VersionQuery = Annotated[int, Query(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
 
 
@@ -29,15 +27,6 @@ class PreviewBody(BaseModel):
     question: str = Field(..., min_length=1, max_length=2000)
     channel: Literal["citizen", "staff"] = Field("citizen", description="citizen: what the public would see.")
     lang: Literal["zh", "en"] | None = None
-
-
-def _services(request: Request) -> Any:
-    return request.app.state.services
-
-
-def _http_error(exc: Exception) -> HTTPException:
-    return HTTPException(status_code=404 if isinstance(exc, versions.VersionNotFoundError) else 409,
-                         detail=str(exc))
 
 
 @router.get("/kb/{tenant}/versions/{version}/sources")
