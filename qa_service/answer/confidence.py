@@ -47,6 +47,12 @@ FEATURES: tuple[str, ...] = (
 )
 
 
+# Standardised features are clipped to +-Z_CLIP training standard deviations before the linear score: a feature
+# far outside the range seen in training (a two-passage knowledge base against training KBs that always gave six)
+# must not extrapolate the score (it drove p_wrong from 0.3 to 0.95 for a fully supported answer).
+Z_CLIP = 3.0
+
+
 class ModelIntegrityError(RuntimeError):
     """The shipped confidence model is missing or does not match its checksum."""
 
@@ -149,7 +155,8 @@ class ConfidenceModel:
     def raw(self, feats: Mapping[str, float]) -> float:
         """The uncalibrated logistic probability of being wrong."""
         x = np.asarray([float(feats.get(n, 0.0)) for n in self.features], dtype=np.float64)
-        z = float(((x - self.mean) / self.scale) @ self.coef) + self.intercept
+        standard = np.clip((x - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
+        z = float(standard @ self.coef) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     def p_wrong(self, feats: Mapping[str, float]) -> float:
