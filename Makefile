@@ -8,6 +8,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
+# make test spreads the suite over one pytest process per core (pytest-xdist; whole files per process)
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 .PHONY: help install run test test-all test-llm lint eval bench browser-deps clean
 
 help: ## list the targets
@@ -30,7 +33,7 @@ browser-deps: ## install Debian's chromium for the browser tests when missing
 	@(command -v chromium >/dev/null && fc-list :lang=zh | grep -q .) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || echo 'warning: could not install chromium; browser tests will fail under CI'
 
 test: install browser-deps ## run the test suite (SQLite and PostgreSQL; slow tests excluded)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-all: install browser-deps llm-server ## run every test, slow ones and the real LLM server's included
 	$(BIN)/pytest -q -m ''

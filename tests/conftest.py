@@ -137,7 +137,9 @@ def shared_models(vector_cache: Path) -> dict[str, Any]:
     from qa_service.kb.embed import DenseEmbedder, SparseEmbedder
     from qa_service.settings import EmbeddingSettings
 
-    dense = DenseEmbedder(EmbeddingSettings(cache_path=str(vector_cache)))
+    # with the suite spread over several processes (make test: pytest-xdist, one per core), each model uses one thread
+    threads = 1 if os.environ.get("PYTEST_XDIST_WORKER") else EmbeddingSettings().threads
+    dense = DenseEmbedder(EmbeddingSettings(cache_path=str(vector_cache), threads=threads))
     dense.encode(["warm up"], 1)
     return {"dense": dense, "sparse": SparseEmbedder()}
 

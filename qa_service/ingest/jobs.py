@@ -171,15 +171,16 @@ def cancel_message(session: Session, job_id: str) -> str:
 def record_stop(db: Database, store: VectorStore, job_id: str, state: str, message: str) -> None:
     """After the job's process was killed (or died): discard its draft, then record why it ended.
 
-    ``versions.recover_orphans`` fails the job and its unsealed draft (the process is gone); a
-    version sealed just before the kill is dropped too, so nothing of the job remains publishable.
+    One transaction sets the job's end state and fails its draft (a version sealed just before the kill is dropped
+    too, so nothing of the job remains publishable); nobody sees the job as anything in between (before, an observer
+    could read it as ``failed``/"orphaned" for a moment before it became ``timed_out``). Then the store's unfinished
+    builds of the tenant are cleaned and other jobs whose process died are recovered.
     """
-    with db.session() as s:
-        versions.recover_orphans(s, store)
     with db.session() as s:
         job = s.get(IngestJob, job_id)
         if job is None:
             return
+        tenant = job.tenant
         if job.version is not None:
             row = s.execute(select(KbVersion).where(KbVersion.tenant == job.tenant,
                                                     KbVersion.version == job.version)).scalar_one_or_none()
@@ -194,6 +195,11 @@ def record_stop(db: Database, store: VectorStore, job_id: str, state: str, messa
         job.errors = [*list(job.errors or []), {"source": None, "error": message}]
         audit(s, actor="system", role="system", tenant=job.tenant, action=f"ingest.{state}", target=job_id,
               detail={"error": message[:500]})
+    cleanup = getattr(store, "cleanup_incomplete", None)
+    if cleanup is not None:
+        cleanup(tenant)
+    with db.session() as s:
+        versions.recover_orphans(s, store)
     log.warning("ingest stopped job=%s state=%s reason=%s", job_id, state, message)
 
 

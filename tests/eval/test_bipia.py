@@ -11,7 +11,7 @@ import pytest
 from eval.data import eval_data_dir
 from eval.suites import bipia
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 FOLDER = eval_data_dir() / bipia.FOLDER
 
 

@@ -11,7 +11,7 @@ import pytest
 from eval.runner import states
 from eval.suites import broad, oos, sample_sets
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = ["b-en-28", "b-en-30", "b-zh-26", "b-zh-27"]  # b-zh-27 follows b-zh-26 in one conversation

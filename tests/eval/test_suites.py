@@ -96,7 +96,7 @@ def test_load_suite_normalises_queries(tmp_path: Path) -> None:
         generic.load_suite(tmp_path / "missing")
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 def test_generic_runner_on_a_small_corpus(make_services: Any, tmp_path: Path) -> None:
     svc = make_services()
     corpus, queries = generic.load_suite(_write_suite(tmp_path / "suite"))
@@ -154,7 +154,7 @@ def _shares(d: dict[str, Any]) -> None:
             assert 0.0 <= v <= 1.0, (k, v)
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 @needs_data
 def test_h2o_pdfs_adapter_on_one_small_pdf(make_services: Any) -> None:
     from eval.suites import h2o_pdfs
@@ -169,7 +169,7 @@ def test_h2o_pdfs_adapter_on_one_small_pdf(make_services: Any) -> None:
     _check_block(h2o_pdfs, block)
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 @needs_data
 def test_rgb_zh_adapter_on_three_questions(make_services: Any) -> None:
     from eval.suites import rgb_zh
@@ -184,7 +184,7 @@ def test_rgb_zh_adapter_on_three_questions(make_services: Any) -> None:
     _check_block(rgb_zh, block)
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 @needs_data
 def test_cough_adapter_on_three_questions(make_services: Any, tmp_path: Path) -> None:
     from eval.suites import cough_oos
@@ -199,7 +199,7 @@ def test_cough_adapter_on_three_questions(make_services: Any, tmp_path: Path) ->
     _check_block(cough_oos, block)
 
 
-@pytest.mark.integration
+@pytest.mark.unit
 @needs_data
 def test_kenya_faq_adapter_on_three_questions(make_services: Any) -> None:
     from eval.suites import kenya_faq

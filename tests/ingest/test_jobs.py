@@ -26,10 +26,15 @@ from tests.ingest.test_loaders_limits import make_docx, page_tree_bomb
 pytestmark = pytest.mark.integration
 
 
+GRACE_S = 20.0
+
+
 @pytest.fixture
 def svc(make_services: Any, db_url: str) -> Any:
+    # the kill grace leaves a cancelled job time to stop itself between two sources: on a loaded 2-core machine one
+    # embedding batch inside a source took longer than 8 s, and the worker killed the job before it stopped
     return make_services(database_url=db_url, ingest={"worker_heartbeat_seconds": 0.3, "worker_poll_seconds": 0.2,
-                                                      "worker_kill_grace_seconds": 8.0})
+                                                      "worker_kill_grace_seconds": GRACE_S})
 
 
 def _queue(svc: Any, tenant: str, folder: Path, publish: bool = False) -> str:
@@ -172,7 +177,6 @@ def _running_with_version(svc: Any, job_id: str) -> bool:
     return job.state == "running" and job.version is not None
 
 
-@pytest.mark.xfail(reason="fails on both databases on the merged tree of 2026-12-03 (refactor + vector cache + model); not yet diagnosed, see the closing note", strict=False)
 def test_worker_runs_stops_and_frees_the_tenant(svc: Any, worker: Worker, tmp_path: Path) -> None:
     first = _queue(svc, "town", _folder(tmp_path / "one", {"pool.md": "# Pool\nThe pool opens at seven."}),
                    publish=True)
@@ -187,8 +191,8 @@ def test_worker_runs_stops_and_frees_the_tenant(svc: Any, worker: Worker, tmp_pa
         s.execute(update(IngestJob).where(IngestJob.id == slow).values(deadline_at=utcnow()))
     stopped_at = time.monotonic()
     timed = _wait(lambda: _job(svc, slow).state in jobs.FINISHED and _job(svc, slow), 60, "timed out job")
-    assert time.monotonic() - stopped_at < 20
-    assert timed.state == "timed_out" and "run-time limit" in timed.errors[-1]["error"]
+    assert time.monotonic() - stopped_at < GRACE_S + 12
+    assert timed.state == "timed_out" and "run-time limit" in timed.errors[-1]["error"], timed.errors
 
     # cancelled while running through many small sources: it stops itself between two of them
     many = _queue(svc, "town", _many_files(tmp_path / "many"))
@@ -197,7 +201,7 @@ def test_worker_runs_stops_and_frees_the_tenant(svc: Any, worker: Worker, tmp_pa
         assert jobs.request_cancel(s, "town", many, "erin").state == "running"
     cancelled = _wait(lambda: _job(svc, many).state in jobs.FINISHED and _job(svc, many), 60, "cancelled job")
     assert cancelled.state == "cancelled" and 0 < cancelled.done < cancelled.total
-    assert any("JobStopped: cancelled by erin" in e["error"] for e in cancelled.errors)
+    assert any("JobStopped: cancelled by erin" in e["error"] for e in cancelled.errors), cancelled.errors
 
     # neither left a draft, and the tenant's next upload runs (no job left blocking it)
     with svc.db.session() as s:
