@@ -45,6 +45,7 @@ def chunk_payload(chunk: Chunk, meta: SourceMeta, model_id: str) -> dict[str, An
         "effective": date_int(meta.effective_date, 0),
         "expiry": date_int(meta.expiry_date, NO_EXPIRY),
         "model": model_id,
+        **(meta.scope.payload() if meta.scope is not None else {}),  # place, office, issued (qa_service/place.py)
     }
 
 

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 CATALOG_NAME = "catalog.yaml"
 META_KEYS = (
     "title", "department", "url", "language", "visibility", "effective_date", "expiry_date", "owner", "contact",
+    "jurisdiction", "office", "issue_date",  # where it applies (qa_service/place.py); detected when not given
 )
 
 

@@ -45,6 +45,7 @@ def update_ledger(
         row.path, row.url, row.doc_type, row.title = m.path, m.url, m.doc_type, m.title
         row.department, row.owner, row.language, row.visibility = m.department, m.owner, m.language, m.visibility
         row.effective_date, row.expiry_date, row.contact = m.effective_date, m.expiry_date, m.contact
+        row.scope = m.scope.as_record() if m.scope is not None else None
         row.bytes, row.pages = prep.unit.size, prep.pages
         row.chunk_count = chunk_counts.get(m.source_id, 0)
         row.digest, row.state, row.last_changed, row.last_job_id = prep.unit.digest, "active", now, job_id

@@ -199,6 +199,10 @@ class IngestJobRun:
             self.force = set(s.execute(
                 select(Source.source_id).where(Source.tenant == tenant, Source.digest == "reprocess")
             ).scalars())
+            # an editor's correction of where a source applies: a catalog patch kept in the ledger (issue 22)
+            self.overrides: dict[str, dict[str, Any]] = {
+                sid: dict(o) for sid, o in s.execute(select(Source.source_id, Source.scope_override).where(
+                    Source.tenant == tenant, Source.scope_override.is_not(None))).tuples() if o}
             audit(s, actor=self.actor, role="editor", tenant=tenant, action="ingest.start", target=self.job_id,
                   detail={"paths": [str(p) for p in self.paths], "mode": self.mode, "version": self.version})
         log.info("ingest start job=%s tenant=%s version=%s parent=%s total=%s mode=%s",
@@ -220,6 +224,8 @@ class IngestJobRun:
                 self.counts[SourceOutcome.FAILED] += 1
                 continue
             self.seen.add(unit.source_id)
+            if unit.source_id in self.overrides:
+                unit.meta = {**unit.meta, **self.overrides[unit.source_id]}
             outcome, prep = _one_source(self.services, unit, self.tenant, compare,
                                         self.parent_model == self.model_id, self.approved, self.builder, self.result)
             if prep is not None:
