@@ -34,9 +34,9 @@ _EN_PLACE_WORD = r"(?:City|County|District|Town|Township|Borough|Province|Region
 _EN_PLACE = re.compile(rf"\b((?:[A-Z][a-z]+ ){{0,2}}[A-Z][a-z]+) {_EN_PLACE_WORD}\b|\b(?:City|County|Town) of "
                        r"((?:[A-Z][a-z]+ ){0,2}[A-Z][a-z]+)\b")
 _EN_STRIP = re.compile(rf"\s+{_EN_PLACE_WORD}$|^(?:City|County|Town) of\s+", re.IGNORECASE)
-_ZH_OFFICE = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:管理委员会|管委会|委员会|人民政府|政府|办公室|办公厅|总局|局|厅|"
-                        r"中心|法院|检察院|税务所|派出所|街道办事处|办事处|服务站|保障部|财政部|公安部|教育部|民政部|"
-                        r"商务部)")
+_ZH_OFFICE = re.compile(r"[\u4e00-\u9fff（）()]{2,30}?(?:管理委员会|管委会|委员会|人民政府|政府|办公室|办公厅|"
+                        r"总局|局|厅|中心|法院|检察院|税务所|派出所|街道办事处|办事处|服务站|保障部|财政部|公安部|教育部|"
+                        r"民政部|商务部)")
 _EN_OFFICE = re.compile(r"\b((?:[A-Z][a-z]+ ){1,5}(?:Office|Bureau|Department|Council|Agency|Authority|Committee|"
                         r"Centre|Center|Court|Service|Hall))\b")
 # common short forms of Chinese office names, folded onto one key
@@ -325,6 +325,39 @@ def check_override(fields: dict[str, Any]) -> dict[str, str]:
         if text:
             out[key] = text
     return out
+
+
+def patch_payload(payload: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """A stored point's payload with an editor's correction applied (a source copied unchanged into a new
+    version gets the correction without being re-read)."""
+    from qa_service.ingest.catalog import date_int, parse_date
+
+    out = dict(payload)
+    if override.get("jurisdiction"):
+        place = parse_place(override["jurisdiction"])
+        if place is not None:
+            out.update(place.as_payload())
+    if override.get("office"):
+        out["office"] = str(override["office"])
+    for key, field_name, default in (("issue_date", "issued", 0), ("effective_date", "effective", 0),
+                                     ("expiry_date", "expiry", 99991231)):
+        if override.get(key):
+            out[field_name] = date_int(parse_date(override[key]), default)
+    return out
+
+
+def record_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The ledger's scope record rebuilt from a (patched) payload."""
+    def iso(v: object, none: int) -> str | None:
+        n = int(v or none)
+        return None if n == none else f"{n // 10000:04d}-{n // 100 % 100:02d}-{n % 100:02d}"
+
+    return {"place": payload.get("place"), "place_level": payload.get("place_level"),
+            "place_path": list(payload.get("place_path") or []), "adcode": payload.get("adcode"),
+            "office": payload.get("office"), "issued": int(payload.get("issued") or 0),
+            "jurisdiction": payload.get("place"), "issue_date": iso(payload.get("issued"), 0),
+            "effective_date": iso(payload.get("effective"), 0), "expiry_date": iso(payload.get("expiry"), 99991231),
+            "detected": []}
 
 
 def detect_document(title: str, text: str, given: dict[str, Any]) -> DocScope:

@@ -124,11 +124,26 @@ def _rows(block: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> list[str]
             f"{d.get(b + '_n', d['n'])} |" for (k, name), b in zip(keys, base, strict=True)]
 
 
-def run(services: Services, sample: int | None = None, baseline: bool = True) -> dict[str, Any]:
-    """``sample`` and ``baseline`` are accepted for the adapter interface (46 questions; no baseline)."""
+def without_place_steps(services: Services) -> list[Any]:
+    """The answer path as before issue 22 (no place filter, no place check, no place message): the comparison."""
+    from qa_service.answer.pipeline import build_steps
+    from qa_service.answer.steps.retrieve import Retrieve
+
+    steps = [s for s in build_steps(services, record=False) if s.name not in ("place", "place_message")]
+    for s in steps:
+        if isinstance(s, Retrieve):
+            s.places = None
+    return steps
+
+
+def run(services: Services, sample: int | None = None, baseline: bool = True, *,
+        place_steps: bool = True) -> dict[str, Any]:
+    """``sample`` and ``baseline`` are accepted for the adapter interface (46 questions; no baseline).
+    ``place_steps`` False runs the path without the place filter and checks (the before-issue-22 figures)."""
     version = ensure_fixture(services)
     questions = {str(q["qid"]): q for q in read_questions()}
-    rows = run_items(answer_pipeline(services), [to_item(q) for q in questions.values()], SET)
+    steps = None if place_steps else without_place_steps(services)
+    rows = run_items(answer_pipeline(services, steps), [to_item(q) for q in questions.values()], SET)
     with_docs = [r for r in rows if r.answerable]
     return {"set": "tests/fixtures/place/questions.jsonl", "questions": len(rows), "version": version,
             "baseline": None, "place": shares(rows, flags(rows, questions)),

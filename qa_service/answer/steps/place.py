@@ -8,7 +8,9 @@ After the citation check, over the kept sentences and ``ctx.place`` (the retriev
 - a sentence that states a telephone number, fee, amount or date, when the question names an office, must get it
   from that office: the figure's owner is the office named nearest before it in the sentence, else in its
   passage before the sentence, else the passage's issuing office; an owner that is another office removes the
-  sentence (``figure_owner_mismatch``); no cited passage of the asked office at all adds ``office_mismatch``;
+  sentence (``figure_owner_mismatch``); no cited passage of the asked office at all adds ``office_mismatch``. A
+  question asking for a telephone number without naming an office gets the numbers of the office the first
+  quoted number belongs to, and no other office's;
 - a cited source that had expired before the year the question names adds ``period_mismatch``;
 - an answer from national or general passages only, when the asked place has no document of its own that
   matched (other places' did), starts with a plain sentence saying so (``place_not_held``), and an answer
@@ -27,6 +29,8 @@ from qa_service.answer.statuses import CANNOT_ANSWER, HELD_FOR_REVIEW, OUT_OF_SC
 from qa_service.place import Place, applies, covers_year, offices_in, same_office
 
 _FIGURE = re.compile(r"\d")
+_PHONE = re.compile(r"(?<!\d)\+?\d[\d() -]{6,18}\d(?!\d)")
+_ASKS_CONTACT = re.compile(r"电话|热线|号码|联系方式|phone|telephone|hotline|number|contact", re.IGNORECASE)
 _CONTACT = re.compile(r"(?<!\d)(?:\+?\d[\d() -]{5,18}\d)(?!\d)|电话|热线|地址|phone|telephone|hotline|address",
                       re.IGNORECASE)
 
@@ -95,6 +99,9 @@ class PlaceCheckStep:
         asked = pc.asked
         by_n = {p.n: p for p in ctx.passages}
         kept: list[Sentence] = []
+        # a contact question naming no office: the numbers shown are the first quoted number's owner's only
+        reference: str | None = asked.office
+        contact_question = reference is None and _ASKS_CONTACT.search(ctx.query) is not None
         for s in ctx.sentences:
             cited = [by_n[n] for n in s.cites if n in by_n]
             if asked.place is not None:
@@ -106,12 +113,14 @@ class PlaceCheckStep:
                         continue
                     s = Sentence(s.text, [p.n for p in ok], s.support)
                     cited = ok
-            if asked.office is not None and cited and _CONTACT.search(s.text) and figures(s.text):
+            if reference is not None and cited and _CONTACT.search(s.text) and figures(s.text):
                 owner = _owner(s.text, cited[0])
-                if owner is not None and not same_office(asked.office, owner):
+                if owner is not None and not same_office(reference, owner):
                     ctx.add_reason("figure_owner_mismatch")
                     ctx.removed.append({"sentence": s.text, "reason": "figure_owner_mismatch", "owner": owner})
                     continue
+            elif contact_question and cited and _PHONE.search(s.text):
+                reference = _owner(s.text, cited[0])
             if asked.year is not None and any(not covers_year(int(p.expiry or 99991231), asked.year) for p in cited):
                 ctx.add_reason("period_mismatch")
             kept.append(s)
