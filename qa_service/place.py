@@ -348,7 +348,7 @@ def patch_payload(payload: dict[str, Any], override: dict[str, Any]) -> dict[str
 
 def record_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
     """The ledger's scope record rebuilt from a (patched) payload."""
-    def iso(v: object, none: int) -> str | None:
+    def iso(v: Any, none: int) -> str | None:
         n = int(v or none)
         return None if n == none else f"{n // 10000:04d}-{n // 100 % 100:02d}-{n % 100:02d}"
 
