@@ -282,13 +282,14 @@ class DocScope:
     issue_date: dt.date | None = None
     effective_date: dt.date | None = None
     expiry_date: dt.date | None = None
+    supersedes: str | None = None  # the source id of the older notice this one replaces (catalog only)
     detected: list[str] = field(default_factory=list)  # which fields were detected rather than given
 
     def payload(self) -> dict[str, Any]:
         base: dict[str, Any] = {"place": None, "place_level": None, "place_path": [], "adcode": None}
         if self.place is not None:
             base = self.place.as_payload()
-        return {**base, "office": self.office,
+        return {**base, "office": self.office, "supersedes": self.supersedes,
                 "issued": int(self.issue_date.strftime("%Y%m%d")) if self.issue_date else 0}
 
 
@@ -355,6 +356,7 @@ def record_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {"place": payload.get("place"), "place_level": payload.get("place_level"),
             "place_path": list(payload.get("place_path") or []), "adcode": payload.get("adcode"),
             "office": payload.get("office"), "issued": int(payload.get("issued") or 0),
+            "supersedes": payload.get("supersedes"),
             "jurisdiction": payload.get("place"), "issue_date": iso(payload.get("issued"), 0),
             "effective_date": iso(payload.get("effective"), 0), "expiry_date": iso(payload.get("expiry"), 99991231),
             "detected": []}
@@ -366,7 +368,7 @@ def detect_document(title: str, text: str, given: dict[str, Any]) -> DocScope:
     (the last short line before a date at the end, or the title's "X关于…" / "X: …" prefix)."""
     from qa_service.ingest.catalog import parse_date
 
-    scope = DocScope()
+    scope = DocScope(supersedes=str(given["supersedes"]).strip() or None if given.get("supersedes") else None)
     head = text[:HEAD_CHARS]
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     tail = lines[-4:]

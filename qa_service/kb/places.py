@@ -4,7 +4,8 @@ A :class:`PlaceIndex` is read once per (tenant, version) from the stored payload
 statistics): each source's place, office and validity dates, and the English places the version names (so a
 question's "Northgate" resolves to Riverton > Northgate). :meth:`PlaceFilter.plan` turns a question into a
 :class:`PlaceCheck`: what it names and which sources do **not** apply there (another place's documents), which
-the retriever then excludes. National documents and documents that name no place apply everywhere.
+the retriever then excludes. National documents and documents that name no place apply everywhere. A source that
+a newer notice of the version ``supersedes`` (catalog key) is excluded from every question.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class PlaceIndex:
 
     sources: dict[str, SourceScope] = field(default_factory=dict)
     known: dict[str, Place] = field(default_factory=dict)  # English places by name key
+    superseded: list[str] = field(default_factory=list)  # sources a newer notice in the version replaces
 
     @property
     def has_places(self) -> bool:
@@ -49,13 +51,16 @@ class PlaceIndex:
     @classmethod
     def read(cls, reader: VersionReader) -> PlaceIndex:
         out: dict[str, SourceScope] = {}
+        replaced: set[str] = set()
         for p in reader.iter_points(with_vectors=False):
             sid = str(p.payload.get("source_id"))
             if sid not in out:
                 office = p.payload.get("office")
                 out[sid] = SourceScope(place_from_payload(p.payload), str(office) if office else None)
+                if p.payload.get("supersedes"):
+                    replaced.add(str(p.payload["supersedes"]))
         places = [s.place for s in out.values() if s.place is not None]
-        return cls(out, known_places(places))
+        return cls(out, known_places(places), sorted(replaced & set(out)))
 
 
 @dataclass
@@ -64,6 +69,7 @@ class PlaceCheck:
 
     asked: QuestionScope
     excluded: list[str] = field(default_factory=list)  # sources of other places, kept out of retrieval
+    superseded: list[str] = field(default_factory=list)  # older notices replaced by one in the version: never cited
     elsewhere: list[str] = field(default_factory=list)  # places whose documents matched when not excluded
     held_places: bool = False  # the version holds place-specific documents at all
     place_count: int = 0  # distinct places (not national) the version's documents apply to
@@ -72,7 +78,8 @@ class PlaceCheck:
     def signals(self) -> dict[str, object]:
         a = self.asked
         return {"asked_place": a.place.name if a.place else None, "asked_office": a.office, "asked_year": a.year,
-                "place_excluded": len(self.excluded), "place_elsewhere": list(self.elsewhere)}
+                "place_excluded": len(self.excluded), "place_elsewhere": list(self.elsewhere),
+                "superseded_excluded": list(self.superseded)}
 
 
 class PlaceFilter:
@@ -108,7 +115,8 @@ class PlaceFilter:
         if idx is None:
             return None
         asked = detect_question(question, idx.known)
-        check = PlaceCheck(asked, held_places=idx.has_places, place_count=idx.place_count)
+        check = PlaceCheck(asked, held_places=idx.has_places, place_count=idx.place_count,
+                           superseded=list(idx.superseded))
         if asked.place is not None and idx.has_places:
             check.excluded = sorted(sid for sid, s in idx.sources.items() if not applies(s.place, asked.place))
         return check

@@ -71,6 +71,14 @@ def test_a_place_without_documents_finds_national_ones_and_names_the_places_held
     assert ctx.place is not None and "辽宁省铁岭市" in ctx.place.elsewhere
 
 
+def test_a_superseded_notice_is_never_retrieved(place_kb: Any) -> None:
+    assert _payloads(place_kb)["tieling-huanjiao.md"]["supersedes"] == "tieling-huanjiao-2022.md"
+    for q in ("铁岭市企业缓缴社会保险费最长可以缓缴多久？", "2022年铁岭市社保缓缴申请表交到哪里？"):
+        ctx = _retrieve(place_kb, q)
+        assert ctx.passages and "tieling-huanjiao-2022.md" not in {p.source_id for p in ctx.passages}
+        assert ctx.place is not None and ctx.place.superseded == ["tieling-huanjiao-2022.md"]
+
+
 def test_an_editors_correction_reaches_the_next_version(place_kb: Any) -> None:
     with place_kb.db.session() as s:
         set_scope_override(s, "place", "riverton-hours.md", {"jurisdiction": "Lakeside", "office": "Lakeside Hall"},

@@ -43,7 +43,7 @@ class Retrieve:
             ctx.standalone = self._standalone(ctx)  # a self-contained question keeps its own topic
         query = ctx.query
         plan = self.places.plan(ctx.tenant, query) if self.places is not None else None
-        exclude = [*ctx.exclude_sources, *(plan.excluded if plan is not None else [])]
+        exclude = [*ctx.exclude_sources, *(plan.excluded + plan.superseded if plan is not None else [])]
         res = self.retriever.retrieve(  # the guard or the curated step may have embedded the query already
             ctx.tenant, query, k=self.cfg.top_k, visibility=visibility_for(ctx.channel),
             exclude_sources=exclude or None, query_vector=ctx.vectors.get(query))
@@ -69,8 +69,8 @@ class Retrieve:
                for h in hits):
             return []
         wide = self.retriever.retrieve(ctx.tenant, ctx.query, k=self.cfg.top_k, visibility=visibility_for(ctx.channel),
-                                       exclude_sources=ctx.exclude_sources or None, query_vector=vector,
-                                       coverage=False)
+                                       exclude_sources=[*ctx.exclude_sources, *plan.superseded] or None,
+                                       query_vector=vector, coverage=False)
         gone = set(plan.excluded)
         names = [str(h.payload.get("place") or "") for h in wide.hits if h.payload.get("source_id") in gone]
         return list(dict.fromkeys(n for n in names if n))
