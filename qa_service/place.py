@@ -56,7 +56,6 @@ _EXPIRY = (re.compile(r"(?:有效期至|执行至|截至|实施至)\s*" + _ZH_DA
            re.compile(r"(?:valid|in force|applies)\s+until\s+(?:" + _EN_DATE + ")", re.IGNORECASE))
 _ISSUED_LINE = (re.compile(r"^\s*" + _ZH_DATE + r"\s*$"),
                 re.compile(r"^\s*(?:Issued|Date)\s*:\s*(?:" + _EN_DATE + r")\s*$", re.IGNORECASE))
-HEAD_CHARS = 600  # the first paragraph(s) read for detection
 
 
 @lru_cache(maxsize=1)
@@ -364,12 +363,13 @@ def record_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
 
 def detect_document(title: str, text: str, given: dict[str, Any]) -> DocScope:
     """The scope of one source: what the catalog ``given`` says (``jurisdiction``, ``office``, ``issue_date``,
-    ``effective_date``, ``expiry_date``), else detected from the title, the first paragraph and the issuer line
-    (the last short line before a date at the end, or the title's "X关于…" / "X: …" prefix)."""
+    ``effective_date``, ``expiry_date``), else detected: the office from the title's "X关于…" / "X: …" prefix or
+    the issuer line (an office name alone on one of the last lines, above the date or last); the place from that
+    office, else the title; the dates from the text ("自…起施行", "有效期至…", "effective from …", the date
+    line under the issuer)."""
     from qa_service.ingest.catalog import parse_date
 
     scope = DocScope(supersedes=str(given["supersedes"]).strip() or None if given.get("supersedes") else None)
-    head = text[:HEAD_CHARS]
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     tail = lines[-4:]
     office = given.get("office")
@@ -380,7 +380,7 @@ def detect_document(title: str, text: str, given: dict[str, Any]) -> DocScope:
     scope.office = str(office).strip()[:200] if office else None
     place = parse_place(given.get("jurisdiction"))
     if place is None:
-        place = _detect_place(title, head, scope.office)
+        place = _detect_place(title, scope.office)
         if place is not None:
             scope.detected.append("jurisdiction")
     scope.place = place
@@ -418,15 +418,18 @@ def _issuer(title: str, tail: list[str]) -> str | None:
     return None
 
 
-def _detect_place(title: str, head: str, office: str | None) -> Place | None:
+def _detect_place(title: str, office: str | None) -> Place | None:
+    """The place of the issuing office, else of the title: Chinese places named in full, or a short name that
+    opens the office or title (铁岭经济开发区管理委员会). Running text is not read (a news item or guide mentions
+    many places it does not govern), and English places come from the catalog only (an English name has no
+    table to resolve its parents)."""
     for text in (office or "", title):
-        found = zh_places(text, abbreviations=False) or en_places(text)
+        found = zh_places(text, abbreviations=False) or zh_places(text[:4], abbreviations=True)
         if found:
             return found[0]
         if text and _NATIONAL_ISSUER.match(text):
             return NATIONAL
-    found = zh_places(head, abbreviations=False)  # English places in running text need the catalog
-    return found[0] if found else None
+    return None
 
 
 @dataclass(frozen=True)
