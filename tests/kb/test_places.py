@@ -95,3 +95,21 @@ def test_an_editors_correction_reaches_the_next_version(place_kb: Any) -> None:
     with place_kb.db.session() as s:
         row = s.scalars(select(Source).where(Source.source_id == "riverton-hours.md")).one()
         assert row.scope["jurisdiction"] == "Lakeside"
+
+
+def test_a_draft_preview_reads_where_the_drafts_documents_apply(place_kb: Any) -> None:
+    from qa_service.kb.preview import _PinnedLive, _PreviewServices
+
+    with place_kb.db.session() as s:
+        set_scope_override(s, "place", "riverton-hours.md", {"jurisdiction": "Lakeside"}, "erin", "editor")
+    assert run_ingest(place_kb, [FIXTURE], "place", publish=False).version == 2
+    question = "When is Riverton City Hall open?"
+    live_plan = place_kb.places.plan("place", question)
+    assert live_plan is not None and "riverton-hours.md" not in live_plan.excluded
+    reader = place_kb.store.open_version("place", 2)
+    try:
+        draft = _PreviewServices(place_kb, _PinnedLive("place", 2, reader))
+        assert draft.places is not place_kb.places
+        assert "riverton-hours.md" in draft.places.plan("place", question).excluded
+    finally:
+        reader.close()
