@@ -110,6 +110,7 @@ def test_a_draft_preview_reads_where_the_drafts_documents_apply(place_kb: Any) -
     try:
         draft = _PreviewServices(place_kb, _PinnedLive("place", 2, reader))
         assert draft.places is not place_kb.places
-        assert "riverton-hours.md" in draft.places.plan("place", question).excluded
+        draft_plan = draft.places.plan("place", question)
+        assert draft_plan is not None and "riverton-hours.md" in draft_plan.excluded
     finally:
         reader.close()
