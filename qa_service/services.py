@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from qa_service.guard.similarity import SimilarityGuard
     from qa_service.kb.embed import CjkEmbedder, DenseEmbedder, SparseEmbedder
     from qa_service.kb.live import LiveReaderCache
+    from qa_service.kb.places import PlaceFilter
     from qa_service.kb.rerank import CrossEncoderReranker
     from qa_service.kb.retriever import HybridRetriever
     from qa_service.kb.stats import TermStatsCache
@@ -88,6 +89,13 @@ class Services:
 
         return HybridRetriever(self.settings.retrieval, self.live, self.store, self.dense, self.sparse, self.cjk,
                                self.term_stats, self.reranker)
+
+    @cached_property
+    def places(self) -> PlaceFilter:
+        """Which live documents apply where a question asks (issue 22; read once per version)."""
+        from qa_service.kb.places import PlaceFilter
+
+        return PlaceFilter(self.live)
 
     @cached_property
     def term_stats(self) -> TermStatsCache:

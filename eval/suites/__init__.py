@@ -6,4 +6,4 @@ Each adapter module has ``run(services, sample, baseline=True) -> dict``, ``rend
 baseline). Adapters convert their dataset at run time under ``<data_dir>/eval-corpora``, never into the repo.
 """
 
-ADAPTERS = ("h2o_pdfs", "rgb_zh", "cough_oos", "kenya_faq", "bipia", "broad", "oos")
+ADAPTERS = ("h2o_pdfs", "rgb_zh", "cough_oos", "kenya_faq", "bipia", "broad", "oos", "place")

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from qa_service.answer.statuses import ALL_STATUSES, CANNOT_ANSWER, NO_CONTENT, canned
 
 if TYPE_CHECKING:
+    from qa_service.kb.places import PlaceCheck
     from qa_service.kb.retriever import RetrievalResult
+    from qa_service.place import Place
 
 #: the statuses that only say "no answer from the knowledge": the route step may still name the question out of
 #: scope (any other stop — a block, an error, a curated answer — is final)
@@ -42,6 +44,9 @@ class Passage:
     visibility: str = "public"
     language: str | None = None
     expiry: int | None = None
+    effective: int = 0
+    place: Place | None = None  # where its source applies (None: names no place, applies everywhere)
+    office: str | None = None  # its source's issuing office
 
     def snapshot(self) -> dict[str, Any]:
         return {"n": self.n, "chunk_id": self.chunk_id, "digest": self.digest, "text": self.text,
@@ -157,6 +162,7 @@ class AnswerContext:
     curated_id: str | None = None
     curated_by_staff: bool = True  # staff wrote the curated text (False: an AI draft approved as it was)
     retrieval: RetrievalResult | None = None
+    place: PlaceCheck | None = None  # the place, office and year the question names; other places' sources kept out
     screening: Screening | None = None
     llm_endpoint: str | None = None
     rejection: LlmRejection | None = None
@@ -230,6 +236,8 @@ class AnswerContext:
             out["curated_id"] = self.curated_id
         if self.retrieval is not None:
             out.update(self.retrieval.signals())
+        if self.place is not None and self.place.asked.any:
+            out["place"] = self.place.signals()
         if self.screening is not None:
             if self.screening.cut:
                 out["cut_sentences"] = self.screening.cut

@@ -1,7 +1,7 @@
 """The answer path, in order. Read this file to know how a question becomes an answer.
 
-    input guard → curated-answer match → retrieve → generate → check citations → label risk →
-    route → record
+    input guard → curated-answer match → retrieve (place filter) → generate → check citations → place check
+    → label risk → route → place message → record
 
 Each step is a small unit built with exactly the parts it uses (``build_steps`` is the only place that
 reads the wiring) and run on the shared AnswerContext, whose typed fields carry each step's result to the
@@ -24,6 +24,7 @@ from qa_service.answer.steps.check import CheckCitations, SupportChecker
 from qa_service.answer.steps.curated import CuratedMatch
 from qa_service.answer.steps.generate import Generate
 from qa_service.answer.steps.guard import InputGuard
+from qa_service.answer.steps.place import PlaceCheckStep, PlaceMessage
 from qa_service.answer.steps.record import Record
 from qa_service.answer.steps.retrieve import Retrieve
 from qa_service.answer.steps.risk import LabelRisk
@@ -50,12 +51,14 @@ def build_steps(services: Services, record: bool = True) -> list[Step]:
     steps: list[Step] = [
         InputGuard(cfg.answer.max_question_chars, services.similarity_guard),
         CuratedMatch(services.curated_matcher),
-        Retrieve(services.retriever, cfg.retrieval, services.generator),
+        Retrieve(services.retriever, cfg.retrieval, services.generator, places=services.places),
         Generate(services.generator, services.verifier, fallback=services.fallback_generator, checker=checker,
                  stream_min_confidence=policy.thresholds["confidence_high_risk"]),
         CheckCitations(checker),
+        PlaceCheckStep(),
         LabelRisk(policy, features=lambda ctx: confidence.extract(ctx, services), model=confidence.shipped_model()),
         Route(policy, services.sparse, services.review_sink, contact=lambda ctx: decline_message(services, ctx)),
+        PlaceMessage(),
     ]
     if record:
         steps.append(Record(services.db))

@@ -84,6 +84,10 @@ class Source(Base):
     last_job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     versions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # version numbers it went into
     contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # where it applies (qa_service/place.py DocScope as stored: place, level, path, adcode, office, issue_date,
+    # detected); and an editor's correction of it, applied from the next ingestion on
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    scope_override: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class IngestJob(Base):

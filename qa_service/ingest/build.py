@@ -18,6 +18,7 @@ from qa_service.ingest.prepare import PreparedSource
 from qa_service.ingest.types import Chunk, SourceMeta
 from qa_service.kb.store import VersionReader, VersionWriter
 from qa_service.kb.types import StoredPoint
+from qa_service.place import patch_payload
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def chunk_payload(chunk: Chunk, meta: SourceMeta, model_id: str) -> dict[str, An
         "effective": date_int(meta.effective_date, 0),
         "expiry": date_int(meta.expiry_date, NO_EXPIRY),
         "model": model_id,
+        **(meta.scope.payload() if meta.scope is not None else {}),  # place, office, issued (qa_service/place.py)
     }
 
 
@@ -52,7 +54,8 @@ class VersionBuilder:
     """Accumulates chunks, embeds in batches and writes points into the version being built."""
 
     def __init__(self, services: Services, tenant: str, version: int, parent: int | None,
-                 reuse_vectors: bool, flush_at: int = 512) -> None:
+                 reuse_vectors: bool, flush_at: int = 512,
+                 scope_overrides: dict[str, dict[str, Any]] | None = None) -> None:
         self.services = services
         self.tenant = tenant
         self.version = version
@@ -75,6 +78,9 @@ class VersionBuilder:
         self.total_points = 0
         self.chunk_counts: Counter[str] = Counter()
         self.refusals: list[tuple[SourceUnit, str]] = []
+        # editors' corrections of where a source applies, applied to the points of sources copied unchanged
+        self.scope_overrides = scope_overrides or {}
+        self.patched: dict[str, dict[str, Any]] = {}  # source id -> its corrected payload (one point's)
 
     def add(self, prep: PreparedSource) -> None:
         for chunk in prep.chunks:
@@ -122,6 +128,11 @@ class VersionBuilder:
         for p in self.parent.iter_points(with_vectors=True):
             sid = str(p.payload.get("source_id"))
             if sid in source_ids:
+                if sid in self.scope_overrides:
+                    patched = patch_payload(p.payload, self.scope_overrides[sid])
+                    if patched != p.payload:
+                        p.payload = patched
+                        self.patched[sid] = patched
                 buf.append(p)
                 self.chunk_counts[sid] += 1
                 if len(buf) >= self.services.settings.store.upsert_batch:

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 CATALOG_NAME = "catalog.yaml"
 META_KEYS = (
     "title", "department", "url", "language", "visibility", "effective_date", "expiry_date", "owner", "contact",
+    "jurisdiction", "office", "issue_date",  # where it applies (qa_service/place.py); detected when not given
+    "supersedes",  # the source id of the older notice this one replaces (never cited while this one is held)
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from qa_service.db.models import Finding, Source, utcnow
 from qa_service.ingest.discover import SourceUnit
 from qa_service.ingest.prepare import PreparedSource
+from qa_service.place import record_from_payload
 
 if TYPE_CHECKING:
     from qa_service.ingest.pipeline import IngestResult
@@ -33,6 +34,7 @@ def update_ledger(
     chunk_counts: Counter[str],
     result: IngestResult,
     refused: list[tuple[SourceUnit, str]] | None = None,
+    scopes: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Record processed, kept, removed and refused sources and the job's findings."""
     now = utcnow()
@@ -45,6 +47,7 @@ def update_ledger(
         row.path, row.url, row.doc_type, row.title = m.path, m.url, m.doc_type, m.title
         row.department, row.owner, row.language, row.visibility = m.department, m.owner, m.language, m.visibility
         row.effective_date, row.expiry_date, row.contact = m.effective_date, m.expiry_date, m.contact
+        row.scope = m.scope.as_record() if m.scope is not None else None
         row.bytes, row.pages = prep.unit.size, prep.pages
         row.chunk_count = chunk_counts.get(m.source_id, 0)
         row.digest, row.state, row.last_changed, row.last_job_id = prep.unit.digest, "active", now, job_id
@@ -52,6 +55,8 @@ def update_ledger(
     for sid in kept:
         row = _get(session, tenant, sid)
         if row is not None:
+            if scopes and sid in scopes:  # copied with an editor's correction of where it applies
+                row.scope = record_from_payload(scopes[sid])
             row.last_job_id = job_id
             row.state = "active"
             row.versions = [*list(row.versions or []), version]

@@ -199,6 +199,10 @@ class IngestJobRun:
             self.force = set(s.execute(
                 select(Source.source_id).where(Source.tenant == tenant, Source.digest == "reprocess")
             ).scalars())
+            # an editor's correction of where a source applies: a catalog patch kept in the ledger (issue 22)
+            self.overrides: dict[str, dict[str, Any]] = {
+                sid: dict(o) for sid, o in s.execute(select(Source.source_id, Source.scope_override).where(
+                    Source.tenant == tenant, Source.scope_override.is_not(None))).tuples() if o}
             audit(s, actor=self.actor, role="editor", tenant=tenant, action="ingest.start", target=self.job_id,
                   detail={"paths": [str(p) for p in self.paths], "mode": self.mode, "version": self.version})
         log.info("ingest start job=%s tenant=%s version=%s parent=%s total=%s mode=%s",
@@ -206,7 +210,8 @@ class IngestJobRun:
         self.result = IngestResult(job_id=self.job_id, tenant=tenant, version=self.version, state="running",
                                    parent=self.parent)
         self.builder = VersionBuilder(services, tenant, self.version, self.parent,
-                                      reuse_vectors=(self.parent_model == self.model_id))
+                                      reuse_vectors=(self.parent_model == self.model_id),
+                                      scope_overrides=self.overrides)
 
     def _sources(self) -> None:
         compare = {k: v for k, v in self.parent_manifest.items() if k not in self.force}  # approved flags reprocess
@@ -220,6 +225,8 @@ class IngestJobRun:
                 self.counts[SourceOutcome.FAILED] += 1
                 continue
             self.seen.add(unit.source_id)
+            if unit.source_id in self.overrides:
+                unit.meta = {**unit.meta, **self.overrides[unit.source_id]}
             outcome, prep = _one_source(self.services, unit, self.tenant, compare,
                                         self.parent_model == self.model_id, self.approved, self.builder, self.result)
             if prep is not None:
@@ -259,6 +266,7 @@ class IngestJobRun:
         result.chunks = {"embedded": builder.embedded, "reused": builder.reused, "copied": builder.copied,
                          "reembedded": builder.reembedded, "flagged": sum(len(p.flagged) for p in prepared)}
         changed = (manifest != parent_manifest or any(p.chunks_written > 0 or p.flagged for p in prepared)
+                   or bool(builder.patched)  # an editor's correction of where a copied source applies
                    or (parent is not None and versions.index_outdated(store, tenant, parent))
                    or (parent is not None and parent_model != model_id and builder.total_points > 0))
         if changed:
@@ -276,7 +284,7 @@ class IngestJobRun:
                 row.source_count = len(manifest)
                 row.chunk_count = builder.total_points
                 update_ledger(s, tenant, self.job_id, version, prepared, keep, removed_ids, builder.chunk_counts,
-                              result, builder.refusals)
+                              result, builder.refusals, scopes=builder.patched)
             else:  # the allocated number stays as a record; its index goes
                 versions.discard(s, store, tenant, version, result.note)
                 update_ledger(s, tenant, self.job_id, version, [], set(), [], builder.chunk_counts, result,

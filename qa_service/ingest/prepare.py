@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from qa_service.guard.pii import redact
-from qa_service.ingest.catalog import parse_date
 from qa_service.ingest.chunk import chunk_document
 from qa_service.ingest.discover import SourceUnit
 from qa_service.ingest.loaders import LoadLimits, load_file
 from qa_service.ingest.normalise import normalise
 from qa_service.ingest.scan import find_classification, find_injection, find_pii, injection_spans
 from qa_service.ingest.types import Chunk, LoadedDocument, SourceMeta
+from qa_service.place import detect_document
 from qa_service.settings import Settings
 from qa_service.text import language, split_sentences
 
@@ -69,6 +69,7 @@ def resolve_meta(unit: SourceUnit, doc: LoadedDocument, tenant: str, settings: S
     if visibility not in ("public", "internal"):
         raise ValueError(f"visibility must be public or internal, not {visibility!r}")
     title = str(merged.get("title") or doc.title or Path(unit.source_id).stem)
+    scope = detect_document(title, text, merged)  # jurisdiction, office, dates: given, else detected
     return SourceMeta(
         source_id=unit.source_id,
         tenant=tenant,
@@ -79,10 +80,11 @@ def resolve_meta(unit: SourceUnit, doc: LoadedDocument, tenant: str, settings: S
         url=_opt(merged.get("url")),
         language=lang,
         visibility=visibility,  # type: ignore[arg-type]
-        effective_date=parse_date(merged.get("effective_date")),
-        expiry_date=parse_date(merged.get("expiry_date")),
+        effective_date=scope.effective_date,
+        expiry_date=scope.expiry_date,
         owner=_opt(merged.get("owner")),
         contact=_opt(merged.get("contact")),
+        scope=scope,
     )
 
 

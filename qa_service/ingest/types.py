@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from qa_service.place import DocScope
 
 Visibility = Literal["public", "internal"]
 SectionKind = Literal["text", "faq"]
@@ -39,6 +42,8 @@ class SourceMeta:
     expiry_date: dt.date | None = None
     owner: str | None = None
     contact: str | None = None
+    # where it applies (qa_service/place.py): jurisdiction, issuing office, issue date; given or detected
+    scope: DocScope | None = None
 
 
 @dataclass

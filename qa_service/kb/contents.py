@@ -36,7 +36,17 @@ def source_dict(source_id: str, row: Source | None, today: dt.date | None = None
             "expired": bool(row.expiry_date and row.expiry_date < day),
             "not_yet_effective": bool(row.effective_date and row.effective_date > day),
             "chunks": row.chunk_count, "bytes": row.bytes, "pages": row.pages, "digest": row.digest,
-            "last_changed": row.last_changed.isoformat() if row.last_changed else None}
+            "last_changed": row.last_changed.isoformat() if row.last_changed else None,
+            # where it applies (issue 22): as in this ledger row (detected or given), and a pending correction
+            "scope": scope_view(row.scope), "scope_override": dict(row.scope_override or {}) or None}
+
+
+def scope_view(scope: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The fields the console shows of a ledger scope record."""
+    if not scope:
+        return None
+    return {k: scope.get(k) for k in ("jurisdiction", "place_level", "adcode", "office", "issue_date",
+                                      "effective_date", "expiry_date", "detected")}
 
 
 def documents(session: Session, tenant: str, version: int) -> list[dict[str, Any]]:

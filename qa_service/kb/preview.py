@@ -33,6 +33,7 @@ class _PreviewServices:
 
     def __init__(self, services: Services, live: _PinnedLive) -> None:
         from qa_service.answer.steps.guard import shared_similarity
+        from qa_service.kb.places import PlaceFilter
         from qa_service.kb.retriever import HybridRetriever
 
         self._services = services
@@ -44,6 +45,8 @@ class _PreviewServices:
         self.retriever = HybridRetriever(services.settings.retrieval, cast(Any, live), services.store,
                                          services.dense, services.sparse, services.cjk, self.term_stats,
                                          services.reranker)
+        # where the pinned version's documents apply (issue 22): read from that version, not the live one
+        self.places = PlaceFilter(cast(Any, live))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._services, name)

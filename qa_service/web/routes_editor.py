@@ -14,6 +14,7 @@ from qa_service.audit.trail import record
 from qa_service.errors import USER_ERRORS
 from qa_service.kb import contents, versions
 from qa_service.kb.preview import ask_version
+from qa_service.kb.scope_edit import set_scope_override
 from qa_service.users.accounts import Identity
 from qa_service.web.auth import require
 from qa_service.web.routes_kb import _RANGE, VersionPath, _http_error, _services
@@ -21,6 +22,17 @@ from qa_service.web.routes_kb import _RANGE, VersionPath, _http_error, _services
 router = APIRouter(tags=["knowledge base"])
 log = logging.getLogger(__name__)
 VersionQuery = Annotated[int, Query(ge=1, le=versions.MAX_VERSION, description=_RANGE)]
+
+
+class ScopeBody(BaseModel):
+    """A correction of where a source applies; an empty string drops the correction of that field."""
+
+    jurisdiction: str | None = Field(None, max_length=200,
+                                     description="national, 辽宁省铁岭市, 211200, Riverton > Northgate")
+    office: str | None = Field(None, max_length=200)
+    issue_date: str | None = Field(None, max_length=20)
+    effective_date: str | None = Field(None, max_length=20)
+    expiry_date: str | None = Field(None, max_length=20)
 
 
 class PreviewBody(BaseModel):
@@ -36,6 +48,21 @@ def version_sources(tenant: str, version: VersionPath, request: Request,
     try:
         with _services(request).db.session() as s:
             return contents.documents(s, tenant, version)
+    except USER_ERRORS as exc:
+        raise _http_error(exc) from exc
+
+
+@router.put("/kb/{tenant}/sources/{source_id:path}/scope")
+def edit_scope(tenant: str, source_id: str, body: ScopeBody, request: Request,
+               who: Identity = Depends(require("kb"))) -> Any:
+    """Correct where a source applies (jurisdiction, office, issue/effective/expiry dates). Kept in the ledger
+    and applied to the next version an ingestion job builds (qa_service/kb/scope_edit.py); audited as
+    ``kb.scope_edit``. 409 for an unknown source or an unreadable value."""
+    fields = body.model_dump(exclude_unset=True)
+    try:
+        with _services(request).db.session() as s:
+            row = set_scope_override(s, tenant, source_id, fields, who.name, who.role)
+            return contents.source_dict(source_id, row)
     except USER_ERRORS as exc:
         raise _http_error(exc) from exc
 

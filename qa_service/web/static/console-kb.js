@@ -153,7 +153,7 @@
       card.id = "docs";
       var table = el("table", "cards");
       var head = el("tr");
-      ["col_title", "col_type", "col_visibility", "col_effective", "col_expiry", "col_chunks"].forEach(function (k) { head.appendChild(el("th", null, t(k))); });
+      ["col_title", "col_type", "col_visibility", "col_effective", "col_expiry", "col_applies", "col_chunks"].forEach(function (k) { head.appendChild(el("th", null, t(k))); });
       var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
       var tb = el("tbody");
       docs.forEach(function (d) {
@@ -170,12 +170,65 @@
         var exp = cell(tr, t("col_expiry"), d.expiry_date || "—");
         if (d.expired) { exp.appendChild(el("span", "badge high", t("expired"))); tr.classList.add("expired"); }
         if (d.not_yet_effective) { exp.appendChild(el("span", "badge medium", t("not_yet"))); }
+        scopeCell(tr, d, version);
         cell(tr, t("col_chunks"), d.chunks === undefined ? "" : d.chunks);
         tb.appendChild(tr);
       });
       table.appendChild(tb);
       card.appendChild(table);
     }).catch(err());
+  }
+
+  // --- where a document applies (issue 22): shown, and corrected for the next version ----------------------
+  var SCOPE_FIELDS = [["jurisdiction", "text", "sc_place"], ["office", "text", "sc_office"], ["issue_date", "date", "sc_issued"],
+    ["effective_date", "date", "m_effective"], ["expiry_date", "date", "m_expiry"]];
+
+  function scopeCell(tr, d, version) {
+    var td = cell(tr, t("col_applies"), "");
+    td.className = "scope";
+    var sc = d.scope || {};
+    var over = d.scope_override || {};
+    var detected = sc.detected || [];
+    [["jurisdiction", sc.jurisdiction === "national" ? t("sc_national") : sc.jurisdiction], ["office", sc.office], ["issue_date", sc.issue_date]].forEach(function (f) {
+      var line = el("div", "scope-" + f[0], (f[1] || "—"));
+      line.setAttribute("data-field", f[0]);
+      if (detected.indexOf(f[0]) >= 0 || (f[0] === "jurisdiction" && detected.indexOf("jurisdiction") >= 0)) { line.appendChild(el("span", "hint", " " + t("sc_detected"))); }
+      td.appendChild(line);
+    });
+    if (Object.keys(over).length) {
+      td.appendChild(el("div", "badge medium", t("sc_pending", { fields: Object.keys(over).map(function (k) { return k + "=" + over[k]; }).join(", ") })));
+    }
+    if (QA.can("kb") && d.scope !== undefined) {
+      td.appendChild(QA.button(t("sc_edit"), "scope-edit", function () { scopeForm(td, d, version); }));
+    }
+  }
+
+  function scopeForm(td, d, version) {
+    if (td.querySelector("form")) { return; }
+    var sc = d.scope || {}, over = d.scope_override || {};
+    var form = el("form", "scope-form");
+    SCOPE_FIELDS.forEach(function (spec) {
+      var l = el("label", null, t(spec[2]));
+      var i = el("input"); i.type = spec[1]; i.name = spec[0];
+      i.value = over[spec[0]] || sc[spec[0]] || "";
+      l.appendChild(i); form.appendChild(l);
+    });
+    var box = el("div", "action-error");
+    var save = el("button", null, t("sc_save")); save.type = "submit";
+    form.appendChild(save); form.appendChild(box);
+    form.appendChild(el("p", "hint", t("sc_note")));
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = {};
+      Array.prototype.forEach.call(form.querySelectorAll("input"), function (i) {
+        var was = over[i.name] || sc[i.name] || "";
+        if (i.value !== was) { body[i.name] = i.value; }
+      });
+      QA.api("PUT", QA.tpath("kb") + "/sources/" + encodeURIComponent(d.source_id) + "/scope", body).then(function () {
+        showDocs(version);
+      }).catch(QA.errorIn(box));
+    });
+    td.appendChild(form);
   }
 
   function docList(card, heading, docs, cls) {

@@ -1,0 +1,116 @@
+"""Issue 22 on the fixture knowledge base (tests/fixtures/place/kb, fake embedder): where each source applies is
+in its chunks' payload and the ledger; a question naming a place retrieves only documents that apply there (or
+national ones); an editor's correction reaches the next version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from qa_service.answer.context import AnswerContext
+from qa_service.answer.steps.retrieve import Retrieve
+from qa_service.db.models import Source
+from qa_service.ingest.pipeline import run_ingest
+from qa_service.kb.scope_edit import ScopeEditError, set_scope_override
+
+pytestmark = pytest.mark.unit
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "place" / "kb"
+
+
+@pytest.fixture
+def place_kb(make_services: Any) -> Any:
+    svc = make_services()
+    run_ingest(svc, [FIXTURE], "place", publish=True)
+    return svc
+
+
+def _payloads(svc: Any) -> dict[str, dict[str, Any]]:
+    _, reader = svc.live.get("place")
+    return {str(p.payload["source_id"]): p.payload for p in reader.iter_points(with_vectors=False)}
+
+
+def test_payload_and_ledger_carry_where_each_source_applies(place_kb: Any) -> None:
+    pl = _payloads(place_kb)
+    assert (pl["tieling-huanjiao.md"]["adcode"], pl["tieling-huanjiao.md"]["office"]) == ("211200",
+                                                                                          "铁岭市人力资源和社会保障局")
+    assert pl["tieling-huanjiao.md"]["issued"] == 20231220 and pl["tieling-huanjiao.md"]["expiry"] == 20301231
+    assert pl["jiangning-banshi.md"]["place_path"] == ["江苏省", "南京市", "江宁区"]
+    assert pl["guojia-huanjiao.md"]["place_level"] == "national"
+    assert pl["northgate-hours.md"]["place_path"] == ["Riverton", "Northgate"]  # from the catalog
+    with place_kb.db.session() as s:
+        row = s.scalars(select(Source).where(Source.source_id == "nanjing-huanjiao.md")).one()
+        assert row.scope["jurisdiction"] == "江苏省南京市" and row.scope["issue_date"] == "2024-02-18"
+        assert "jurisdiction" in row.scope["detected"]
+
+
+def _retrieve(svc: Any, question: str, lang: str = "zh") -> AnswerContext:
+    ctx = AnswerContext(question=question, tenant="place", lang=lang)
+    Retrieve(svc.retriever, svc.settings.retrieval, places=svc.places).run(ctx)
+    return ctx
+
+
+def test_a_question_naming_a_place_gets_only_documents_that_apply_there(place_kb: Any) -> None:
+    ctx = _retrieve(place_kb, "南京市江宁区的企业可以缓缴社保吗？")
+    got = {p.source_id for p in ctx.passages}
+    assert got and got <= {"nanjing-huanjiao.md", "jiangning-banshi.md", "guojia-huanjiao.md", "national-deferral.md"}
+    assert "tieling-huanjiao.md" in ctx.place.excluded  # type: ignore[union-attr]
+    en = _retrieve(place_kb, "Can firms in Northgate defer their social insurance contributions?", "en")
+    assert {p.source_id for p in en.passages} <= {"riverton-deferral.md", "riverton-hours.md", "northgate-hours.md",
+                                                  "national-deferral.md", "guojia-huanjiao.md"}
+    # without a place every notice competes, as before
+    free = _retrieve(place_kb, "企业缓缴社保最长多久？")
+    assert free.place is not None and free.place.excluded == []
+
+
+def test_a_place_without_documents_finds_national_ones_and_names_the_places_held(place_kb: Any) -> None:
+    ctx = _retrieve(place_kb, "沈阳市企业缓缴社会保险费要交滞纳金吗？")
+    assert {p.source_id for p in ctx.passages} <= {"guojia-huanjiao.md", "national-deferral.md"}
+    assert ctx.place is not None and "辽宁省铁岭市" in ctx.place.elsewhere
+
+
+def test_a_superseded_notice_is_never_retrieved(place_kb: Any) -> None:
+    assert _payloads(place_kb)["tieling-huanjiao.md"]["supersedes"] == "tieling-huanjiao-2022.md"
+    for q in ("铁岭市企业缓缴社会保险费最长可以缓缴多久？", "2022年铁岭市社保缓缴申请表交到哪里？"):
+        ctx = _retrieve(place_kb, q)
+        assert ctx.passages and "tieling-huanjiao-2022.md" not in {p.source_id for p in ctx.passages}
+        assert ctx.place is not None and ctx.place.superseded == ["tieling-huanjiao-2022.md"]
+
+
+def test_an_editors_correction_reaches_the_next_version(place_kb: Any) -> None:
+    with place_kb.db.session() as s:
+        set_scope_override(s, "place", "riverton-hours.md", {"jurisdiction": "Lakeside", "office": "Lakeside Hall"},
+                           "erin", "editor")
+        with pytest.raises(ScopeEditError):
+            set_scope_override(s, "place", "riverton-hours.md", {"issue_date": "not a date"}, "erin", "editor")
+        with pytest.raises(ScopeEditError):
+            set_scope_override(s, "place", "missing.md", {"office": "x"}, "erin", "editor")
+    assert _payloads(place_kb)["riverton-hours.md"]["place"] == "Riverton"  # the live version is immutable
+    result = run_ingest(place_kb, [FIXTURE], "place", publish=True)  # nothing else changed: still a new version
+    assert result.version == 2 and result.state == "succeeded"
+    moved = _payloads(place_kb)["riverton-hours.md"]
+    assert (moved["place"], moved["office"]) == ("Lakeside", "Lakeside Hall")
+    with place_kb.db.session() as s:
+        row = s.scalars(select(Source).where(Source.source_id == "riverton-hours.md")).one()
+        assert row.scope["jurisdiction"] == "Lakeside"
+
+
+def test_a_draft_preview_reads_where_the_drafts_documents_apply(place_kb: Any) -> None:
+    from qa_service.kb.preview import _PinnedLive, _PreviewServices
+
+    with place_kb.db.session() as s:
+        set_scope_override(s, "place", "riverton-hours.md", {"jurisdiction": "Lakeside"}, "erin", "editor")
+    assert run_ingest(place_kb, [FIXTURE], "place", publish=False).version == 2
+    question = "When is Riverton City Hall open?"
+    live_plan = place_kb.places.plan("place", question)
+    assert live_plan is not None and "riverton-hours.md" not in live_plan.excluded
+    reader = place_kb.store.open_version("place", 2)
+    try:
+        draft = _PreviewServices(place_kb, _PinnedLive("place", 2, reader))
+        assert draft.places is not place_kb.places
+        draft_plan = draft.places.plan("place", question)
+        assert draft_plan is not None and "riverton-hours.md" in draft_plan.excluded
+    finally:
+        reader.close()
