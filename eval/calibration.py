@@ -219,6 +219,22 @@ def report(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mappin
             f"{_cell(t['oos_declined_share'], d['oos_declined_share'])} | "
             f"{_cell(t['oos_held_share'], d['oos_held_share'])} | {t['queue_per_100']} (dev {d['queue_per_100']}) | "
             f"{_cell(t['held_approvable_share'], d['held_approvable_share'])} |")
+    lines += ["", "## The held threshold: what holding more buys", "",
+              f"All suites pooled, `p_wrong_decline` {th.get('p_wrong_decline')} and `p_wrong_medium` = "
+              "`p_wrong_high` (no medium band), test (dev).", "",
+              "| p_wrong_high | answerable answered | answerable answered right | answerable held | "
+              "gold removed or oos: not answered | queue per 100 |", "|---|---|---|---|---|---|"]
+    for g in [round(0.3 + 0.05 * i, 2) for i in range(13)]:
+        if g > th.get("p_wrong_decline", 1.01):
+            break
+        sweep = {**th, "p_wrong_medium": g, "p_wrong_high": g}
+        t, d = evaluate(test, model, sweep, sample_rate), evaluate(dev, model, sweep, sample_rate)
+        mark = " (shipped)" if abs(g - th["p_wrong_high"]) < 0.025 else ""
+        lines.append(f"| {g}{mark} | {_cell(t['gold_answered_share'], d['gold_answered_share'])} | "
+                     f"{_cell(t['gold_answered_right_share'], d['gold_answered_right_share'])} | "
+                     f"{_cell(t['gold_held_share'], d['gold_held_share'])} | "
+                     f"{_cell(t['unanswerable_not_answered_share'], d['unanswerable_not_answered_share'])} | "
+                     f"{t['queue_per_100']} (dev {d['queue_per_100']}) |")
     lines += ["", "Columns: *drafts* = items whose path reached the risk step with an answer; *AUC* = of the "
               "model's score for \"this draft is wrong\"; *AUC old confidence* = of the hand-set coverage/dense "
               "blend the risk step used before, on the same drafts; *low / medium wrong* = share of the answers "

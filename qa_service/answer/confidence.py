@@ -52,8 +52,13 @@ CANDIDATES: tuple[str, ...] = (
     "sparse_top_norm", "sparse_ratio12", "cited_dense_gap", "answer_dense_max", "answer_dense_mean",
     "answer_coverage", "title_coverage", "rare_cited", "unseen_share", "cited_term_share", "q_terms",
 )
-#: the features the training command fits by default (eval/train_confidence.py ``--features``)
-FEATURES: tuple[str, ...] = CANDIDATES
+#: the shipped model's inputs (eval/train_confidence.py fits these by default): IDF-weighted coverage of the
+#: question's terms by the cited passages and by the answer's own sentences, the best BM25 score over the
+#: question's IDF mass, the dense similarity of the question to the cited passage and to the answer's sentences,
+#: and for an FAQ entry the share of the question its own question line carries. Chosen on dev by grouped 5-fold
+#: CV among a few small sets (docs/risk-calibration.md); every one is a share, a ratio or a cosine.
+FEATURES: tuple[str, ...] = ("cited_coverage", "answer_coverage", "sparse_top_norm", "cited_dense",
+                             "answer_dense_mean", "faq_question_overlap")
 
 
 # Standardised features are clipped to +-Z_CLIP training standard deviations before the linear score: a feature
@@ -64,6 +69,19 @@ Z_CLIP = 3.0
 
 class ModelIntegrityError(RuntimeError):
     """The shipped confidence model is missing or does not match its checksum."""
+
+
+def feature_value(feats: Mapping[str, float], name: str) -> float:
+    """The value of one model input: a feature of :func:`extract`, or ``<feature>*en`` / ``<feature>*zh``, the
+    feature on questions in that language only (0 on the others: the default dense model is English-only, so its
+    similarities mean something else on Chinese text)."""
+    base, _, lang = name.partition("*")
+    value = float(feats.get(base, 0.0))
+    if lang == "en":
+        return value * (1.0 - float(feats.get("zh", 0.0)))
+    if lang == "zh":
+        return value * float(feats.get("zh", 0.0))
+    return value
 
 
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
@@ -188,7 +206,7 @@ class ConfidenceModel:
 
     def raw(self, feats: Mapping[str, float]) -> float:
         """The uncalibrated logistic probability of being wrong."""
-        x = np.asarray([float(feats.get(n, 0.0)) for n in self.features], dtype=np.float64)
+        x = np.asarray([feature_value(feats, n) for n in self.features], dtype=np.float64)
         standard = np.clip((x - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
         z = float(standard @ self.coef) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
