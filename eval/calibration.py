@@ -224,12 +224,12 @@ def report(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mappin
               "`p_wrong_high` (no medium band), test (dev).", "",
               "| p_wrong_high | answerable answered | answerable answered right | answerable held | "
               "gold removed or oos: not answered | queue per 100 |", "|---|---|---|---|---|---|"]
-    for g in [round(0.3 + 0.05 * i, 2) for i in range(13)]:
+    for g in sorted({round(0.3 + 0.05 * i, 2) for i in range(13)} | {float(th["p_wrong_high"])}):
         if g > th.get("p_wrong_decline", 1.01):
             break
         sweep = {**th, "p_wrong_medium": g, "p_wrong_high": g}
         t, d = evaluate(test, model, sweep, sample_rate), evaluate(dev, model, sweep, sample_rate)
-        mark = " (shipped)" if abs(g - th["p_wrong_high"]) < 0.025 else ""
+        mark = " (shipped)" if g == float(th["p_wrong_high"]) else ""
         lines.append(f"| {g}{mark} | {_cell(t['gold_answered_share'], d['gold_answered_share'])} | "
                      f"{_cell(t['gold_answered_right_share'], d['gold_answered_right_share'])} | "
                      f"{_cell(t['gold_held_share'], d['gold_held_share'])} | "

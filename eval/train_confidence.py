@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 SUITES = ("broad", "oos", "kenya_faq", "rgb_en", "rgb_zh", "lecoqa")
 DEFAULT_SAMPLE = {"rgb_en": 100, "rgb_zh": 100, "lecoqa": 120}  # per suite, before splitting; None = every item
 SEED = 20261203
-C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,12 @@ CANDIDATES: tuple[str, ...] = (
     "answer_coverage", "title_coverage", "rare_cited", "unseen_share", "cited_term_share", "q_terms",
 )
 #: the shipped model's inputs (eval/train_confidence.py fits these by default): IDF-weighted coverage of the
-#: question's terms by the cited passages and by the answer's own sentences, the best BM25 score over the
-#: question's IDF mass, the dense similarity of the question to the cited passage and to the answer's sentences,
-#: and for an FAQ entry the share of the question its own question line carries. Chosen on dev by grouped 5-fold
-#: CV among a few small sets (docs/risk-calibration.md); every one is a share, a ratio or a cosine.
-FEATURES: tuple[str, ...] = ("cited_coverage", "answer_coverage", "sparse_top_norm", "cited_dense",
-                             "answer_dense_mean", "faq_question_overlap")
+#: question's terms by the cited passages, the best BM25 score over the question's IDF mass, the dense similarity
+#: of the question to the cited passage and to the answer's own sentences, and for an FAQ entry the share of the
+#: question its own question line carries. Every one is a share, a ratio or a cosine. Chosen on dev by grouped
+#: 5-fold CV (mean per-suite out-of-fold AUC) among a few small sets (docs/risk-calibration.md).
+FEATURES: tuple[str, ...] = ("cited_coverage", "sparse_top_norm", "cited_dense", "answer_dense_mean",
+                             "faq_question_overlap")
 
 
 # Standardised features are clipped to +-Z_CLIP training standard deviations before the linear score: a feature
