@@ -13,9 +13,11 @@ Label: 1 (wrong) when the draft does not cite a gold source (RGB, Kenya FAQ, LeC
 its key facts (the broad set), or the right outcome was not answering (removed, oos). Items whose path stopped
 before the risk step have no draft and are declined whatever the model says; they are not training rows.
 
-Step 2, fit (seconds): logistic regression on the standardised features of the dev rows, isotonic calibration
-fitted on out-of-fold dev predictions (5 folds), the thresholds ``p_wrong_*`` chosen on dev (printed; put them in
-risk_policy.yaml). Writes qa_service/answer/model/confidence.json + .sha256 + provenance.json.
+Step 2, fit (a minute): the inverse regularisation C chosen by grouped 5-fold CV on dev (mean per-suite
+out-of-fold AUC; the two conditions of one question share a fold), logistic regression on the clipped
+standardised features (``confidence.FEATURES``, or ``--features`` / ``--select``), Platt calibration on the
+out-of-fold scores, and the thresholds ``p_wrong_*`` chosen on the out-of-fold dev probabilities (printed; put
+them in risk_policy.yaml). Writes qa_service/answer/model/confidence.json + .sha256 + provenance.json.
 """
 
 from __future__ import annotations

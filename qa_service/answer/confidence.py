@@ -1,7 +1,9 @@
 """How likely a drafted answer is to be wrong: features from what the answer path already measured, and the
 shipped calibrated model that turns them into a probability.
 
-Features (:func:`extract`, one float each, names in :data:`FEATURES`) are read from the context after the
+Features (:func:`extract`, one float each, names in :data:`CANDIDATES`; the shipped model reads the few in
+:data:`FEATURES`, all shares, ratios or cosines that mean the same on a two-document knowledge base as on a
+large one and whatever the top-k) are read from the context after the
 citation check: retrieval scores and margins per retriever (dense and BM25 top-5 of the live version, the fused
 order of the passages), agreement between the retrievers and the passage the answer cites first, IDF-weighted
 coverage of the question's terms (best passage and cited passages), dense similarity of the question and the
