@@ -61,14 +61,31 @@ def _old_confidence(f: Mapping[str, float]) -> float:
     return (1 - w) * float(f.get("idf_coverage", 0.0)) + w * max(float(f.get("dense_top", 0.0)), 0.0)
 
 
-def evaluate(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mapping[str, float],
+def scores_of(row: Mapping[str, Any], model: ConfidenceModel | None) -> tuple[float, float] | None:
+    """(uncalibrated score, calibrated p_wrong) of a cached row: by ``model``, or with ``model`` None the
+    out-of-fold values the training run attached (``raw_oof``, ``p_oof``); None for a row without a draft."""
+    if not row.get("draft") or not row.get("features"):
+        return None
+    if model is None:
+        if row.get("p_oof") is None:
+            return None
+        return float(row["raw_oof"]), float(row["p_oof"])
+    return model.raw(row["features"]), model.p_wrong(row["features"])
+
+
+def evaluate(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel | None, th: Mapping[str, float],
              sample_rate: float = 0.2) -> dict[str, Any]:
-    """The figures of the module docstring over ``rows`` (any mix of suites and conditions)."""
-    scored = [(r, model.p_wrong(r["features"]) if r.get("draft") and r.get("features") else None) for r in rows]
+    """The figures of the module docstring over ``rows`` (any mix of suites and conditions); ``model`` None =
+    the rows' out-of-fold scores (:func:`scores_of`)."""
+    raw_p = [(r, scores_of(r, model)) for r in rows]
+    scored = [(r, sp[1] if sp is not None else None) for r, sp in raw_p]
+    raw = {id(r): sp[0] for r, sp in raw_p if sp is not None}
     drafts = [(r, p) for r, p in scored if p is not None and r.get("label") is not None]
     routed = [(r, p, *route_of(r, p, th)) for r, p in scored]
     gold = [x for x in routed if x[0]["condition"] == "gold"]
     unans = [x for x in routed if x[0]["condition"] != "gold"]
+    removed = [x for x in unans if x[0]["condition"] == "removed"]
+    oos = [x for x in unans if x[0]["condition"] == "oos"]
     by_level: dict[str, list[int]] = {"low": [0, 0], "medium": [0, 0], "high": [0, 0]}
     for r, _p, outcome, lv in gold:
         if outcome == "answered" and r.get("label") is not None:
@@ -80,7 +97,7 @@ def evaluate(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mapp
     return {
         "n": n, "drafts": len(drafts),
         # AUC of the uncalibrated score (monotone in the probability; the isotonic steps would add ties)
-        "auc": auc([model.raw(r["features"]) for r, _ in drafts], [int(r["label"]) for r, _ in drafts]),
+        "auc": auc([raw[id(r)] for r, _ in drafts], [int(r["label"]) for r, _ in drafts]),
         "auc_old_confidence": auc([-_old_confidence(r["features"]) for r, _ in drafts],
                                   [int(r["label"]) for r, _ in drafts]),
         "wrong_by_level": {lv: {"answered": a, "wrong_share": _share(w, a)} for lv, (a, w) in by_level.items()},
@@ -92,6 +109,11 @@ def evaluate(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mapp
         "unanswerable_not_answered_share": _share(sum(x[2] in ("held", "declined") for x in unans), len(unans)),
         "unanswerable_declined_share": _share(sum(x[2] == "declined" for x in unans), len(unans)),
         "unanswerable_held_share": _share(sum(x[2] == "held" for x in unans), len(unans)),
+        "removed_not_answered_share": _share(sum(x[2] in ("held", "declined") for x in removed), len(removed)),
+        "removed_declined_share": _share(sum(x[2] == "declined" for x in removed), len(removed)),
+        "oos_declined_share": _share(sum(x[2] == "declined" for x in oos), len(oos)),
+        "oos_held_share": _share(sum(x[2] == "held" for x in oos), len(oos)),
+        "gold_held_share": _share(sum(x[2] == "held" for x in gold), len(gold)),
         "queue_per_100": round(100 * (len(held) + sample_rate * medium_shown) / n, 1) if n else None,
         "held_per_100": round(100 * len(held) / n, 1) if n else None,
         "held_approvable_share": _share(sum(x[0].get("label") == 0 for x in held), len(held)),
@@ -139,48 +161,90 @@ def pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
 
+def _cell(test: float | None, dev: float | None, percent: bool = True) -> str:
+    """``test (dev d, gap g)``: the test figure first, the dev figure and test − dev beside it."""
+    fmt = pct if percent else (lambda v: "–" if v is None else f"{v:.3f}")
+    if test is None and dev is None:
+        return "–"
+    gap = "" if test is None or dev is None else (
+        f", gap {(test - dev) * 100:+.1f}" if percent else f", gap {test - dev:+.3f}")
+    return f"{fmt(test)} (dev {fmt(dev)}{gap})"
+
+
+def _levels(e: Mapping[str, Any]) -> str:
+    wl = e["wrong_by_level"]
+    return (f"{pct(wl['low']['wrong_share'])} (n {wl['low']['answered']}) / "
+            f"{pct(wl['medium']['wrong_share'])} (n {wl['medium']['answered']})")
+
+
 def report(rows: Sequence[Mapping[str, Any]], model: ConfidenceModel, th: Mapping[str, float], out: Path,
            sample_rate: float = 0.2, date: str | None = None) -> Path:
-    """Write the Markdown report and the reliability diagram for the test rows; returns the .md path."""
+    """Write the Markdown report (test halves, dev beside) and the reliability diagram; returns the .md path."""
     date = date or dt.date.today().isoformat()
     test = [r for r in rows if r["split"] == "test"]
+    dev = [r for r in rows if r["split"] == "dev"]
     suites = sorted({str(r["suite"]) for r in test})
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{date}-confidence.png"
     plot({s: reliability([r for r in test if r["suite"] == s], model) for s in suites} |
          {"all": reliability(test, model)}, png)
-    allr = evaluate(test, model, th, sample_rate)
+    ev: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for s in [*suites, "all"]:
+        t_rows = test if s == "all" else [r for r in test if r["suite"] == s]
+        d_rows = dev if s == "all" else [r for r in dev if r["suite"] == s]
+        ev[s] = (evaluate(t_rows, model, th, sample_rate), evaluate(d_rows, model, th, sample_rate))
     lines = [f"# Confidence model on the test halves — {date}", "",
              "`python -m eval.calibration` over `data/confidence-features.jsonl` (collected by "
              "`python -m eval.train_confidence`). The model and thresholds were fitted and chosen on the dev "
-             "halves only. Thresholds: " + ", ".join(f"{k} {v}" for k, v in th.items() if k.startswith("p_wrong")) +
-             ".", "", f"![reliability]({png.name})", "",
-             "| suite | drafts | AUC (wrong) | AUC old confidence | low wrong | medium wrong | "
-             "gold: answered / right / declined | removed or oos: not answered / declined / held | "
-             "queue per 100 | held approvable |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for s in [*suites, "all"]:
-        sub = test if s == "all" else [r for r in test if r["suite"] == s]
-        e = allr if s == "all" else evaluate(sub, model, th, sample_rate)
-        wl = e["wrong_by_level"]
+             "halves only; every cell is the test figure, with the dev figure (the shipped model scoring the rows "
+             "it was fitted on) and the gap test − dev beside it. Thresholds: "
+             + ", ".join(f"{k} {v}" for k, v in th.items() if k.startswith("p_wrong")) + ".", "",
+             f"![reliability]({png.name})", "",
+             "## Ranking", "",
+             "| suite | drafts test / dev | AUC (wrong) | AUC old confidence |", "|---|---|---|---|"]
+    for s, (t, d) in ev.items():
+        lines.append(f"| {s} | {t['drafts']} / {d['drafts']} | {_cell(t['auc'], d['auc'], False)} | "
+                     f"{_cell(t['auc_old_confidence'], d['auc_old_confidence'], False)} |")
+    lines += ["", "## Routing", "",
+              "| suite | low / medium wrong, test | low / medium wrong, dev | answerable declined | "
+              "answerable held | gold removed: declined or held | gold removed: declined | oos declined | "
+              "oos held | queue per 100 | held approvable |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s, (t, d) in ev.items():
         lines.append(
-            f"| {s} | {e['drafts']} | {e['auc'] if e['auc'] is not None else '–'} | "
-            f"{e['auc_old_confidence'] if e['auc_old_confidence'] is not None else '–'} | "
-            f"{pct(wl['low']['wrong_share'])} (n {wl['low']['answered']}) | "
-            f"{pct(wl['medium']['wrong_share'])} (n {wl['medium']['answered']}) | "
-            f"{pct(e['gold_answered_share'])} / {pct(e['gold_answered_right_share'])} / "
-            f"{pct(e['gold_declined_share'])} | {pct(e['unanswerable_not_answered_share'])} / "
-            f"{pct(e['unanswerable_declined_share'])} / {pct(e['unanswerable_held_share'])} | "
-            f"{e['queue_per_100']} | {pct(e['held_approvable_share'])} |")
-    lines += ["", "Columns: *drafts* = test items whose path reached the risk step with an answer; *AUC* = of the "
-              "model's score for \"this draft is wrong\"; *AUC old confidence* = of the hand-set coverage/dense blend "
-              "the risk step used before, on the same drafts; *low / medium "
-              "wrong* = share of the answers shown at that level (gold present) that do not cite gold / state the "
-              "key facts; *gold* = with gold present, share answered, answered and right, declined (answerable "
-              "declined); *removed or oos* = gold removed or a service with no guide: share held or declined, "
-              "declined, held; *queue per 100* = review items per 100 questions (held + "
-              f"{sample_rate:.0%} of medium answers); *held approvable* = held drafts that cite gold / state the key "
-              "facts.", ""]
+            f"| {s} | {_levels(t)} | {_levels(d)} | {_cell(t['gold_declined_share'], d['gold_declined_share'])} | "
+            f"{_cell(t['gold_held_share'], d['gold_held_share'])} | "
+            f"{_cell(t['removed_not_answered_share'], d['removed_not_answered_share'])} | "
+            f"{_cell(t['removed_declined_share'], d['removed_declined_share'])} | "
+            f"{_cell(t['oos_declined_share'], d['oos_declined_share'])} | "
+            f"{_cell(t['oos_held_share'], d['oos_held_share'])} | {t['queue_per_100']} (dev {d['queue_per_100']}) | "
+            f"{_cell(t['held_approvable_share'], d['held_approvable_share'])} |")
+    lines += ["", "## The held threshold: what holding more buys", "",
+              f"All suites pooled, `p_wrong_decline` {th.get('p_wrong_decline')} and `p_wrong_medium` = "
+              "`p_wrong_high` (no medium band), test (dev).", "",
+              "| p_wrong_high | answerable answered | answerable answered right | answerable held | "
+              "gold removed or oos: not answered | queue per 100 |", "|---|---|---|---|---|---|"]
+    for g in sorted({round(0.3 + 0.05 * i, 2) for i in range(13)} | {float(th["p_wrong_high"])}):
+        if g > th.get("p_wrong_decline", 1.01):
+            break
+        sweep = {**th, "p_wrong_medium": g, "p_wrong_high": g}
+        t, d = evaluate(test, model, sweep, sample_rate), evaluate(dev, model, sweep, sample_rate)
+        mark = " (shipped)" if g == float(th["p_wrong_high"]) else ""
+        lines.append(f"| {g}{mark} | {_cell(t['gold_answered_share'], d['gold_answered_share'])} | "
+                     f"{_cell(t['gold_answered_right_share'], d['gold_answered_right_share'])} | "
+                     f"{_cell(t['gold_held_share'], d['gold_held_share'])} | "
+                     f"{_cell(t['unanswerable_not_answered_share'], d['unanswerable_not_answered_share'])} | "
+                     f"{t['queue_per_100']} (dev {d['queue_per_100']}) |")
+    lines += ["", "Columns: *drafts* = items whose path reached the risk step with an answer; *AUC* = of the "
+              "model's score for \"this draft is wrong\"; *AUC old confidence* = of the hand-set coverage/dense "
+              "blend the risk step used before, on the same drafts; *low / medium wrong* = share of the answers "
+              "shown at that level (gold present) that do not cite gold / state the key facts, with their counts; "
+              "*answerable declined / held* = gold present, share declined (contact line) / held for review; "
+              "*gold removed* = share of the questions asked with their gold sources excluded that are not answered "
+              "(held or declined) / declined; *oos* = questions about services the sample knowledge has no guide "
+              "for: declined (contact line, no review item) / held; *queue per 100* = review items per 100 "
+              f"questions (held + {sample_rate:.0%} of medium answers); *held approvable* = held drafts that cite "
+              "gold / state the key facts.", ""]
     md = out / f"{date}-confidence.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return md

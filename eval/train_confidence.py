@@ -13,9 +13,11 @@ Label: 1 (wrong) when the draft does not cite a gold source (RGB, Kenya FAQ, LeC
 its key facts (the broad set), or the right outcome was not answering (removed, oos). Items whose path stopped
 before the risk step have no draft and are declined whatever the model says; they are not training rows.
 
-Step 2, fit (seconds): logistic regression on the standardised features of the dev rows, isotonic calibration
-fitted on out-of-fold dev predictions (5 folds), the thresholds ``p_wrong_*`` chosen on dev (printed; put them in
-risk_policy.yaml). Writes qa_service/answer/model/confidence.json + .sha256 + provenance.json.
+Step 2, fit (a minute): the inverse regularisation C chosen by grouped 5-fold CV on dev (mean per-suite
+out-of-fold AUC; the two conditions of one question share a fold), logistic regression on the clipped
+standardised features (``confidence.FEATURES``, or ``--features`` / ``--select``), Platt calibration on the
+out-of-fold scores, and the thresholds ``p_wrong_*`` chosen on the out-of-fold dev probabilities (printed; put
+them in risk_policy.yaml). Writes qa_service/answer/model/confidence.json + .sha256 + provenance.json.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ import numpy as np
 
 from eval.runner import Item, facts_stated, outcome_of
 from eval.splits import split_of
-from qa_service.answer.confidence import FEATURES, MODEL, ConfidenceModel
+from qa_service.answer.confidence import CANDIDATES, FEATURES, MODEL, ConfidenceModel, feature_value
 from qa_service.answer.context import AnswerContext
 from qa_service.services import Services
 
 log = logging.getLogger(__name__)
 SUITES = ("broad", "oos", "kenya_faq", "rgb_en", "rgb_zh", "lecoqa")
-DEFAULT_SAMPLE = {"rgb_en": 60, "rgb_zh": 30, "lecoqa": 60}  # per suite, before splitting; None = every item
+DEFAULT_SAMPLE = {"rgb_en": 100, "rgb_zh": 100, "lecoqa": 120}  # per suite, before splitting; None = every item
 SEED = 20261203
+C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 @dataclass(frozen=True)
@@ -207,34 +210,121 @@ def load_cache(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def matrix(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray([[float(r["features"].get(n, 0.0)) for n in FEATURES] for r in rows], dtype=np.float64)
+def matrix(rows: list[dict[str, Any]], features: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray([[feature_value(r["features"], n) for n in features] for r in rows], dtype=np.float64)
     y = np.asarray([int(r["label"]) for r in rows], dtype=np.int64)
     return x, y
 
 
-def fit(rows: list[dict[str, Any]], c: float = 1.0,
-        calibration: str = "platt") -> tuple[ConfidenceModel, dict[str, Any]]:
-    """Logistic regression + Platt (or isotonic) calibration fitted on out-of-fold predictions of ``rows``."""
-    from sklearn.isotonic import IsotonicRegression
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
-    x, y = matrix(rows)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    z = (x - mean) / scale
-    # suites are balanced against each other so that the large ones do not decide alone
+def _weights(rows: list[dict[str, Any]]) -> np.ndarray:
+    """Suites balanced against each other so that the large ones do not decide alone."""
     suites = np.asarray([r["suite"] for r in rows])
     weight = np.ones(len(rows))
     for s in set(suites):
         weight[suites == s] = len(rows) / (len(set(suites)) * int((suites == s).sum()))
+    return weight
+
+
+def _folds(rows: list[dict[str, Any]], y: np.ndarray, k: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds grouped by question: the gold-present and gold-removed rows of one question (same
+    question, overlapping passages) never sit on both sides of a split."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = [f"{r['suite']}:{r['id']}" for r in rows]
+    return list(StratifiedGroupKFold(k, shuffle=True, random_state=SEED).split(np.zeros(len(rows)), y, groups))
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
+def out_of_fold(rows: list[dict[str, Any]], c: float, features: tuple[str, ...] = FEATURES) -> np.ndarray:
+    """Uncalibrated out-of-fold probabilities of every row (5 grouped folds; standardised within each fold)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from qa_service.answer.confidence import Z_CLIP
+
+    x, y = matrix(rows, features)
+    weight = _weights(rows)
     oof = np.zeros(len(rows))
-    for tr, te in StratifiedKFold(5, shuffle=True, random_state=SEED).split(z, y):
-        clf = LogisticRegression(C=c, max_iter=2000).fit(z[tr], y[tr], sample_weight=weight[tr])
-        oof[te] = clf.predict_proba(z[te])[:, 1]
-    clf = LogisticRegression(C=c, max_iter=2000).fit(z, y, sample_weight=weight)
+    for tr, te in _folds(rows, y):
+        mean, scale = _standardise(x[tr])
+        clf = LogisticRegression(C=c, max_iter=5000).fit(np.clip((x[tr] - mean) / scale, -Z_CLIP, Z_CLIP), y[tr],
+                                                          sample_weight=weight[tr])
+        oof[te] = clf.predict_proba(np.clip((x[te] - mean) / scale, -Z_CLIP, Z_CLIP))[:, 1]
+    return oof
+
+
+def suite_auc(rows: list[dict[str, Any]], scores: np.ndarray) -> dict[str, float | None]:
+    """AUC per suite of ``scores`` for the rows' labels (None where a suite has one class only)."""
+    out: dict[str, float | None] = {}
+    for s in sorted({r["suite"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["suite"] == s]
+        out[s] = auc([float(scores[i]) for i in idx], [int(rows[i]["label"]) for i in idx])
+    return out
+
+
+def _mean_auc(per_suite: dict[str, float | None]) -> float:
+    vals = [v for v in per_suite.values() if v is not None]
+    return float(np.mean(vals)) if vals else 0.0
+
+
+def choose_c(rows: list[dict[str, Any]], features: tuple[str, ...] = FEATURES,
+             grid: tuple[float, ...] = C_GRID) -> tuple[float, dict[str, float]]:
+    """The inverse regularisation with the best mean per-suite out-of-fold AUC on ``rows`` (grouped 5-fold CV)."""
+    scores = {c: round(_mean_auc(suite_auc(rows, out_of_fold(rows, c, features))), 4) for c in grid}
+    best = max(grid, key=lambda c: (scores[c], -c))  # ties: the stronger regularisation
+    return best, {str(c): v for c, v in scores.items()}
+
+
+#: what forward selection may pick from: the candidates that read the knowledge base only through shares, ratios
+#: and cosines (not ``passages``, ``sparse_top_log``, ``sparse_gap``, ``dense_margin``: they move with the KB's
+#: size or the top-k; tests/answer/test_confidence_features.py), and the dense ones per language
+SIZE_BOUND = ("passages", "sparse_top_log", "sparse_gap", "dense_margin")
+DENSE = ("dense_top", "cited_dense", "answer_dense_max", "answer_dense_mean", "cited_dense_gap")
+SELECTABLE: tuple[str, ...] = tuple(n for n in CANDIDATES if n not in SIZE_BOUND and n not in DENSE) + tuple(
+    f"{n}*{lang}" for n in DENSE for lang in ("en", "zh"))
+
+
+def select_features(rows: list[dict[str, Any]], pool: tuple[str, ...] = SELECTABLE, c: float = 0.1,
+                    max_features: int = 10, min_gain: float = 0.003) -> tuple[tuple[str, ...], list[Any]]:
+    """Forward selection on dev: add the feature that raises the mean per-suite out-of-fold AUC most (grouped
+    5-fold CV at ``c``), while it raises it by at least ``min_gain``, up to ``max_features``. Few features:
+    a few hundred dev rows cannot support more."""
+    chosen: list[str] = []
+    best = 0.0
+    path: list[Any] = []
+    while len(chosen) < max_features:
+        trial = {n: _mean_auc(suite_auc(rows, out_of_fold(rows, c, (*chosen, n)))) for n in pool if n not in chosen}
+        name = max(trial, key=lambda n: trial[n])
+        if trial[name] < best + min_gain:
+            break
+        chosen.append(name)
+        best = trial[name]
+        path.append([name, round(best, 4)])
+        log.info("train_confidence select add=%s oof_mean_suite_auc=%.4f", name, best)
+    return tuple(chosen), path
+
+
+def fit(rows: list[dict[str, Any]], c: float = 1.0, calibration: str = "platt",
+        features: tuple[str, ...] = FEATURES) -> tuple[ConfidenceModel, dict[str, Any]]:
+    """Logistic regression on clipped standardised features + Platt (or isotonic) calibration fitted on the
+    out-of-fold predictions of ``rows``. The info carries ``oof_p`` (calibrated out-of-fold probabilities, for
+    choosing thresholds on dev without scoring rows the model was fitted on)."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    from qa_service.answer.confidence import Z_CLIP
+
+    x, y = matrix(rows, features)
+    mean, scale = _standardise(x)
+    weight = _weights(rows)
+    oof = out_of_fold(rows, c, features)
+    clf = LogisticRegression(C=c, max_iter=5000).fit(np.clip((x - mean) / scale, -Z_CLIP, Z_CLIP), y,
+                                                     sample_weight=weight)
     if calibration == "isotonic":
         iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(oof, y, sample_weight=weight)
         xs, ys = iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
@@ -244,23 +334,26 @@ def fit(rows: list[dict[str, Any]], c: float = 1.0,
         grid = np.linspace(1e-4, 1 - 1e-4, 401)
         xs = grid.tolist()
         ys = platt.predict_proba(np.log(grid / (1 - grid)).reshape(-1, 1))[:, 1].tolist()
-    model = ConfidenceModel(FEATURES, mean.tolist(), scale.tolist(), clf.coef_[0].tolist(),
+    model = ConfidenceModel(features, mean.tolist(), scale.tolist(), clf.coef_[0].tolist(),
                             float(clf.intercept_[0]), xs, ys)
+    oof_p = np.clip(np.interp(oof, np.asarray(xs), np.asarray(ys)), 0.0, 1.0)
     return model, {"rows": len(rows), "wrong_share": round(float(y.mean()), 4), "C": c, "calibration": calibration,
-                   "coef": {n: round(float(w), 4) for n, w in zip(FEATURES, clf.coef_[0], strict=True)}}
+                   "features": list(features),
+                   "coef": {n: round(float(w), 4) for n, w in zip(features, clf.coef_[0], strict=True)},
+                   "oof_auc": suite_auc(rows, oof), "oof_raw": oof.tolist(), "oof_p": oof_p.tolist()}
 
 
-def _utility(rows: list[dict[str, Any]], model: ConfidenceModel, th: dict[str, float]) -> float:
+def _utility(rows: list[dict[str, Any]], model: ConfidenceModel | None, th: dict[str, float]) -> float:
     """Mean per question of: right answer +1, wrong answer -1, declined answerable -0.5, held +0.3 when a person
     would approve the draft else -0.2 (a queue item with nothing to approve), not answering a question whose gold
     was removed +1 when declined, +0.5 when held (it costs a person); an out-of-scope question declined +1, held
-    -0.5."""
-    from eval.calibration import route_of
+    -0.5. ``model`` None: the rows' out-of-fold probabilities."""
+    from eval.calibration import route_of, scores_of
 
     total = 0.0
     for r in rows:
-        p = model.p_wrong(r["features"]) if r.get("draft") and r.get("features") else None
-        outcome, _ = route_of(r, p, th)
+        sp = scores_of(r, model)
+        outcome, _ = route_of(r, sp[1] if sp is not None else None, th)
         if r["condition"] == "gold":
             total += {"answered": 1.0 if r.get("label") == 0 else -1.0, "declined": -0.5,
                       "held": 0.3 if r.get("label") == 0 else -0.2}.get(outcome, 0.0)
@@ -271,40 +364,50 @@ def _utility(rows: list[dict[str, Any]], model: ConfidenceModel, th: dict[str, f
     return total / max(1, len(rows))
 
 
-def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel, not_answered_target: float = 0.70,
-                      declined_cap: float = 0.10) -> tuple[dict[str, float], dict[str, Any]]:
-    """On dev, in order: ``p_wrong_high`` = the highest value at which questions whose gold was removed or that no
-    guide covers end held or declined at least ``not_answered_target`` of the time (fewest answers taken from
-    citizens); ``p_wrong_decline`` = the lowest value at or above it at which answerable questions are declined
-    at most ``declined_cap`` in every suite (fewest queue items without a draft worth review);
-    ``p_wrong_medium`` = the highest value below ``p_wrong_high`` at which low answers are wrong at most half as
-    often as medium ones. The utility (:func:`_utility`) of the result is reported beside it."""
+def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None, not_answered_target: float = 0.70,
+                      declined_cap: float = 0.10, low_ratio: float = 0.5,
+                      min_medium: int = 10) -> tuple[dict[str, float], dict[str, Any]]:
+    """On dev (``model`` None: the rows' out-of-fold probabilities, so no row is scored by a model fitted on it):
+
+    1. ``p_wrong_decline`` = the lowest value at which answerable questions (gold present) are declined at most
+       ``declined_cap`` in every suite: as many out-of-scope and gold-removed drafts as possible are declined
+       with the contact line instead of queued;
+    2. ``p_wrong_high`` (≤ decline) = the highest value at which the questions whose gold was removed or that
+       no guide covers end held or declined at least ``not_answered_target`` of the time (the issue's 70%): the
+       fewest answerable questions held that meets it;
+    3. ``p_wrong_medium`` (< high) = the highest value at which low answers are wrong at most ``low_ratio`` as
+       often as medium ones (at least ``min_medium`` medium answers).
+    The utility (:func:`_utility`) of the result is reported beside it."""
     from eval.calibration import evaluate
 
-    grid = [round(float(x), 3) for x in np.arange(0.05, 1.001, 0.025)]
-    hi = grid[0]
-    for g in grid:
-        th = {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": 1.01}
-        if (evaluate(rows, model, th)["unanswerable_not_answered_share"] or 0.0) >= not_answered_target:
-            hi = g
-    dec = 1.01
+    grid = [round(float(x), 3) for x in np.arange(0.05, 1.001, 0.0125)]
     suites = sorted({r["suite"] for r in rows})
-    for g in sorted((g for g in grid if g >= hi), reverse=True):
-        th = {"p_wrong_medium": hi, "p_wrong_high": hi, "p_wrong_decline": g}
+    gold_suites = sorted({r["suite"] for r in rows if r["condition"] == "gold"})
+    dec = 1.01
+    for g in sorted(grid, reverse=True):
+        th = {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": g}
         if all((evaluate([r for r in rows if r["suite"] == s], model, th)["gold_declined_share"] or 0.0)
-               <= declined_cap for s in suites):  # in every suite
+               <= declined_cap for s in gold_suites):
             dec = g
         else:
             break
+
+    def utility(th: dict[str, float]) -> float:
+        return sum(_utility([r for r in rows if r["suite"] == s], model, th) for s in suites) / len(suites)
+
+    hi = min(grid)
+    for g in (g for g in grid if g <= dec):
+        th = {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": dec}
+        if (evaluate(rows, model, th)["unanswerable_not_answered_share"] or 0.0) >= not_answered_target:
+            hi = g
     th = {"p_wrong_medium": hi, "p_wrong_high": hi, "p_wrong_decline": dec}
     for med in sorted((g for g in grid if g < hi), reverse=True):
         wl = evaluate(rows, model, {**th, "p_wrong_medium": med})["wrong_by_level"]
         lo, mid = wl["low"]["wrong_share"], wl["medium"]["wrong_share"]
-        if lo is not None and mid is not None and wl["medium"]["answered"] >= 5 and lo <= 0.5 * mid:
+        if lo is not None and mid is not None and wl["medium"]["answered"] >= min_medium and lo <= low_ratio * mid:
             th["p_wrong_medium"] = med
             break
-    utility = sum(_utility([r for r in rows if r["suite"] == s], model, th) for s in suites) / len(suites)
-    return th, {"dev_utility": round(utility, 4), "dev": evaluate(rows, model, th)}
+    return th, {"dev_utility": round(utility(th), 4), "dev": evaluate(rows, model, th)}
 
 
 def auc(scores: list[float], labels: list[int]) -> float | None:
@@ -326,8 +429,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODEL)
     parser.add_argument("--calibration", choices=("platt", "isotonic"), default="platt",
                         help="isotonic steps tie many drafts at one probability on sets this small")
-    parser.add_argument("-C", type=float, default=0.1,
-                        help="inverse regularisation; 0.1 had the best 5-fold out-of-fold dev AUC (0.685; 0.682 at 1)")
+    parser.add_argument("-C", type=float, default=None,
+                        help="inverse regularisation (default: chosen on dev by grouped 5-fold CV over C_GRID)")
+    parser.add_argument("--select", action="store_true",
+                        help="choose the features on dev by forward selection (select_features) over SELECTABLE")
+    parser.add_argument("--features", default="", help="comma-separated subset of confidence.CANDIDATES "
+                        "(default confidence.FEATURES)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     services = Services(load_settings())
@@ -346,10 +453,21 @@ def main() -> None:
         return
     dev_all = [r for r in cached if r["split"] == "dev" and r["suite"] in wanted]
     dev = [r for r in dev_all if r["label"] is not None]
-    model, info = fit(dev, args.C, args.calibration)
-    th, chosen = choose_thresholds(dev_all, model)
+    selection: list[Any] = []
+    if args.select:
+        features, selection = select_features(dev)
+    else:
+        features = tuple(args.features.split(",")) if args.features else FEATURES
+    c, c_scores = (args.C, {}) if args.C is not None else choose_c(dev, features)
+    log.info("train_confidence C=%s oof_mean_suite_auc=%s", c, json.dumps(c_scores))
+    model, info = fit(dev, c, args.calibration, features)
+    for r, raw, p in zip(dev, info.pop("oof_raw"), info.pop("oof_p"), strict=True):
+        r["raw_oof"], r["p_oof"] = raw, p  # thresholds are chosen on out-of-fold probabilities
+    th, chosen = choose_thresholds(dev_all, None)
+    info["C_oof_mean_suite_auc"] = c_scores
+    info["forward_selection"] = selection
     info["thresholds_chosen_on_dev"] = th
-    info["dev_at_thresholds"] = chosen
+    info["dev_oof_at_thresholds"] = chosen
     dev_auc = {s: auc([model.raw(r["features"]) for r in dev if r["suite"] == s],
                       [r["label"] for r in dev if r["suite"] == s]) for s in wanted}
     counts = {s: sum(r["suite"] == s for r in dev) for s in wanted}
@@ -360,11 +478,11 @@ def main() -> None:
                        "Kenya eCitizen FAQ, RGB en/zh, LeCoQA (../shared/eval-data; nothing copied)"}
     digest = model.save(args.out, {"provenance": {"trained": prov["trained"], "dev_rows": len(dev)}})
     prov["sha256"] = digest
-    args.out.with_name("confidence.provenance.json").write_text(json.dumps(prov, indent=1) + "\n",
+    args.out.with_name("confidence.provenance.json").write_text(json.dumps(prov, indent=1, default=str) + "\n",
                                                                  encoding="utf-8")
-    log.info("train_confidence saved path=%s sha256=%s dev_rows=%d dev_auc=%s", args.out, digest, len(dev),
-             json.dumps(dev_auc))
-    log.info("train_confidence thresholds (put them in risk_policy.yaml) %s dev=%s", json.dumps(th),
+    log.info("train_confidence saved path=%s sha256=%s dev_rows=%d C=%s oof_auc=%s in_sample_auc=%s", args.out,
+             digest, len(dev), c, json.dumps(info["oof_auc"]), json.dumps(dev_auc))
+    log.info("train_confidence thresholds (put them in risk_policy.yaml) %s dev_oof=%s", json.dumps(th),
              json.dumps(chosen, default=str))
 
 

@@ -1,7 +1,9 @@
 """How likely a drafted answer is to be wrong: features from what the answer path already measured, and the
 shipped calibrated model that turns them into a probability.
 
-Features (:func:`extract`, one float each, names in :data:`FEATURES`) are read from the context after the
+Features (:func:`extract`, one float each, names in :data:`CANDIDATES`; the shipped model reads the few in
+:data:`FEATURES`, all shares, ratios or cosines that mean the same on a two-document knowledge base as on a
+large one and whatever the top-k) are read from the context after the
 citation check: retrieval scores and margins per retriever (dense and BM25 top-5 of the live version, the fused
 order of the passages), agreement between the retrievers and the passage the answer cites first, IDF-weighted
 coverage of the question's terms (best passage and cited passages), dense similarity of the question and the
@@ -39,12 +41,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MODEL = Path(__file__).with_name("model") / "confidence.json"
-FEATURES: tuple[str, ...] = (
+#: every feature :func:`extract` returns (the training cache keeps them all; a model uses the subset it names).
+#: ``passages``, ``sparse_top_log``, ``sparse_gap`` and ``dense_margin`` depend on the knowledge base's size or the
+#: top-k setting (a two-document KB gives 2 passages and a BM25 score on another scale); they are kept for
+#: comparison and not used by the shipped model (see :data:`FEATURES`).
+CANDIDATES: tuple[str, ...] = (
     "zh", "idf_coverage", "cited_coverage", "dense_top", "dense_margin", "sparse_top_log", "sparse_gap",
     "fused_margin", "dense_agrees", "sparse_agrees", "retrievers_agree", "cited_rank", "cited_dense",
     "support_min", "support_mean", "sentences", "removed", "asks_fact", "asked_fact_stated", "faq_cited",
     "faq_question_overlap", "passages",
+    # scale-free replacements and answer-level checks
+    "sparse_top_norm", "sparse_ratio12", "cited_dense_gap", "answer_dense_max", "answer_dense_mean",
+    "answer_coverage", "title_coverage", "rare_cited", "unseen_share", "cited_term_share", "q_terms",
 )
+#: the shipped model's inputs (eval/train_confidence.py fits these by default): IDF-weighted coverage of the
+#: question's terms by the cited passages, the best BM25 score over the question's IDF mass, the dense similarity
+#: of the question to the cited passage and to the answer's own sentences, and for an FAQ entry the share of the
+#: question its own question line carries. Every one is a share, a ratio or a cosine. Chosen on dev by grouped
+#: 5-fold CV (mean per-suite out-of-fold AUC) among a few small sets (docs/risk-calibration.md).
+FEATURES: tuple[str, ...] = ("cited_coverage", "sparse_top_norm", "cited_dense", "answer_dense_mean",
+                             "faq_question_overlap")
 
 
 # Standardised features are clipped to +-Z_CLIP training standard deviations before the linear score: a feature
@@ -55,6 +71,19 @@ Z_CLIP = 3.0
 
 class ModelIntegrityError(RuntimeError):
     """The shipped confidence model is missing or does not match its checksum."""
+
+
+def feature_value(feats: Mapping[str, float], name: str) -> float:
+    """The value of one model input: a feature of :func:`extract`, or ``<feature>*en`` / ``<feature>*zh``, the
+    feature on questions in that language only (0 on the others: the default dense model is English-only, so its
+    similarities mean something else on Chinese text)."""
+    base, _, lang = name.partition("*")
+    value = float(feats.get(base, 0.0))
+    if lang == "en":
+        return value * (1.0 - float(feats.get("zh", 0.0)))
+    if lang == "zh":
+        return value * float(feats.get("zh", 0.0))
+    return value
 
 
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
@@ -83,7 +112,7 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     cited = list(dict.fromkeys(n for s in ctx.sentences for n in s.cites))
     by_n = {p.n: p for p in passages}
     first = by_n.get(cited[0]) if cited else (passages[0] if passages else None)
-    f: dict[str, float] = dict.fromkeys(FEATURES, 0.0)
+    f: dict[str, float] = dict.fromkeys(CANDIDATES, 0.0)
     f["zh"] = 1.0 if is_cjk(query) else 0.0
     f["idf_coverage"] = float(sig.get("idf_coverage", 0.0))
     f["dense_top"] = float(sig.get("dense_top", 0.0))
@@ -128,8 +157,33 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     if points:
         f["cited_dense"] = max(_cos(qvec, pt.dense) for pt in points)
     stats = services.term_stats.get(ctx.tenant, live[0], reader)
-    f["cited_coverage"] = max(stats.coverage(sparse_q.indices, set(services.sparse.embed_document(p.text).indices))
-                              for p in cited_passages)
+    q_tokens = sorted(set(sparse_q.indices))
+    cited_tokens = [set(services.sparse.embed_document(p.text).indices) for p in cited_passages]
+    f["cited_coverage"] = max(stats.coverage(q_tokens, t) for t in cited_tokens)
+    idf = {t: stats.idf(t) for t in q_tokens}
+    mass = sum(idf.values())
+    f["q_terms"] = float(len(q_tokens))
+    if sparse_hits and mass > 0:  # BM25 scores are sums of IDF x saturated tf: over the IDF mass, scale-free
+        f["sparse_top_norm"] = sparse_hits[0].score / mass
+    if len(sparse_hits) > 1 and sparse_hits[0].score > 0:
+        f["sparse_ratio12"] = sparse_hits[1].score / sparse_hits[0].score
+    f["cited_dense_gap"] = f["cited_dense"] - f["dense_top"]
+    if mass > 0:
+        f["unseen_share"] = sum(w for t, w in idf.items() if stats.df.get(t, 0) == 0) / mass
+    if q_tokens:
+        union = set().union(*cited_tokens)
+        f["cited_term_share"] = sum(1 for t in q_tokens if t in union) / len(q_tokens)
+        rare = sorted(q_tokens, key=lambda t: -idf[t])[:2]  # the question's two most distinctive terms
+        f["rare_cited"] = sum(1 for t in rare if t in union) / len(rare)
+        heads = " ".join(f"{p.title} {p.heading}" for p in cited_passages)
+        f["title_coverage"] = stats.coverage(q_tokens, set(services.sparse.embed_document(heads).indices))
+        answer = " ".join(s.text for s in ctx.sentences)
+        f["answer_coverage"] = stats.coverage(q_tokens, set(services.sparse.embed_document(answer).indices))
+    texts = [s.text for s in ctx.sentences if s.text.strip()]
+    if texts:  # does the draft itself say something close to the question (not only the passage it cites)
+        vecs = services.fallback_generator.vectors.encode(texts)
+        sims = [_cos(qvec, v) for v in vecs]
+        f["answer_dense_max"], f["answer_dense_mean"] = max(sims), sum(sims) / len(sims)
     return {k: round(float(v), 5) for k, v in f.items()}
 
 
@@ -154,7 +208,7 @@ class ConfidenceModel:
 
     def raw(self, feats: Mapping[str, float]) -> float:
         """The uncalibrated logistic probability of being wrong."""
-        x = np.asarray([float(feats.get(n, 0.0)) for n in self.features], dtype=np.float64)
+        x = np.asarray([feature_value(feats, n) for n in self.features], dtype=np.float64)
         standard = np.clip((x - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
         z = float(standard @ self.coef) + self.intercept
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))

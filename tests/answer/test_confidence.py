@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa_service.answer import confidence
-from qa_service.answer.confidence import FEATURES, ConfidenceModel, ModelIntegrityError
+from qa_service.answer.confidence import CANDIDATES, FEATURES, ConfidenceModel, ModelIntegrityError, feature_value
 from qa_service.answer.context import AnswerContext, Passage, RiskAssessment, Sentence
 from qa_service.kb.retriever import RetrievalResult
 
@@ -20,9 +20,9 @@ TH = {"p_wrong_medium": 0.3, "p_wrong_high": 0.6, "p_wrong_decline": 0.9}
 
 
 def _model() -> ConfidenceModel:
-    coef = [0.0] * len(FEATURES)
-    coef[FEATURES.index("idf_coverage")] = -4.0  # covered question terms: less likely wrong
-    return ConfidenceModel(FEATURES, [0.5] * len(FEATURES), [0.25] * len(FEATURES), coef, 0.0,
+    coef = [0.0] * len(CANDIDATES)
+    coef[CANDIDATES.index("idf_coverage")] = -4.0  # covered question terms: less likely wrong
+    return ConfidenceModel(CANDIDATES, [0.5] * len(CANDIDATES), [0.25] * len(CANDIDATES), coef, 0.0,
                            [0.0, 0.5, 1.0], [0.05, 0.4, 0.95])
 
 
@@ -39,7 +39,7 @@ def _ctx(question: str, sentence: str, kind: str = "text", passage: str | None =
 def test_features_read_the_paths_signals_and_the_draft() -> None:
     ctx = _ctx("How long does a residence permit take?", "It is issued within 10 working days.")
     f = confidence.extract(ctx, SimpleNamespace())  # type: ignore[arg-type]  # no query vector: no store reads
-    assert set(f) == set(FEATURES)
+    assert set(f) == set(CANDIDATES)
     assert f["idf_coverage"] == 0.75 and f["dense_top"] == 0.81 and f["zh"] == 0.0
     assert f["fused_margin"] == pytest.approx(0.25)
     assert f["sparse_top_log"] == pytest.approx(2.56495, abs=1e-4)
@@ -63,10 +63,10 @@ def test_faq_passage_question_overlap() -> None:
 
 def test_probability_is_calibrated_through_the_isotonic_points() -> None:
     m = _model()
-    good = dict.fromkeys(FEATURES, 0.5) | {"idf_coverage": 1.0}
-    bad = dict.fromkeys(FEATURES, 0.5) | {"idf_coverage": 0.0}
+    good = dict.fromkeys(CANDIDATES, 0.5) | {"idf_coverage": 1.0}
+    bad = dict.fromkeys(CANDIDATES, 0.5) | {"idf_coverage": 0.0}
     assert m.p_wrong(good) < 0.1 < 0.9 < m.p_wrong(bad)
-    half = dict.fromkeys(FEATURES, 0.5)
+    half = dict.fromkeys(CANDIDATES, 0.5)
     assert m.raw(half) == pytest.approx(0.5) and m.p_wrong(half) == pytest.approx(0.4)
 
 
@@ -88,7 +88,7 @@ def test_round_trip_and_checksum(tmp_path: Path) -> None:
     digest = _model().save(path)
     assert (tmp_path / "confidence.json.sha256").read_text().split()[0] == digest
     again = ConfidenceModel.load(path)
-    assert again.p_wrong(dict.fromkeys(FEATURES, 0.2)) == _model().p_wrong(dict.fromkeys(FEATURES, 0.2))
+    assert again.p_wrong(dict.fromkeys(CANDIDATES, 0.2)) == _model().p_wrong(dict.fromkeys(CANDIDATES, 0.2))
 
 
 def test_tampered_or_missing_model_is_refused(tmp_path: Path) -> None:
@@ -113,3 +113,14 @@ def test_the_shipped_model_loads_and_matches_its_checksum(tmp_path: Path) -> Non
     copy.write_text(copy.read_text().replace('"intercept": ', '"intercept": 1 + ', 1))
     with pytest.raises(ModelIntegrityError):
         ConfidenceModel.load(copy)
+
+
+def test_per_language_inputs_read_the_feature_on_that_language_only() -> None:
+    en = {"zh": 0.0, "cited_dense": 0.7}
+    zh = {"zh": 1.0, "cited_dense": 0.4}
+    assert (feature_value(en, "cited_dense*en"), feature_value(en, "cited_dense*zh")) == (0.7, 0.0)
+    assert (feature_value(zh, "cited_dense*en"), feature_value(zh, "cited_dense*zh")) == (0.0, 0.4)
+    assert feature_value(zh, "cited_dense") == 0.4 and feature_value(zh, "absent") == 0.0
+    m = ConfidenceModel(("cited_dense*en",), [0.5], [0.1], [-1.0], 0.0, [0.0, 1.0], [0.0, 1.0])
+    assert m.raw(en) < 0.5 < m.raw({"zh": 0.0, "cited_dense": 0.3})  # closer on English: less likely wrong
+    assert m.raw({"zh": 1.0, "cited_dense": 0.9}) == m.raw({"zh": 1.0, "cited_dense": 0.1})  # not read on zh
