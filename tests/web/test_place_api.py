@@ -44,9 +44,13 @@ def test_answers_apply_where_the_question_asks(client: Any) -> None:
     assert "无需提交纸质材料" in out["answer"]
 
     none = c.post("/api/v1/ask", json={"question": "沈阳市企业可以申请缓缴社会保险费吗？", "tenant": "place"}).json()
-    assert none["decision"] in ("unanswerable_no_content", "unanswerable_cannot_answer", "held_for_review"), none
+    # declined, held, or the national rule shown with the plain note that Shenyang's own rule is not held
+    assert none["decision"] in ("unanswerable_no_content", "unanswerable_cannot_answer", "held_for_review",
+                                "answered"), none
     if none["decision"] != "held_for_review":
-        assert "沈阳市" in none["answer"] and "未收录" in none["answer"] and "12345" in none["answer"]
+        assert "沈阳市" in none["answer"] and "未收录" in none["answer"]
+    if none["decision"].startswith("unanswerable"):
+        assert "12345" in none["answer"]
     assert "024-7288 1234" not in none["answer"] and any(r.startswith("place_") for r in none["risk"]["reasons"])
 
     phone = c.post("/api/v1/ask", json={"question": "铁岭经济开发区管委会的咨询电话是多少？", "tenant": "place"}).json()
