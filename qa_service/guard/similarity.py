@@ -194,14 +194,20 @@ class SimilarityGuard:
             self._matrices()
 
     def scores(self, pieces: list[str], vectors: dict[str, list[float]] | None = None) -> list[Match]:
-        """One (unthresholded) match per piece; ``vectors`` receives each piece's embedding."""
+        """One (unthresholded) match per piece.
+
+        ``vectors`` is read and written: a piece already in it (the question's vector, embedded once for the whole
+        answer path) is not embedded again, and each piece embedded here is added to it.
+        """
         if not pieces:
             return []
         attack, benign = self._matrices()
-        raw = self.dense.encode_queries(pieces)  # question side: the answer path reuses the whole text's vector
+        known = vectors if vectors is not None else {}
+        todo = [p for p in dict.fromkeys(pieces) if p not in known]
+        fresh = dict(zip(todo, self.dense.encode_queries(todo), strict=True)) if todo else {}
         if vectors is not None:
-            vectors.update(zip(pieces, raw, strict=True))
-        q = np.asarray(raw, dtype=np.float32)
+            vectors.update(fresh)
+        q = np.asarray([known[p] if p in known else fresh[p] for p in pieces], dtype=np.float32)
         sa, sb = q @ attack.T, q @ benign.T
         out = []
         for i, piece in enumerate(pieces):
@@ -247,8 +253,10 @@ class SimilarityGuard:
     def check(self, text: str, vectors: dict[str, list[float]] | None = None) -> Match | None:
         """The strongest match over the question's pieces; ``blocked`` says whether it clears the thresholds.
 
-        None when similarity is switched off or the text is empty. ``vectors`` receives the pieces'
-        embeddings (the answer path reuses the whole question's instead of embedding it again).
+        None when similarity is switched off or the text is empty. ``vectors`` holds vectors already computed
+        (pieces found there are not embedded again) and receives the pieces embedded here: the answer path keeps
+        the whole question's for the curated and retrieve steps, so the question is embedded once per answer and
+        this layer adds only its other sentences' embeddings and the dot products with the exemplar matrices.
         """
         s = self.settings
         if not s.similarity_enabled:
