@@ -180,6 +180,12 @@ def latency(texts: list[str], sim: SimilarityGuard | None) -> dict[str, Any]:
     return out
 
 
+def latency_texts(items: tuple[gd.Item, ...] | None = None) -> list[str]:
+    """The benign questions timed: the sample KB's and a fixed-seed 160 of COUGH's."""
+    sets = gd.by_set(items if items is not None else gd.load(DATA))
+    return [it.text for it in sets[gd.SAMPLE] + random.Random(SEED).sample(sets[gd.COUGH], 160)]
+
+
 def pii_multipriv(data: Path = DATA) -> dict[str, Any]:
     """Recall per kind on the 975 Chinese records: is each ID number, phone and e-mail gone after redaction?"""
     rows = json.loads((data / "pii-multipriv-zh" / "LLM_data_person_1000_zh.json").read_text(encoding="utf-8"))
@@ -256,13 +262,12 @@ def run(services: Any = None, sample: int | None = None, similarity: bool = True
     for name in gd.UNUSED_SETS:
         out["never_used"][name] = set_figures(sets[name], sim, None, ("unused",))
     dev = [it for it in items if it.split == "dev"]
-    bench = sets[gd.SAMPLE] + random.Random(SEED).sample(sets[gd.COUGH], 160)
     model = default_guard()
     return {
         **out,
         "learned_model": {"threshold": model.threshold, "terms": len(model.index)},
         "rule_families_dev": rule_families(dev),
-        "latency": latency([it.text for it in bench], sim),
+        "latency": latency(latency_texts(items), sim),
         "pii_multipriv_zh": pii_multipriv(),
         "pii_presidio": pii_presidio(),
     }
@@ -286,6 +291,12 @@ def render(r: dict[str, Any]) -> str:
                          f"**{_cell(v, 'test', 'path')}** | {_cell(v, 'test', 'learned')} | "
                          f"{_cell(v, 'test', 'rules')} | {_cell(v, 'dev', 'path')} | {_cell(v, 'train', 'path')} | "
                          + (f"{gap['path']:+.1%} / {gap['learned']:+.1%} |" if gap else "– |"))
+    lines += ["", "## What the similarity layer adds (path minus guard = rules + learned)", "",
+              "| set | dev guard | dev path | test guard | test path |", "|---|---|---|---|---|"]
+    for group in ("interception", "false_positives"):
+        for k, v in r[group].items():
+            lines.append(f"| {k} | {_cell(v, 'dev', 'guard')} | {_cell(v, 'dev', 'path')} | "
+                         f"{_cell(v, 'test', 'guard')} | {_cell(v, 'test', 'path')} |")
     lines += ["", "## Never used (second headline)", "", "| set | n | path | guard | learned | rules |",
               "|---|---|---|---|---|---|"]
     for k, v in r["never_used"].items():
@@ -321,8 +332,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-similarity", action="store_true", help="skip the similarity layer (path = guard)")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only time the guard (the latency section) and print it as JSON")
+    parser.add_argument("--render", type=Path, default=None, help="re-render a safety.json into safety.md, no run")
     args = parser.parse_args()
-    r = run(sample=args.sample, similarity=not args.no_similarity)
+    if args.latency_only:
+        print(json.dumps(latency(latency_texts(), similarity_guard() if not args.no_similarity else None), indent=1))
+        return
+    r = json.loads(args.render.read_text(encoding="utf-8")) if args.render else \
+        run(sample=args.sample, similarity=not args.no_similarity)
     text = render(r)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -166,3 +166,23 @@ def test_exemplar_vectors_are_cached_on_disk_by_model_and_exemplar_set(tmp_path:
     fourth = FakeDenseEmbedder()
     sim.SimilarityGuard(fourth, exemplars=ex, cache_dir=tmp_path).warm()
     assert fourth.calls == 4
+
+
+def _sample_questions() -> list[str]:
+    import json
+
+    root = Path(__file__).resolve().parents[2] / "knowledge"
+    return [str(json.loads(line)["question"]) for f in sorted(root.glob("questions*.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.mark.integration
+def test_the_shipped_thresholds_pass_every_sample_knowledge_question(guard: SimilarityGuard) -> None:
+    """knowledge/questions*.jsonl (answerable, broad and out-of-scope questions, zh and en) with the default
+    model and the shipped thresholds, the layer switched on: none is taken for an attack."""
+    questions = _sample_questions()
+    assert len(questions) >= 100
+    on = SimilarityGuard(guard.dense, GuardSettings().model_copy(update={"similarity_enabled": True}))
+    blocked = [(q, m.family, m.similarity, m.margin) for q, m in zip(questions, on.check_many(questions), strict=True)
+               if m is not None and m.blocked]
+    assert blocked == []
