@@ -2,13 +2,14 @@
 family than to any ordinary citizen's question?
 
 The exemplars are project-written lines (``exemplars.yaml`` next to this file, grouped by attack family,
-plus benign service questions in en/de/zh). They are embedded once, lazily, with the project's dense
-embedder (``services.dense``); nothing happens at import time. A question is split into its whole text and
-up to ``max_segments`` sentences; each piece is scored by its nearest attack exemplar against its nearest
-benign exemplar, and blocked when both the similarity and the margin clear the thresholds in
-``settings.guard`` (separate, stricter thresholds for German and Chinese pieces, which the English-trained
-model embeds less reliably: for Chinese it barely separates attacks from questions, so the bar is set high
-and the zh rules do the work).
+plus benign service questions in en/de/zh). They are embedded once with the project's dense embedder
+(``services.dense``, multilingual e5-small by default), kept on disk by model and exemplar set and loaded at
+start-up (``warm``); nothing happens at import time. A question is split into its whole text and up to
+``max_segments`` sentences; each piece is scored by its nearest attack exemplar against its nearest benign
+exemplar, and blocked when both the similarity and the margin clear the thresholds in ``settings.guard``
+(per language: en, de, zh; chosen on the dev splits, eval/reports/2026-12-04-guard). The whole question's
+vector is the one the rest of the answer path uses: it is embedded once, so the layer itself costs the other
+sentences' embeddings and the dot products with the exemplar matrices.
 """
 
 from __future__ import annotations
