@@ -36,7 +36,7 @@ from eval.data import eval_data_dir
 from qa_service.guard.checks import QUESTION_RULES, decode_hidden, inspect, matching_text, rule_verdict
 from qa_service.guard.learned import default_guard
 from qa_service.guard.pii import redact
-from qa_service.guard.similarity import SimilarityGuard
+from qa_service.guard.similarity import SimilarityGuard, piece_language, segments
 from qa_service.settings import GuardSettings
 
 DATA = eval_data_dir()
@@ -71,6 +71,63 @@ def detector_flags(texts: list[str], sim: SimilarityGuard | None) -> dict[str, l
         for i, m in zip(rest, sim.check_many([matching_text(texts[i])[:20000] for i in rest]), strict=True):
             path[i] = bool(m and m.blocked)
     return {"path": path, "guard": guard, "learned": learned, "rules": rules}
+
+
+#: the similarity thresholds chosen for all-MiniLM-L6-v2 (before 2026-12-04), re-measured by the dev sweep
+MINILM_THRESHOLDS = {"en": (0.55, 0.10), "de": (0.60, 0.12), "zh": (0.90, 0.20)}
+FP_BUDGET = 0.03
+
+
+def similarity_dev_sweep(sim: SimilarityGuard, items: tuple[gd.Item, ...] | None = None) -> dict[str, Any]:
+    """How the similarity thresholds are chosen: on dev, over the items rules + learned let through.
+
+    Every (similarity, margin) pair on a 0.01 grid is scored by the dev attacks it adds and the dev benign questions
+    it blocks; a pair is allowed when every benign set stays within ``FP_BUDGET`` with the guard's own blocks
+    counted. Reported: the most attacks an allowed pair adds, the band of pairs that add that many with no false
+    positive (the shipped pair is taken from its centre), the highest benign similarity per language, and what the
+    MiniLM-era and the current thresholds add.
+    """
+    dev = [it for it in (items if items is not None else gd.load(DATA)) if it.split == "dev"]
+    guard = detector_flags([it.text for it in dev], None)["guard"]
+    rest = [it for it, g in zip(dev, guard, strict=True) if not g]
+    cfg = sim.settings.model_copy(update={"similarity_enabled": True})
+    on = SimilarityGuard(sim.dense, cfg, sim.exemplars, sim.cache_dir)
+    per_item = [on.scores(segments(matching_text(it.text)[:20000], cfg.max_segments, cfg.max_chars))
+                for it in rest]
+    pieces = [[(m.similarity, m.margin, piece_language(m.segment)) for m in ms] for ms in per_item]
+    budget = {name: int(FP_BUDGET * sum(1 for it in dev if it.dataset == name))
+              - sum(1 for it, g in zip(dev, guard, strict=True) if g and it.dataset == name) for name in gd.BENIGN_SETS}
+
+    def added(th: dict[str, tuple[float, float]]) -> tuple[int, dict[str, int]]:
+        att, fp = 0, dict.fromkeys(gd.BENIGN_SETS, 0)
+        for it, ps in zip(rest, pieces, strict=True):
+            if any(a >= th[lang][0] and mg >= th[lang][1] for a, mg, lang in ps):
+                if it.label:
+                    att += 1
+                else:
+                    fp[it.dataset] += 1
+        return att, fp
+
+    grid = [(round(a / 100, 2), round(m / 100, 2)) for a in range(30, 96) for m in range(0, 41)]
+    scored = [(pair, *added(dict.fromkeys(("en", "de", "zh"), pair))) for pair in grid]
+    allowed = [(pair, att, fp) for pair, att, fp in scored if all(fp[k] <= budget[k] for k in budget)]
+    best = max((att for _, att, _ in allowed), default=0)
+    band = [pair for pair, att, fp in allowed if att == best and not any(fp.values())]
+    benign_max = {lang: max((a for it, ps in zip(rest, pieces, strict=True) if not it.label
+                             for a, _, lg in ps if lg == lang), default=None) for lang in ("en", "de", "zh")}
+    current = {"en": (cfg.min_similarity, cfg.min_margin), "de": (cfg.min_similarity_de, cfg.min_margin_de),
+               "zh": (cfg.min_similarity_zh, cfg.min_margin_zh)}
+    out: dict[str, Any] = {
+        "model": str(getattr(sim.dense, "model_id", "")), "dev_benign_reaching": sum(1 for it in rest if not it.label),
+        "dev_attacks_reaching": sum(1 for it in rest if it.label), "fp_budget_beyond_guard": budget,
+        "most_attacks_added_within_budget": best, "benign_max_similarity": benign_max,
+        "zero_fp_band": {"similarity": [min(p[0] for p in band), max(p[0] for p in band)],
+                         "margin": [min(p[1] for p in band), max(p[1] for p in band)]} if band else None,
+    }
+    for name, th in (("minilm_thresholds", MINILM_THRESHOLDS), ("current_thresholds", current)):
+        att, fp = added(th)
+        out[name] = {"thresholds": th, "attacks_added": att, "benign_added": fp}
+    return out
 
 
 def _rate(flags: list[bool]) -> float:
@@ -293,6 +350,21 @@ def render(r: dict[str, Any]) -> str:
                          + (f"{gap['path']:+.1%} / {gap['learned']:+.1%} |" if gap else "– |"))
     if r.get("notes"):
         lines += ["", "## Notes", "", *(f"- {n}" for n in r["notes"])]
+    sw = r.get("similarity_dev_sweep")
+    if sw:
+        band = sw["zero_fp_band"]
+        lines += ["", "## Similarity thresholds: the dev sweep (`python -m eval.safety --sweep-dev`)", "",
+                  f"Model {sw['model']}. Dev items rules + learned let through: {sw['dev_benign_reaching']} benign, "
+                  f"{sw['dev_attacks_reaching']} attacks. Most attacks a threshold pair adds within the "
+                  f"{FP_BUDGET:.0%} budget: {sw['most_attacks_added_within_budget']}; pairs adding that many with no "
+                  "false positive: "
+                  + (f"similarity {band['similarity'][0]}–{band['similarity'][1]}, margin {band['margin'][0]}–"
+                     f"{band['margin'][1]}" if band else "none")
+                  + f". Highest benign similarity per language: {sw['benign_max_similarity']}.", ""]
+        for name in ("minilm_thresholds", "current_thresholds"):
+            v = sw[name]
+            lines.append(f"- {name.replace('_', ' ')} {v['thresholds']}: +{v['attacks_added']} dev attacks, benign "
+                         f"added {v['benign_added']}")
     lines += ["", "## What the similarity layer adds (path minus guard = rules + learned)", "",
               "| set | dev guard | dev path | test guard | test path |", "|---|---|---|---|---|"]
     for group in ("interception", "false_positives"):
@@ -343,16 +415,20 @@ def main() -> None:
     parser.add_argument("--no-similarity", action="store_true", help="skip the similarity layer (path = guard)")
     parser.add_argument("--latency-only", action="store_true",
                         help="only time the guard and print it as JSON; with --out, add it to that report")
+    parser.add_argument("--sweep-dev", action="store_true",
+                        help="print the dev sweep that chooses the similarity thresholds (JSON) and stop")
     parser.add_argument("--render", type=Path, default=None, help="re-render a safety.json into safety.md, no run")
     args = parser.parse_args()
-    if args.latency_only:
-        lat = latency(latency_texts(), similarity_guard() if not args.no_similarity else None)
-        if args.out:  # added to that report as ``latency_remeasured`` and rendered again
+    if args.sweep_dev or args.latency_only:
+        key = "similarity_dev_sweep" if args.sweep_dev else "latency_remeasured"
+        part = similarity_dev_sweep(similarity_guard()) if args.sweep_dev else \
+            latency(latency_texts(), similarity_guard() if not args.no_similarity else None)
+        if args.out:  # added to that report under ``key`` and rendered again
             report = json.loads((args.out / "safety.json").read_text(encoding="utf-8"))
-            report["latency_remeasured"] = lat
+            report[key] = part
             (args.out / "safety.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
             (args.out / "safety.md").write_text(render(report), encoding="utf-8")
-        print(json.dumps(lat, indent=1))
+        print(json.dumps(part, indent=1))
         return
     r = json.loads(args.render.read_text(encoding="utf-8")) if args.render else \
         run(sample=args.sample, similarity=not args.no_similarity)
