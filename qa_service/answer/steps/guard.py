@@ -57,10 +57,10 @@ class InputGuard:
         # the model sees the redacted text only; its vector of the whole question is kept for the
         # curated and retrieve steps, which would otherwise embed the same text again
         probe = matching_text(" ".join([redacted[:20000], *ctx.history]))
-        vectors: dict[str, list[float]] = {}
+        vectors = dict(ctx.vectors)  # a vector already on the context is not embedded again
         match = self.similarity.check(probe, vectors)
-        if probe == ctx.query and probe in vectors:
-            ctx.vectors[probe] = vectors[probe]
+        if probe == ctx.query and probe in vectors and probe not in ctx.vectors:
+            ctx.vectors[probe] = vectors[probe]  # only the query's: the sentences' vectors serve nothing later
         if match is not None:
             verdict.similarity = {"similarity": match.similarity, "margin": match.margin, "family": match.family}
             if match.blocked:
