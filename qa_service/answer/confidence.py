@@ -83,7 +83,7 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     f["dense_top"] = float(sig.get("dense_top", 0.0))
     f["sparse_top_log"] = math.log1p(max(float(sig.get("sparse_top", 0.0)), 0.0))
     f["sparse_gap"] = float(sig.get("sparse_gap", 0.0))
-    f["passages"] = float(len(passages))
+    f["passages"] = float(sum(1 for p in passages if p.via is None))  # retrieved (not sections added beside them)
     if len(passages) > 1 and passages[0].score > 0:
         f["fused_margin"] = (passages[0].score - passages[1].score) / passages[0].score
     f["sentences"] = float(len(ctx.sentences))
@@ -95,7 +95,7 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     f["asks_fact"] = 1.0 if wanted else 0.0
     f["asked_fact_stated"] = 1.0 if wanted and any(stated_types(s.text, wanted) for s in ctx.sentences) else 0.0
     if first is not None:
-        f["cited_rank"] = float(first.n)
+        f["cited_rank"] = float(first.via if first.via is not None else first.n)  # an added section: its guide's rank
         if first.kind == "faq":
             f["faq_cited"] = 1.0
             f["faq_question_overlap"] = overlap(terms(query), _faq_question(first.text))

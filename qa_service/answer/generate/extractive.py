@@ -1,5 +1,9 @@
-"""The offline default generator: it selects sentences of the top passages that answer the
-question and composes them, each cited — so it cannot invent facts.
+"""The offline default generator: it answers with the knowledge's own units, each cited — so it cannot invent facts.
+
+A matching FAQ entry gives its whole answer; else a question about one element of a service gets that section of
+the best guide whole, and a broad "how do I apply for X" an overview of that guide (answer/generate/compose.py,
+``generate.compose_units``); else (a document without typed sections, a question about something else) it selects
+sentences of the top retrieved passages that answer the question and composes them, as follows.
 
 Relevance = embedding similarity (loaded model) blended with lexical overlap; the blend leans on
 lexical overlap for Chinese because the default model is English-only (``generate.semantic_weight``).
@@ -23,6 +27,7 @@ from rapidfuzz import fuzz
 
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
+from qa_service.answer.generate.compose import Composer
 from qa_service.answer.text import overlap, split_sections, split_sentences, terms
 from qa_service.kb.embed import DenseEmbedder
 from qa_service.settings import GenerateSettings
@@ -73,6 +78,8 @@ class ExtractiveGenerator:
         self.settings = settings
         self.max_passages = max_passages
         self.vectors = SentenceVectors(dense)
+        self.composer = Composer(settings.overview_lines, settings.overview_min_sections) \
+            if settings.compose_units else None
 
     def rewrite(self, question: str, history: list[str], lang: str) -> str:
         return f"{history[-1]} {question}" if history else question
@@ -86,9 +93,13 @@ class ExtractiveGenerator:
         faq = self._faq_answer(question, qterms, qvec, passages, zh, wanted)
         if faq is not None:
             return faq
+        if self.composer is not None:
+            units = self.composer.compose(question, passages)
+            if units:
+                return Draft(units, completeness="full", model=self.dense.model_id)
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
         headings: list[str] = []  # the numbered section heading above each candidate in its passage
-        for p in passages[: self.max_passages]:
+        for p in [p for p in passages if p.via is None][: self.max_passages]:
             body = p.text.partition("\n")[2] if p.kind == "faq" else p.text  # never quote an FAQ's question
             title = p.title.strip().lower()
             for i, (sent, heading) in enumerate(split_sections(body)):

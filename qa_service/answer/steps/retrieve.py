@@ -60,6 +60,13 @@ class Retrieve:
         return f"{ctx.history[-1]} {ctx.question}"
 
 
+def passage_of(n: int, h: Hit, via: int | None = None) -> Passage:
+    """A hit as the passage numbered ``n`` (``via``: added beside retrieved passage ``via``, not retrieved)."""
+    p = _passage(n, h)
+    p.via = via
+    return p
+
+
 def _passage(n: int, h: Hit) -> Passage:
     p = h.payload
     return Passage(
@@ -67,4 +74,5 @@ def _passage(n: int, h: Hit) -> Passage:
         text=str(p.get("text") or ""), digest=str(p.get("digest") or ""), score=h.score,
         heading=str(p.get("heading") or ""), url=p.get("url"), page=p.get("page"), kind=str(p.get("kind") or "text"),
         visibility=str(p.get("visibility") or "public"), language=p.get("language"), expiry=p.get("expiry"),
+        section_type=str(p.get("section_type") or ""),
     )
