@@ -76,7 +76,10 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     passages = ctx.passages
     cited = list(dict.fromkeys(n for s in ctx.sentences for n in s.cites))
     by_n = {p.n: p for p in passages}
-    first = by_n.get(cited[0]) if cited else (passages[0] if passages else None)
+    # the best-ranked cited passage (the sentence path cites in passage order, so this is its first citation; a
+    # composed answer cites in document order, and a section added beside a retrieved passage ranks as that one)
+    ranked = sorted((by_n[n] for n in cited if n in by_n), key=lambda p: p.via if p.via is not None else p.n)
+    first = ranked[0] if ranked else (passages[0] if passages else None)
     f: dict[str, float] = dict.fromkeys(FEATURES, 0.0)
     f["zh"] = 1.0 if is_cjk(query) else 0.0
     f["idf_coverage"] = float(sig.get("idf_coverage", 0.0))
@@ -86,7 +89,8 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     f["passages"] = float(sum(1 for p in passages if p.via is None))  # retrieved (not sections added beside them)
     if len(passages) > 1 and passages[0].score > 0:
         f["fused_margin"] = (passages[0].score - passages[1].score) / passages[0].score
-    f["sentences"] = float(len(ctx.sentences))
+    units = ctx.draft.units if ctx.draft is not None else None
+    f["sentences"] = float(units if units else len(ctx.sentences))  # a quoted section counts once, as one choice
     f["removed"] = float(sum(1 for r in ctx.removed if r.get("reason") == "unsupported"))
     supports = [float(s.support) for s in ctx.sentences if s.support is not None]
     if supports:

@@ -70,6 +70,7 @@ class Draft:
     model: str | None = None
     prompt_hash: str | None = None
     raw_output: str | None = None
+    units: int | None = None  # sections of a guide a composed answer quotes (None: sentences chosen one by one)
 
 
 @dataclass

@@ -4,8 +4,9 @@ A question about one element of a service (documents, fees, processing time, whe
 contact: ``answer_types.asked_elements``) gets that section of the best guide as the guide writes it — every
 line, lists kept as lists, tables as Markdown tables — each line citing the passage it comes from. A broad
 question ("X怎么办理", "how do I apply for X", "what do we need to do": ``answer_types.asks_broadly``) gets an
-overview of the same guide: for eligibility, documents, where and when, fees and processing time, the section's
-own heading and its first ``generate.overview_lines`` lines. The best guide is the source of the best retrieved
+overview of the same guide: for eligibility, documents, where and when (how to apply, when the guide has no
+where-and-when section), fees and processing time, the section's own heading and its first
+``generate.overview_lines`` lines. The best guide is the source of the best retrieved
 passage that is not an FAQ entry; nothing from another document is added. The sections come from the passages
 (retrieved, or added beside them by the expand step), typed at ingestion by their headings
 (qa_service/ingest/sections.py).
@@ -119,6 +120,14 @@ def blocks(lines: list[tuple[str, list[int]]]) -> list[Sentence]:
     return out
 
 
+@dataclass
+class Composed:
+    """A composed answer: its sentences and how many sections of the guide they quote."""
+
+    sentences: list[Sentence]
+    sections: int
+
+
 class Composer:
     """Composes an answer from a guide's sections (see the module docstring); ``compose`` returns None when it
     does not apply."""
@@ -127,7 +136,7 @@ class Composer:
         self.overview_lines = overview_lines
         self.overview_min_sections = overview_min_sections
 
-    def compose(self, question: str, passages: list[Passage]) -> list[Sentence] | None:
+    def compose(self, question: str, passages: list[Passage]) -> Composed | None:
         elements = asked_elements(question)
         broad = asks_broadly(question)
         if not elements and not broad:
@@ -146,6 +155,8 @@ class Composer:
         overview: list[Unit] = []
         for t in OVERVIEW:
             unit = next((u for u in units if t in u.types), None)
+            if unit is None and t == "place_time":  # where to go is then said under how to apply
+                unit = next((u for u in units if "procedure" in u.types), None)
             if unit is not None and all(unit is not c for c in overview):
                 overview.append(unit)
         if len(overview) < self.overview_min_sections:
@@ -176,14 +187,16 @@ class Composer:
         return bool((terms(question) & own) - title)
 
     @staticmethod
-    def _sections(units: list[Unit], *, labelled: bool, limit: int | None) -> list[Sentence]:
+    def _sections(units: list[Unit], *, labelled: bool, limit: int | None) -> Composed | None:
         out: list[Sentence] = []
+        used = 0
         for unit in units:
             body = blocks(unit_lines(unit))
             if limit is not None:
                 body = body[:limit]
             if not body:
                 continue
+            used += 1
             if labelled:
                 first = body[0]
                 if "\n" in first.text or first.text.lstrip().startswith(("-", "*", "•", "|")) \
@@ -193,7 +206,7 @@ class Composer:
                     body[0] = Sentence(f"**{unit.label}**：{first.text}" if _han(unit.label)
                                        else f"**{unit.label}**: {first.text}", list(first.cites), line=True)
             out += body
-        return out
+        return Composed(out, used) if out else None
 
 
 def _han(text: str) -> bool:

@@ -94,9 +94,10 @@ class ExtractiveGenerator:
         if faq is not None:
             return faq
         if self.composer is not None:
-            units = self.composer.compose(question, passages)
-            if units:
-                return Draft(units, completeness="full", model=self.dense.model_id)
+            composed = self.composer.compose(question, passages)
+            if composed is not None:
+                return Draft(composed.sentences, completeness="full", model=self.dense.model_id,
+                             units=composed.sections)
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
         headings: list[str] = []  # the numbered section heading above each candidate in its passage
         for p in [p for p in passages if p.via is None][: self.max_passages]:
