@@ -83,10 +83,16 @@ def test_no_composition_for_untyped_documents_other_questions_and_sub_topics() -
     untyped = [Passage(1, "pdf:0", "pdf", "公积金指南", "三、购房提取 购房后2年内可提取。", "x", 0.9)]
     assert composer().compose("公积金怎么提取？", untyped) is None  # no typed section: sentences are chosen
     assert composer().compose("居住证暂停使用后会怎样？", guide_passages([0])) is None  # asks for no element
-    # the best passage is the untyped 年度签注 section and the question names it: not the guide's 办理时限
-    assert composer().compose("居住证年度签注要多久？", guide_passages([5, 4])) is None
     # an asked element the guide has no section for
     assert composer().compose("居住证咨询电话是多少？", guide_passages([0])) is None
+
+
+def test_a_question_about_an_untyped_section_gets_that_section_whole() -> None:
+    # the best passage is the untyped 年度签注 section and the question names it: not the guide's 办理时限
+    got = composer().compose("居住证年度签注要多久？", guide_passages([5, 4]))
+    assert got is not None and [s.text for s in got.sentences] == ["居住证每年签注一次。逾期未签注的，居住证暂停使用。"]
+    # a question naming none of the section heading's words is not about that section
+    assert composer().compose("居住证怎么样？", guide_passages([5])) is None
 
 
 def test_chunks_of_one_section_are_joined_without_the_chunkers_overlap() -> None:

@@ -11,10 +11,11 @@ passage that is not an FAQ entry; nothing from another document is added. The se
 (retrieved, or added beside them by the expand step), typed at ingestion by their headings
 (qa_service/ingest/sections.py).
 
-No composition (the caller falls back to choosing sentences) when the question asks for neither, when the best
-guide has no typed section (a department's document without standard headings), when it lacks a section the
-question asks for, or when the best passage is an untyped section whose heading names what the question is
-about and the guide's title does not ("个体户注销要多久" is about the 注销 section, not the guide's 办理时限).
+When the best passage is an untyped section whose own heading names what the question is about and the guide's
+title does not ("个体户的年度报告忘了报会怎么样" is about the 年度报告 section, "个体户注销要多久" about 注销, not the
+guide's 办理时限), that section, whole, is the answer. No composition (the caller falls back to choosing sentences)
+when the question asks for no element and not broadly, when the best guide has no typed section (a department's
+document without standard headings), or when it lacks a section the question asks for.
 """
 
 from __future__ import annotations
@@ -48,13 +49,14 @@ class Unit:
         return strip_numbering(self.heading.rpartition(" > ")[2] or self.heading)
 
 
-def units_of(passages: list[Passage], source_id: str) -> list[Unit]:
-    """The element-typed sections of ``source_id`` among ``passages``, in document order."""
+def units_of(passages: list[Passage], source_id: str, heading: str | None = None) -> list[Unit]:
+    """The element-typed sections of ``source_id`` among ``passages``, in document order (``heading``: the one
+    section under that heading, whatever its type)."""
     by_heading: dict[str, Unit] = {}
     for p in sorted((p for p in passages if p.source_id == source_id and p.kind != "faq"),
                     key=lambda p: chunk_number(p.chunk_id)):
         types = tuple(t for t in types_of(p.section_type) if t in ELEMENTS)
-        if not types:
+        if (heading is None and not types) or (heading is not None and p.heading != heading):
             continue
         unit = by_heading.setdefault(p.heading, Unit(source_id, p.heading, types))
         if all(q.chunk_id != p.chunk_id for q in unit.passages):
@@ -137,12 +139,14 @@ class Composer:
         self.overview_min_sections = overview_min_sections
 
     def compose(self, question: str, passages: list[Passage]) -> Composed | None:
+        top = next((p for p in passages if p.via is None and p.kind != "faq"), None)
+        if top is None:
+            return None
+        if self._sub_topic(question, top):  # the question is about that section: it is the answer, whole
+            return self._sections(units_of(passages, top.source_id, top.heading), labelled=False, limit=None)
         elements = asked_elements(question)
         broad = asks_broadly(question)
         if not elements and not broad:
-            return None
-        top = next((p for p in passages if p.via is None and p.kind != "faq"), None)
-        if top is None or self._sub_topic(question, top):
             return None
         units = units_of(passages, top.source_id)
         if not units:
