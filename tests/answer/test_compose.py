@@ -127,7 +127,7 @@ def test_the_generator_composes_and_the_composed_lines_pass_the_citation_check()
 def test_a_matching_faq_entry_still_gives_its_whole_answer() -> None:
     faq = Passage(1, "faq.csv:0", "faq.csv", "FAQ", "居住证丢了怎么办？\n携带身份证到受理点申请补领。工本费20元。", "f",
                   0.9, kind="faq", section_type="faq")
-    passages = [faq] + guide_passages([4], start=2)
+    passages = [faq, *guide_passages([4], start=2)]
     draft = _generator().generate("居住证丢了怎么办？", passages, "zh")
     assert [s.text for s in draft.sentences] == ["携带身份证到受理点申请补领。", "工本费20元。"]
     assert all(s.cites == [1] for s in draft.sentences) and draft.units is None

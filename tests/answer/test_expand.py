@@ -59,7 +59,7 @@ def test_sections_are_typed_in_the_payload(town: Any) -> None:
 
 
 def test_element_and_broad_questions_answer_with_the_guides_sections(town: Any) -> None:
-    ctx, out = ask(town, "户籍迁入怎么办理？", "town")
+    _, out = ask(town, "户籍迁入怎么办理？", "town")
     assert out["decision"] == "answered", out
     assert out["answer"].startswith("**办理材料**：办理户籍迁入需要提供居民户口簿、居民身份证和房屋产权证明。[1]")
     assert "**办理时限**：材料齐全的，窗口当场办结。[" in out["answer"]
