@@ -131,3 +131,20 @@ def test_a_matching_faq_entry_still_gives_its_whole_answer() -> None:
     draft = _generator().generate("居住证丢了怎么办？", passages, "zh")
     assert [s.text for s in draft.sentences] == ["携带身份证到受理点申请补领。", "工本费20元。"]
     assert all(s.cites == [1] for s in draft.sentences) and draft.units is None
+
+
+def test_a_composed_answer_counts_as_its_sections_and_ranks_as_its_guide() -> None:
+    from qa_service.answer import confidence
+    from qa_service.answer.context import Draft
+
+    passages = guide_passages([0, 5, 1])  # retrieved: overview (1), 年度签注 (2), eligibility (3); the rest added
+    draft = _generator().generate("居住证怎么办理？", passages, "zh")
+    ctx = AnswerContext(question="居住证怎么办理？", tenant="t", lang="zh", passages=passages, draft=draft,
+                        sentences=draft.sentences)
+    f = confidence.extract(ctx, services=None)  # type: ignore[arg-type]  # no query vector: no store features
+    assert f["passages"] == 3.0  # the sections added beside are not retrieved passages
+    assert f["sentences"] == 4.0 and len(draft.sentences) > 4  # four sections quoted, one choice each
+    assert f["cited_rank"] == 1.0  # the guide's best retrieved passage, though the first section cited ranked 3rd
+    picked = AnswerContext(question="q", tenant="t", lang="zh", passages=passages, draft=Draft([]),
+                           sentences=[s for s in draft.sentences if passages[2].n in s.cites])
+    assert confidence.extract(picked, services=None)["cited_rank"] == 3.0  # type: ignore[arg-type]
