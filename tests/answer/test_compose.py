@@ -148,3 +148,11 @@ def test_a_composed_answer_counts_as_its_sections_and_ranks_as_its_guide() -> No
     picked = AnswerContext(question="q", tenant="t", lang="zh", passages=passages, draft=Draft([]),
                            sentences=[s for s in draft.sentences if passages[2].n in s.cites])
     assert confidence.extract(picked, services=None)["cited_rank"] == 3.0  # type: ignore[arg-type]
+
+
+def test_a_broad_question_is_not_answered_by_a_narrow_faq_entry() -> None:
+    faq = Passage(1, "faq.csv:3", "faq.csv", "FAQ", "居住证申领有年龄要求吗？\n没有年龄要求。", "f", 0.9, kind="faq",
+                  section_type="faq")
+    passages = [faq, *guide_passages([1], start=2)]
+    draft = _generator().generate("居住证怎么办理？", passages, "zh")
+    assert draft.units == 4 and all(1 not in s.cites for s in draft.sentences)  # the guide's overview instead

@@ -13,7 +13,8 @@ qa_service/answer/answer_types.py) rank higher by ``generate.answer_type_bonus``
 does not lift one over the relevance floor. Selection is greedy with a redundancy penalty (MMR-like); when no chosen
 sentence states the asked kind of fact, the best one that does (above half the floor) is added; the chosen sentences
 keep source order. An FAQ passage whose question matches returns its answer, unless the question asks for a kind of
-fact that answer lacks — then the sentences are chosen instead, which can also end with nothing to quote.
+fact that answer lacks, or asks broadly how to get something done while the entry asks one narrow thing — then the
+guide's sections or the sentences are chosen instead, which can also end with nothing to quote.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections import OrderedDict
 import numpy as np
 from rapidfuzz import fuzz
 
-from qa_service.answer.answer_types import asked_types, stated_types
+from qa_service.answer.answer_types import asked_types, asks_broadly, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
 from qa_service.answer.generate.compose import Composer
 from qa_service.answer.text import overlap, split_sections, split_sentences, terms
@@ -201,6 +202,8 @@ class ExtractiveGenerator:
                 continue
             if self.settings.answer_type_bonus > 0 and not self._same_kind(asked_types(q), wanted, a):
                 continue  # it asks for, or states, other kinds of fact than this question wants
+            if self.composer is not None and asks_broadly(question) and not asks_broadly(q):
+                continue  # "what do we need to do?" is not answered by one narrow entry ("how old must we be?")
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical
