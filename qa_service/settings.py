@@ -112,6 +112,9 @@ class IngestSettings(BaseModel):
                                "cooperatively (SIGTERM) before it is killed (SIGKILL).")
     worker_threads: int = Field(
         1, ge=1, description="torch threads in a job process, so ingestion leaves cores for answering.")
+    section_types: Path | None = Field(
+        None, description="Section vocabulary (heading wording → section type, docs/editors.md); default: the "
+                          "packaged qa_service/ingest/section_types.yaml.")
 
 
 class RetrievalSettings(BaseModel):
@@ -188,6 +191,21 @@ class GenerateSettings(BaseModel):
         0.5, ge=0.0, description="Extractive: share of a sentence's term overlap credited for question terms that "
                                  "only the numbered section heading above it carries ('3. Flexibly employed people'); "
                                  "0 = headings ignored.")
+    compose_units: bool = Field(
+        True, description="Extractive: answer an element question with that section of the best guide whole and a "
+                          "broad question with an overview of it (answer/generate/compose.py); false = always choose "
+                          "sentences.")
+    overview_lines: int = Field(
+        4, ge=1, description="Extractive: lines (a list item, a paragraph line, a whole table) given per element in "
+                             "the overview a broad question gets; more is more complete and longer.")
+    overview_min_sections: int = Field(
+        2, ge=1, description="Extractive: typed sections the best guide needs for an overview (fewer: the sentences "
+                             "are chosen instead).")
+    expand_sources: int = Field(
+        1, ge=0, description="Retrieved guides whose typed sections join the passages before generation (the "
+                             "composition uses the best one; 0 = none).")
+    expand_max_chunks: int = Field(
+        64, ge=1, description="Chunks read per guide when its typed sections join the passages.")
 
 
 class AnswerSettings(BaseModel):

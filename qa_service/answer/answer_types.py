@@ -80,3 +80,47 @@ def asked_types(question: str) -> set[str]:
 def stated_types(sentence: str, wanted: set[str]) -> set[str]:
     """Which of ``wanted`` the sentence states."""
     return {name for name in wanted if _TYPES[name][1].search(sentence)}
+
+
+# The elements of a service guide a question asks about (the section types of qa_service/ingest/sections.py), and
+# whether it asks broadly how to get something done. Cues name the element itself: "how much" asks for the fees
+# section, "how long" the processing time, "what do I bring" the documents, "can I get one yet" the eligibility.
+_ELEMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("eligibility", re.compile(
+        r"(?i)条件|资格|符合|谁可以|哪些人|什么人|能不能(?:办|申请|登记|迁|落户)|可以(?:办|申请|登记|迁|投靠|落户)[^？?]*吗|能(?:办|申请|登记)[^？?]*吗"
+        r"|\bwho\s+(?:can|may|must|is\s+eligible|qualifies)\b|\beligib|\bqualify\b|\bam\s+i\s+allowed\b"
+        r"|\bcan\s+(?:i|we)\s+(?:still\s+)?(?:get|apply|register|have)\b|\bdo\s+i\s+(?:have|need)\s+to\s+(?:file|register)\b")),
+    ("documents", re.compile(
+        r"(?i)材料|带什么|带哪些|要带|需要带|提交什么|提供什么|哪些证件|什么证件"
+        r"|\bdocuments?\b|\bpapers\b|\bbring\b|\bwhat\s+do\s+i\s+need\s+to\s+(?:bring|provide|show)\b")),
+    ("fees", re.compile(
+        r"(?i)多少钱|费用|收费|收不收费|要钱|收钱|工本费|免费吗|交多少钱|价格"
+        r"|\bhow\s+much\s+(?:is|does|do|will)\b|\bcosts?\b|\bfees?\b|\bprice\b|\bcharged?\b|\bfree\b")),
+    ("duration", re.compile(
+        r"(?i)多长时间|多久|几天|多少天|几个工作日|多少个?工作日|办理时限|办结|时限"
+        r"|\bhow\s+long\s+(?:does|will|do|is)\b(?![^?]*\bvalid\b)|\bhow\s+soon\b|\bprocessing\s+time\b|\bturnaround\b"
+        r"|\bhow\s+long\s+until\b")),
+    ("place_time", re.compile(
+        r"(?i)在哪|哪里|哪儿|何处|地址|去哪|到哪|哪个(?:窗口|部门|大厅|地方)|几点|开放时间|办公时间|上班时间|营业时间"
+        r"|\bwhere\b|\baddress\b|\bwhich\s+(?:office|counter|window|building)\b|\bopening\s+hours\b|\bwhat\s+time\b"
+        r"|\bwhen\s+(?:is|are)\s+(?:it|the\s+\w+)\s+open\b")),
+    ("contact", re.compile(
+        r"(?i)电话|热线|联系|咨询电话|邮箱|\bphone\b|\bcall\b|\bcontact\b|\bhotline\b|\be-?mail\b|\btelephone\b")),
+)
+_BROAD = re.compile(
+    r"(?i)怎么办理|如何办理|怎样办理|怎么办|如何申请|怎么申请|怎样申请|申请流程|办理流程|什么手续|哪些手续|要办什么|需要做什么|要做什么"
+    r"|怎么弄|怎么登记|如何登记|怎么领|如何领|去办"
+    r"|\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:apply|get|register|renew|obtain|replace|go\s+about)\b"
+    r"|\bhow\s+to\s+(?:apply|get|register|renew|obtain|replace)\b|\bwhat\s+(?:do|should|must)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?do\b"
+    r"|\bwhat\s+is\s+the\s+(?:process|procedure)\b|\bwhat\s+are\s+the\s+steps\b|\bhow\s+does\s+(?:it|the\s+\w+)\s+work\b")
+
+
+def asked_elements(question: str) -> list[str]:
+    """The guide elements (section types) a question asks about, in a fixed order; empty when it names none."""
+    return [name for name, cue in _ELEMENTS if cue.search(question)]
+
+
+def asks_broadly(question: str) -> bool:
+    """The question asks how to get something done as a whole ("X怎么办理", "how do I apply for X", "what do we
+    need to do")."""
+    return _BROAD.search(question) is not None

@@ -111,17 +111,21 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     passages = ctx.passages
     cited = list(dict.fromkeys(n for s in ctx.sentences for n in s.cites))
     by_n = {p.n: p for p in passages}
-    first = by_n.get(cited[0]) if cited else (passages[0] if passages else None)
+    units = ctx.draft.units if ctx.draft is not None else None  # set when the answer quotes a guide's sections
+    # the best-ranked cited passage (the sentence path cites in passage order, so this is its first citation; a
+    # composed answer cites in document order, and a section added beside a retrieved passage ranks as that one)
+    ranked = sorted((by_n[n] for n in cited if n in by_n), key=lambda p: p.via if p.via is not None else p.n)
+    first = ranked[0] if ranked else (passages[0] if passages else None)
     f: dict[str, float] = dict.fromkeys(CANDIDATES, 0.0)
     f["zh"] = 1.0 if is_cjk(query) else 0.0
     f["idf_coverage"] = float(sig.get("idf_coverage", 0.0))
     f["dense_top"] = float(sig.get("dense_top", 0.0))
     f["sparse_top_log"] = math.log1p(max(float(sig.get("sparse_top", 0.0)), 0.0))
     f["sparse_gap"] = float(sig.get("sparse_gap", 0.0))
-    f["passages"] = float(len(passages))
+    f["passages"] = float(sum(1 for p in passages if p.via is None))  # retrieved (not sections added beside them)
     if len(passages) > 1 and passages[0].score > 0:
         f["fused_margin"] = (passages[0].score - passages[1].score) / passages[0].score
-    f["sentences"] = float(len(ctx.sentences))
+    f["sentences"] = float(units if units else len(ctx.sentences))  # a quoted section counts once, as one choice
     f["removed"] = float(sum(1 for r in ctx.removed if r.get("reason") == "unsupported"))
     supports = [float(s.support) for s in ctx.sentences if s.support is not None]
     if supports:
@@ -130,7 +134,10 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     f["asks_fact"] = 1.0 if wanted else 0.0
     f["asked_fact_stated"] = 1.0 if wanted and any(stated_types(s.text, wanted) for s in ctx.sentences) else 0.0
     if first is not None:
-        f["cited_rank"] = float(first.n)
+        rank = first.via if first.via is not None else first.n  # an added section ranks as its guide's passage
+        if units:  # a composed answer quotes its guide: it ranks as the guide's best retrieved passage
+            rank = min((p.n for p in passages if p.via is None and p.source_id == first.source_id), default=rank)
+        f["cited_rank"] = float(rank)
         if first.kind == "faq":
             f["faq_cited"] = 1.0
             f["faq_question_overlap"] = overlap(terms(query), _faq_question(first.text))
@@ -153,6 +160,10 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
         f["retrievers_agree"] = 1.0 if dense_hits[0].payload.get("source_id") == sparse_hits[0].payload.get(
             "source_id") else 0.0
     cited_passages = [by_n[n] for n in cited[:3] if n in by_n] or [first]
+    if units:  # a composed answer's evidence is its guide: the retrieved passage that made it the best one counts
+        anchor = next((p for p in passages if p.via is None and p.source_id == first.source_id), None)
+        if anchor is not None and all(anchor is not p for p in cited_passages):
+            cited_passages.append(anchor)
     points = reader.get([p.chunk_id for p in cited_passages], with_vectors=True)
     if points:
         f["cited_dense"] = max(_cos(qvec, pt.dense) for pt in points)

@@ -8,6 +8,7 @@ view of the same figures under the names the stored record, the audit and the ev
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class Passage:
     effective: int = 0
     place: Place | None = None  # where its source applies (None: names no place, applies everywhere)
     office: str | None = None  # its source's issuing office
+    section_type: str = ""  # the section's type by its heading (qa_service/ingest/sections.py); "" when untyped
+    via: int | None = None  # not retrieved: a section of the guide of retrieved passage ``via``, added beside it
 
     def snapshot(self) -> dict[str, Any]:
         return {"n": self.n, "chunk_id": self.chunk_id, "digest": self.digest, "text": self.text,
@@ -60,6 +63,7 @@ class Sentence:
     text: str
     cites: list[int]
     support: float | None = None
+    line: bool = False  # starts a line of its own (a line of a section quoted whole)
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Draft:
     model: str | None = None
     prompt_hash: str | None = None
     raw_output: str | None = None
+    units: int | None = None  # sections of a guide a composed answer quotes (None: sentences chosen one by one)
 
 
 @dataclass
@@ -269,5 +274,23 @@ class AnswerContext:
 
     @property
     def answer_text(self) -> str:
+        """The sentences with their [n] markers; a list item, table or label line starts a line of its own (light
+        Markdown the widget and the console render), other sentences run on."""
         sep = "" if self.lang == "zh" else " "
-        return sep.join(f"{s.text}{''.join(f'[{n}]' for n in s.cites)}" for s in self.sentences)
+        out: list[str] = []
+        prev_block = False
+        for s in self.sentences:
+            block = is_block(s.text)
+            if out:
+                out.append("\n" if block or prev_block or s.line else sep)
+            out.append(f"{s.text}{''.join(f'[{n}]' for n in s.cites)}")
+            prev_block = block
+        return "".join(out)
+
+
+_BLOCK = re.compile(r"^\s*(?:[-*•]\s|\d{1,3}[.)]\s|[（(]\d{1,2}[）)]|\||\*\*|#{1,6}\s)")
+
+
+def is_block(text: str) -> bool:
+    """A Markdown line of its own: a list item, a table, a bold label or a heading."""
+    return bool(_BLOCK.match(text)) or "\n" in text.strip()

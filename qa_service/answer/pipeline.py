@@ -1,7 +1,8 @@
 """The answer path, in order. Read this file to know how a question becomes an answer.
 
-    input guard → curated-answer match → retrieve (place filter) → generate → check citations → place check
-    → label risk → route → place message → record
+    input guard → curated-answer match → retrieve (place filter) → expand (a guide's typed sections) →
+    generate → check citations → place check → label risk → renumber citations → route → place message
+    → record
 
 Each step is a small unit built with exactly the parts it uses (``build_steps`` is the only place that
 reads the wiring) and run on the shared AnswerContext, whose typed fields carry each step's result to the
@@ -19,13 +20,16 @@ from typing import TYPE_CHECKING, Protocol
 from qa_service.answer import confidence
 from qa_service.answer.contact import decline_message
 from qa_service.answer.context import AnswerContext
+from qa_service.answer.guides import GuideSections
 from qa_service.answer.statuses import ERROR_INTERNAL
 from qa_service.answer.steps.check import CheckCitations, SupportChecker
 from qa_service.answer.steps.curated import CuratedMatch
+from qa_service.answer.steps.expand import ExpandSections
 from qa_service.answer.steps.generate import Generate
 from qa_service.answer.steps.guard import InputGuard
 from qa_service.answer.steps.place import PlaceCheckStep, PlaceMessage
 from qa_service.answer.steps.record import Record
+from qa_service.answer.steps.renumber import Renumber
 from qa_service.answer.steps.retrieve import Retrieve
 from qa_service.answer.steps.risk import LabelRisk
 from qa_service.answer.steps.route import Route
@@ -52,11 +56,13 @@ def build_steps(services: Services, record: bool = True) -> list[Step]:
         InputGuard(cfg.answer.max_question_chars, services.similarity_guard),
         CuratedMatch(services.curated_matcher),
         Retrieve(services.retriever, cfg.retrieval, services.generator, places=services.places),
+        ExpandSections(GuideSections(services.live, cfg.generate.expand_max_chunks), cfg.generate.expand_sources),
         Generate(services.generator, services.verifier, fallback=services.fallback_generator, checker=checker,
                  stream_min_confidence=policy.thresholds["confidence_high_risk"]),
         CheckCitations(checker),
         PlaceCheckStep(),
         LabelRisk(policy, features=lambda ctx: confidence.extract(ctx, services), model=confidence.shipped_model()),
+        Renumber(),
         Route(policy, services.sparse, services.review_sink, contact=lambda ctx: decline_message(services, ctx)),
         PlaceMessage(),
     ]

@@ -146,7 +146,8 @@ def search_cmd(
                    "weights": [round(w, 3) for w in res.weights], "confidence": res.confidence})
         return
     for r in results:
-        console.print(f"[bold]{r['score']:.4f}[/bold] {r['chunk_id']} — {r['title']} › {r['heading'] or ''}")
+        console.print(f"[bold]{r['score']:.4f}[/bold] {r['chunk_id']} — {r['title']} › {r['heading'] or ''}"
+                      + (f" ({r['section_type']})" if r.get("section_type") else ""))
         console.print(f"    {str(r['text'])[:200]}")
 
 

@@ -118,4 +118,4 @@ def guard_sentence(s: Sentence, cited: list[Passage], hosts: set[str]) -> tuple[
         if text[m.start:m.end] not in sources:
             text = text[:m.start] + f"[{m.kind}]" + text[m.end:]
             notes.append("pii_not_in_source_redacted")
-    return Sentence(text, s.cites, s.support), notes
+    return replace(s, text=text), notes

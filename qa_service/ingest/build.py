@@ -15,6 +15,7 @@ from typing import Any
 from qa_service.ingest.catalog import date_int
 from qa_service.ingest.discover import SourceUnit
 from qa_service.ingest.prepare import PreparedSource
+from qa_service.ingest.sections import SectionVocabulary
 from qa_service.ingest.types import Chunk, SourceMeta
 from qa_service.kb.store import VersionReader, VersionWriter
 from qa_service.kb.types import StoredPoint
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 NO_EXPIRY = 99991231
 
 
-def chunk_payload(chunk: Chunk, meta: SourceMeta, model_id: str) -> dict[str, Any]:
-    """What every point carries: enough to cite, filter and reproduce."""
+def chunk_payload(chunk: Chunk, meta: SourceMeta, model_id: str, section_type: str = "other") -> dict[str, Any]:
+    """What every point carries: enough to cite, filter and reproduce; ``section_type`` is the section's type
+    by its heading (ingest/sections.py)."""
     return {
         "chunk_id": chunk.chunk_id,
         "source_id": chunk.source_id,
@@ -37,6 +39,7 @@ def chunk_payload(chunk: Chunk, meta: SourceMeta, model_id: str) -> dict[str, An
         "heading": chunk.heading,
         "page": chunk.page,
         "kind": chunk.kind,
+        "section_type": section_type,
         "title": meta.title,
         "url": meta.url,
         "language": meta.language,
@@ -62,6 +65,7 @@ class VersionBuilder:
         self.model_id = services.dense.model_id
         self.reuse_vectors = reuse_vectors
         self.flush_at = flush_at
+        self.sections = SectionVocabulary.from_file(services.settings.ingest.section_types)
         self.writer: VersionWriter = services.store.create_version(tenant, version, services.dense.dim)
         self.parent: VersionReader | None = None
         self.parent_by_digest: dict[str, str] = {}
@@ -84,7 +88,8 @@ class VersionBuilder:
 
     def add(self, prep: PreparedSource) -> None:
         for chunk in prep.chunks:
-            self.pending.append((chunk, chunk_payload(chunk, prep.meta, self.model_id)))
+            self.pending.append((chunk, chunk_payload(chunk, prep.meta, self.model_id,
+                                                      self.sections.type(chunk.heading, prep.meta.title, chunk.kind))))
         prep.chunks_written = len(prep.chunks)
         self.chunk_counts[prep.unit.source_id] = len(prep.chunks)
         if len(self.pending) >= self.flush_at:
@@ -155,6 +160,11 @@ class VersionBuilder:
         for p in points:  # reused or copied points of a parent built before the bigram index: cheap to compute
             if p.cjk is None:
                 p.cjk = self.services.cjk.embed_document(embed_text(p.payload))
+            # every point is typed with the vocabulary of this build: an edited vocabulary reaches copied documents
+            pl = p.payload
+            p.payload = {**pl, "section_type": self.sections.type(str(pl.get("heading") or ""),
+                                                                  str(pl.get("title") or ""),
+                                                                  str(pl.get("kind") or "text"))}
         size = self.services.settings.store.upsert_batch
         for i in range(0, len(points), size):
             self.writer.upsert(points[i : i + size])

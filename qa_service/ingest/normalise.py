@@ -3,6 +3,11 @@
 NFKC; zero-width, bidi-control, Unicode tag and other control characters removed (they can hide
 text from a reader while a model still sees it); newlines normalised; runs of spaces collapsed.
 Notes record what was removed, e.g. ``["zero_width:3", "tag_chars:5"]``.
+
+Chinese full-width punctuation (，：；！？（）) is kept as written: NFKC would turn it into ASCII and every
+answer quoting the text would show "居住证明:登记备案的租赁合同," instead of "居住证明：登记备案的租赁合同，".
+Everything that matches text (sentence splitting, term overlap, BM25, the scans) reads either form; full-width
+letters, digits and spaces still become ASCII. Questions keep the full NFKC (the input guard).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ _CLASSES: tuple[tuple[str, str], ...] = (
     ("tag_chars", "[\U000e0000-\U000e007f]"),
     ("control", "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"),
 )
+#: full-width punctuation NFKC would make ASCII; kept (Chinese text is written with it)
+KEEP_FULLWIDTH = "，：；！？（）"
+_KEEP = re.compile(f"([{KEEP_FULLWIDTH}])")
 _ANY_SUSPECT = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _CLASSES))
 _SPACES = re.compile(r" {2,}")
 _TRAILING = re.compile(r"[ \t]+\n")
@@ -39,7 +47,8 @@ def normalise(text: str) -> tuple[str, list[str]]:
 
         text = _ANY_SUSPECT.sub(drop, text)
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
+        text = "".join(part if i % 2 else unicodedata.normalize("NFKC", part)
+                       for i, part in enumerate(_KEEP.split(text)))
     text = _SPACES.sub(" ", text)
     text = _TRAILING.sub("\n", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()

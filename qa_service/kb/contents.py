@@ -64,6 +64,7 @@ def _passages(store: VectorStore, tenant: str, version: int) -> dict[str, dict[s
         return {p.chunk_id: {"source_id": str(p.payload.get("source_id", "")),
                              "digest": str(p.payload.get("digest", "")),
                              "heading": p.payload.get("heading") or "",
+                             "section_type": p.payload.get("section_type") or "",
                              "text": str(p.payload.get("text") or "")[:MAX_CHARS]}
                 for p in reader.iter_points(with_vectors=False)}
     finally:
@@ -88,6 +89,7 @@ def readable_diff(session: Session, store: VectorStore, tenant: str, v1: int, v2
         ref = new or old
         assert ref is not None
         by_source[ref["source_id"]].append({"chunk_id": cid, "change": kind, "heading": ref["heading"],
+                                            "section_type": ref["section_type"],
                                             "old": old["text"] if old else None,
                                             "new": new["text"] if new else None})
     ids = set(ma) | set(mb)

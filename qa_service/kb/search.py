@@ -86,6 +86,7 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
         "source_id": p.get("source_id"),
         "title": p.get("title"),
         "heading": p.get("heading"),
+        "section_type": p.get("section_type"),
         "page": p.get("page"),
         "visibility": p.get("visibility"),
         "score": round(hit.score, 6),

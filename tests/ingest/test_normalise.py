@@ -34,3 +34,13 @@ def test_nfkc_spaces_and_newlines() -> None:
 )
 def test_detect_language(text: str, lang: str) -> None:
     assert language(text) == lang
+
+
+def test_chinese_full_width_punctuation_is_kept() -> None:
+    text, _ = normalise("居住证明：租赁合同，或不动产权证书；（一）需要吗？是！ＡＢＣ１２３")
+    assert text == "居住证明：租赁合同，或不动产权证书；（一）需要吗？是！ABC123"  # letters and digits still NFKC
+    from qa_service.answer.text import terms
+    from qa_service.text import split_sentences
+
+    assert terms(text) == terms("居住证明:租赁合同,或不动产权证书;(一)需要吗?是!ABC123")  # matching reads both forms
+    assert len(split_sentences("需要吗？是的。")) == len(split_sentences("需要吗?是的。")) == 2

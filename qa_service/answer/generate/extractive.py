@@ -1,5 +1,9 @@
-"""The offline default generator: it selects sentences of the top passages that answer the
-question and composes them, each cited — so it cannot invent facts.
+"""The offline default generator: it answers with the knowledge's own units, each cited — so it cannot invent facts.
+
+A matching FAQ entry gives its whole answer; else a question about one element of a service gets that section of
+the best guide whole, and a broad "how do I apply for X" an overview of that guide (answer/generate/compose.py,
+``generate.compose_units``); else (a document without typed sections, a question about something else) it selects
+sentences of the top retrieved passages that answer the question and composes them, as follows.
 
 Relevance = embedding similarity (loaded model) blended with lexical overlap; the blend leans on
 lexical overlap for Chinese because the default model is English-only (``generate.semantic_weight``).
@@ -9,7 +13,8 @@ qa_service/answer/answer_types.py) rank higher by ``generate.answer_type_bonus``
 does not lift one over the relevance floor. Selection is greedy with a redundancy penalty (MMR-like); when no chosen
 sentence states the asked kind of fact, the best one that does (above half the floor) is added; the chosen sentences
 keep source order. An FAQ passage whose question matches returns its answer, unless the question asks for a kind of
-fact that answer lacks — then the sentences are chosen instead, which can also end with nothing to quote.
+fact that answer lacks, or asks broadly how to get something done while the entry asks one narrow thing — then the
+guide's sections or the sentences are chosen instead, which can also end with nothing to quote.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from collections import OrderedDict
 import numpy as np
 from rapidfuzz import fuzz
 
-from qa_service.answer.answer_types import asked_types, stated_types
+from qa_service.answer.answer_types import asked_types, asks_broadly, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
+from qa_service.answer.generate.compose import Composer
 from qa_service.answer.text import overlap, split_sections, split_sentences, terms
 from qa_service.kb.embed import DenseEmbedder
 from qa_service.settings import GenerateSettings
@@ -73,6 +79,8 @@ class ExtractiveGenerator:
         self.settings = settings
         self.max_passages = max_passages
         self.vectors = SentenceVectors(dense)
+        self.composer = Composer(settings.overview_lines, settings.overview_min_sections) \
+            if settings.compose_units else None
 
     def rewrite(self, question: str, history: list[str], lang: str) -> str:
         return f"{history[-1]} {question}" if history else question
@@ -86,9 +94,14 @@ class ExtractiveGenerator:
         faq = self._faq_answer(question, qterms, qvec, passages, zh, wanted)
         if faq is not None:
             return faq
+        if self.composer is not None:
+            composed = self.composer.compose(question, passages)
+            if composed is not None:
+                return Draft(composed.sentences, completeness="full", model=self.dense.model_id,
+                             units=composed.sections)
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
         headings: list[str] = []  # the numbered section heading above each candidate in its passage
-        for p in passages[: self.max_passages]:
+        for p in [p for p in passages if p.via is None][: self.max_passages]:
             body = p.text.partition("\n")[2] if p.kind == "faq" else p.text  # never quote an FAQ's question
             title = p.title.strip().lower()
             for i, (sent, heading) in enumerate(split_sections(body)):
@@ -189,6 +202,8 @@ class ExtractiveGenerator:
                 continue
             if self.settings.answer_type_bonus > 0 and not self._same_kind(asked_types(q), wanted, a):
                 continue  # it asks for, or states, other kinds of fact than this question wants
+            if self.composer is not None and asks_broadly(question) and not asks_broadly(q):
+                continue  # "what do we need to do?" is not answered by one narrow entry ("how old must we be?")
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)
             score = 0.3 * sem + 0.7 * lexical if zh else 0.6 * sem + 0.4 * lexical

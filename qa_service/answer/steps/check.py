@@ -8,6 +8,8 @@ removed and recorded; nothing left ⇒ cannot answer.
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,12 +19,37 @@ from qa_service.answer.context import AnswerContext, Passage, Sentence
 from qa_service.answer.crosscheck import unsupported_figures
 from qa_service.answer.statuses import CANNOT_ANSWER
 from qa_service.answer.text import overlap, terms
+from qa_service.ingest.sections import strip_numbering
 from qa_service.kb.types import DenseEncoder
 from qa_service.text import is_chinese
 
+_MD_ROW_SEP = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
+_MD_BULLET = re.compile(r"^(?:[-*•]\s+)")
+
+
+def plain(text: str) -> str:
+    """Text without the light Markdown an answer may carry (bold, list bullets, table pipes and separator rows), so
+    a section quoted as a list or a table is compared with its passage as written."""
+    lines = []
+    for line in text.replace("**", "").split("\n"):
+        ln = line.strip()
+        if not ln or _MD_ROW_SEP.match(ln):
+            continue
+        if ln.startswith("|"):
+            ln = ln.strip("|").strip()
+        lines.append(_MD_BULLET.sub("", ln))
+    return "\n".join(lines)
+
+
+def support_text(p: Passage) -> str:
+    """What a passage states: its text under its own heading (a section's label is the guide's heading)."""
+    own = p.heading.rpartition(" > ")[2].strip()
+    return f"{strip_numbering(own)}\n{p.text}" if own else p.text
+
 
 def support_score(sentence: str, passage: str, sim: float) -> float:
-    """How well ``passage`` supports ``sentence`` (0..1)."""
+    """How well ``passage`` supports ``sentence`` (0..1), both without Markdown."""
+    sentence, passage = plain(sentence), plain(passage)
     exact = fuzz.partial_ratio(sentence, passage) / 100 if len(sentence) <= len(passage) else 0.0
     lexical = overlap(terms(sentence), passage)
     w = 0.2 if is_chinese(sentence) else 0.5
@@ -63,7 +90,7 @@ class SupportChecker:
             best, best_n = 0.0, None
             for n in valid:
                 sim = float(sims[si, index[n]]) if sims is not None else 0.0
-                score = support_score(s.text, by_n[n].text, sim)
+                score = support_score(s.text, support_text(by_n[n]), sim)
                 if score > best:
                     best, best_n = score, n
             if best_n is None or best < self.threshold:
@@ -76,8 +103,8 @@ class SupportChecker:
                     removed.append({"sentence": s.text, "reason": "unsupported_figure", "figures": invented})
                     reasons.append("generated_figure_removed")
                     continue
-            kept.append(Sentence(s.text, [n for n in valid if n == best_n] + [n for n in valid if n != best_n],
-                                 round(best, 3)))
+            kept.append(replace(s, cites=[n for n in valid if n == best_n] + [n for n in valid if n != best_n],
+                                support=round(best, 3)))
         return kept, removed, list(dict.fromkeys(reasons))
 
 

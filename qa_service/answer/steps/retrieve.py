@@ -81,6 +81,13 @@ class Retrieve:
         return f"{ctx.history[-1]} {ctx.question}"
 
 
+def passage_of(n: int, h: Hit, via: int | None = None) -> Passage:
+    """A hit as the passage numbered ``n`` (``via``: added beside retrieved passage ``via``, not retrieved)."""
+    p = _passage(n, h)
+    p.via = via
+    return p
+
+
 def _passage(n: int, h: Hit) -> Passage:
     p = h.payload
     return Passage(
@@ -89,4 +96,5 @@ def _passage(n: int, h: Hit) -> Passage:
         heading=str(p.get("heading") or ""), url=p.get("url"), page=p.get("page"), kind=str(p.get("kind") or "text"),
         visibility=str(p.get("visibility") or "public"), language=p.get("language"), expiry=p.get("expiry"),
         effective=int(p.get("effective") or 0), place=place_from_payload(p), office=p.get("office") or None,
+        section_type=str(p.get("section_type") or ""),
     )

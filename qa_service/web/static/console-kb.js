@@ -242,7 +242,7 @@
       item.appendChild(el("span", "hint", "  " + d.source_id));
       (d.passages || []).forEach(function (p) {
         var pb = el("div", "diff-passage " + p.change);
-        pb.appendChild(el("div", "meta", t("passage_" + p.change) + (p.heading ? " — " + p.heading : "") + "  " + p.chunk_id));
+        pb.appendChild(el("div", "meta", t("passage_" + p.change) + (p.heading ? " — " + p.heading : "") + (p.section_type ? " [" + p.section_type + "]" : "") + "  " + p.chunk_id));
         if (p.old !== null && p.old !== undefined) { var o = el("del", null, p.old); o.setAttribute("title", t("before")); pb.appendChild(o); }
         if (p.new !== null && p.new !== undefined) { var n = el("ins", null, p.new); n.setAttribute("title", t("after")); pb.appendChild(n); }
         item.appendChild(pb);
