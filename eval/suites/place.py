@@ -40,7 +40,7 @@ from qa_service.services import Services
 SET = "place"
 TENANT = "place"
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "place"
-PLACE_CODES = ("place_not_held", "place_mismatch")
+PLACE_CODES = ("place_not_held", "place_mismatch", "office_mismatch", "period_mismatch")  # place, office or period
 NOTE_MARKS = ("未收录", "hold nothing")
 FIGURES = (("applicable_only_share", "shown answers citing only applicable sources"),
            ("no_doc_handled_share", "no-document questions declined, held or said plainly"),

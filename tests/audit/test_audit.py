@@ -85,6 +85,7 @@ ROUTE_AUDIT = {
     ("POST", "/api/v1/kb/{tenant}/jobs/{job_id}/cancel"): "ingest.cancel",
     ("POST", "/api/v1/kb/{tenant}/versions/{version}/publish"): "kb.publish",
     ("POST", "/api/v1/kb/{tenant}/rollback"): "kb.rollback",
+    ("PUT", "/api/v1/kb/{tenant}/sources/{source_id}/scope"): "kb.scope_edit",
     # answers are recorded in the answers table; refused or blocked ones also in the audit trail
     ("POST", "/api/v1/ask"): "ask.refused",
 }
@@ -166,6 +167,9 @@ def test_every_mutating_route_writes_an_audit_row(env: Any) -> None:
         draft = run_ingest(svc, [env["folder"]], "town").version
         check(("POST", "/api/v1/kb/{tenant}/versions/{version}/discard"),
               lambda: c.post(f"/api/v1/kb/town/versions/{draft}/discard", headers=h))
+        source = c.get("/api/v1/kb/town/versions/1/sources", headers=h).json()[0]["source_id"]
+        check(("PUT", "/api/v1/kb/{tenant}/sources/{source_id}/scope"),
+              lambda: c.put(f"/api/v1/kb/town/sources/{source}/scope", headers=h, json={"office": "Town Hall"}))
         assert c.post("/api/v1/kb/town/rollback", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert seen == dict.fromkeys(ROUTE_AUDIT, True)
 

@@ -120,6 +120,7 @@ def test_path_refuses_audits_and_stores_no_classified_text(make_services: Any, d
 
 @pytest.mark.integration
 def test_out_of_scope_only_when_far_from_the_knowledge_and_not_a_service_question(town: Any) -> None:
+    town.__dict__.pop("risk_policy", None)  # the shipped policy (the fixture's never holds by probability)
     _, out = ask(town, "Who won the football match last night?", "town")
     assert out["decision"] == "out_of_scope" and "12345" in out["answer"]
     _, out = ask(town, "How do I apply for a fishing licence?", "town")

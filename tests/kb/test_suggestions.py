@@ -23,7 +23,7 @@ def test_public_faq_questions_then_guide_titles_per_language(make_services: Any,
         ("Can I pay for a parking permit online?", "faq"), ("Where is the permit office?", "faq"),
         ("Permit fees", "guide"), ("Renewing a parking permit", "guide")]
     zh = build(reader, "zh")
-    assert [s.text for s in zh] == ["停车许可证可以网上缴费吗?", "许可证办公室在哪里?"]
+    assert [s.text for s in zh] == ["停车许可证可以网上缴费吗？", "许可证办公室在哪里？"]
     texts = " ".join(s.text for s in en + zh)
     assert "Counter waiver" not in texts and "Old visitor" not in texts  # internal, expired
     # a page is offered only while it is in date: on a day in 2019 the expired page was valid

@@ -27,7 +27,7 @@ def test_suggestions_route(client: TestClient) -> None:
     assert body["tenant"] == "river" and body["lang"] == "en"
     assert [s["text"] for s in body["suggestions"]] == ["Can I pay for a parking permit online?",
                                                          "Where is the permit office?", "Permit fees"]
-    assert client.get("/api/v1/suggestions?lang=zh").json()["suggestions"][0]["text"] == "停车许可证可以网上缴费吗?"
+    assert client.get("/api/v1/suggestions?lang=zh").json()["suggestions"][0]["text"] == "停车许可证可以网上缴费吗？"
     assert client.get("/api/v1/suggestions?tenant=nowhere&lang=en").status_code == 404
     assert client.get("/api/v1/suggestions?tenant=Bad%20Name").status_code == 422
     assert client.get("/api/v1/suggestions?tenant=river&lang=fr").status_code == 422
