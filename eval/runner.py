@@ -246,9 +246,14 @@ def signed(x: float | None) -> str:
 
 
 def split_rows(label: str, block: dict[str, Any], keys: Sequence[tuple[str, str]]) -> list[str]:
-    """Markdown table rows ``| label figure | test | dev | gap | n test / dev |`` for ``keys`` (key, name)."""
+    """Markdown table rows ``| label figure | test | dev | gap | n test / dev |`` for ``keys`` (key, name). A share
+    ``x_share`` counted over fewer items than the split has its own count in ``x_n``."""
     t, d, g = block["test"], block["dev"], block["gap"]
-    return [f"| {label}{name} | **{pct(t.get(k))}** | {pct(d.get(k))} | {signed(g.get(k))} | {t['n']} / {d['n']} |"
+
+    def n(side: dict[str, Any], key: str) -> Any:
+        return side.get(key.removesuffix("_share") + "_n", side["n"])
+
+    return [f"| {label}{name} | **{pct(t.get(k))}** | {pct(d.get(k))} | {signed(g.get(k))} | {n(t, k)} / {n(d, k)} |"
             for k, name in keys]
 
 

@@ -26,6 +26,8 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
+from qa_service.text import HAN_RE
+
 LEVELS = ("national", "province", "city", "district", "place")
 NATIONAL_WORDS = ("national", "全国", "国家", "nationwide")
 _NATIONAL_ISSUER = re.compile(r"^(?:国务院|国家|中华人民共和国|中共中央|全国|财政部|人力资源社会保障部|"
@@ -142,7 +144,7 @@ def zh_places(text: str, abbreviations: bool = True) -> list[Place]:
     in order of appearance. With ``abbreviations`` (questions) a province or city may be named short (南京,
     辽宁); a county or district must always be named in full (江宁区). Documents are read with full names only
     (a short name inside an ordinary word, 台中 in 平台中, is not a place)."""
-    if not re.search(r"[\u4e00-\u9fff]", text):
+    if not HAN_RE.search(text):
         return []
     cp = _cpca()
     out: list[Place] = []
@@ -196,7 +198,7 @@ def parse_place(value: object, known: dict[str, Place] | None = None) -> Place |
         return NATIONAL
     if re.fullmatch(r"\d{6}", text):
         return _cn_place(text)
-    if re.search(r"[\u4e00-\u9fff]", text):
+    if HAN_RE.search(text):
         found = zh_places(text)
         if found:
             return found[-1]
@@ -211,7 +213,7 @@ def parse_place(value: object, known: dict[str, Place] | None = None) -> Place |
 def office_key(name: str) -> str:
     """An office name compared without places and with common abbreviations folded."""
     key = re.sub(r"\s+", " ", name).strip()
-    if re.search(r"[\u4e00-\u9fff]", key):
+    if HAN_RE.search(key):
         for p in zh_places(key):
             for part in p.path:
                 key = key.replace(part, "")

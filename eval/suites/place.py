@@ -31,15 +31,15 @@ from eval.runner import (
     by_split,
     gap,
     headline,
-    pct,
     run_items,
-    signed,
+    split_rows,
 )
 from qa_service.services import Services
 
 SET = "place"
 TENANT = "place"
 FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "place"
+KB = FIXTURE / "kb"  # the fixture knowledge base (the questions are FIXTURE / questions.jsonl)
 PLACE_CODES = ("place_not_held", "place_mismatch", "office_mismatch", "period_mismatch")  # place, office or period
 NOTE_MARKS = ("未收录", "hold nothing")
 FIGURES = (("applicable_only_share", "shown answers citing only applicable sources"),
@@ -117,13 +117,6 @@ def shares(rows: list[Outcome], fl: dict[str, dict[str, bool]]) -> dict[str, Any
     return {"test": test, "dev": dev, "all": part(rows), "gap": gap(dev, test)}
 
 
-def _rows(block: dict[str, Any], keys: tuple[tuple[str, str], ...]) -> list[str]:
-    t, d, g = block["test"], block["dev"], block["gap"]
-    base = [k[: -len("_share")] for k, _ in keys]
-    return [f"| {name} | **{pct(t.get(k))}** | {pct(d.get(k))} | {signed(g.get(k))} | {t.get(b + '_n', t['n'])} / "
-            f"{d.get(b + '_n', d['n'])} |" for (k, name), b in zip(keys, base, strict=True)]
-
-
 def without_place_steps(services: Services) -> list[Any]:
     """The answer path as before issue 22 (no place filter, no place check, no place message): the comparison."""
     from qa_service.answer.pipeline import build_steps
@@ -155,7 +148,7 @@ def render(block: dict[str, Any]) -> list[str]:
     lines = [f"## place: the place, office and period a question names ({block['questions']} questions)", "",
              f"`{block['set']}` over the fixture knowledge base tests/fixtures/place/kb (version {block['version']}). "
              "Test is the headline; n counts the questions each figure is over.", "", *SPLIT_HEADER,
-             *_rows(block["place"], FIGURES), *_rows(block["with_documents"], NAMED_FIGURES), ""]
+             *split_rows("", block["place"], FIGURES), *split_rows("", block["with_documents"], NAMED_FIGURES), ""]
     bad = [r for r in block["items"] if r["outcome"] == "answered" and not r["answerable"]]
     if bad:
         lines += ["No-document questions answered (first 120 characters):", ""]

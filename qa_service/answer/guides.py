@@ -13,8 +13,8 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from qa_service.ingest.catalog import date_int
 from qa_service.ingest.sections import ELEMENTS, OTHER, types_of
+from qa_service.kb.retriever import in_force
 from qa_service.kb.types import Hit, SearchFilter
 
 if TYPE_CHECKING:
@@ -50,7 +50,6 @@ class GuideSections:
         _, reader = got
         hits = reader.dense(query_vector, SearchFilter(visibility=visibility, source_ids=[source_id]),
                             self.max_chunks)
-        today = date_int(dt.date.today(), 0)
-        out = [h for h in hits if _sectioned(str(h.payload.get("section_type") or ""))
-               and int(h.payload.get("effective") or 0) <= today <= int(h.payload.get("expiry") or 99991231)]
+        valid, _ = in_force(hits, dt.date.today())
+        out = [h for h in valid if _sectioned(str(h.payload.get("section_type") or ""))]
         return sorted(out, key=lambda h: chunk_number(h.chunk_id))

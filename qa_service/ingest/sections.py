@@ -26,6 +26,8 @@ from typing import Any
 import yaml
 from rapidfuzz import fuzz
 
+from qa_service.text import HAN
+
 log = logging.getLogger(__name__)
 
 DEFAULT_VOCABULARY = Path(__file__).with_name("section_types.yaml")
@@ -40,7 +42,7 @@ FUZZY_MIN_CHARS = 8
 FUZZY_MIN_CHARS_HAN = 5
 _NUMBERING = re.compile(r"^\s*(?:第[一二三四五六七八九十百\d]{1,4}[章节部分条]|[（(][一二三四五六七八九十\d]{1,3}[）)]"
                         r"|[一二三四五六七八九十]{1,3}[、.．]|\d{1,2}(?:\.\d{1,2})*[.、)．]?|[a-z][.)])\s*")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN = re.compile(f"[{HAN}]+")  # runs of Han characters (qa_service/text.py)
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 

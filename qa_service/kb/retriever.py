@@ -138,7 +138,7 @@ class HybridRetriever:
                                  weights=(ws[0], ws[1], ws[2]), rrf_k=rrf_k or rrf_k_for(cfg, query), cjk=cjk_q)
         else:
             hits = self._alone(reader, mode, dense_q, sparse_q, cjk_q, flt, limit)
-        valid, expired = _valid_on(hits, valid_on or dt.date.today())
+        valid, expired = in_force(hits, valid_on or dt.date.today())
         if visibility is not None:
             leaked = [h.chunk_id for h in valid if h.payload.get("visibility") not in visibility]
             if leaked:  # impossible by the filter; never hand it on if it happens
@@ -172,7 +172,7 @@ class HybridRetriever:
         return reader.sparse(cjk_q, flt, limit, using=CJK)
 
 
-def _valid_on(hits: list[Hit], day: dt.date) -> tuple[list[Hit], list[str]]:
+def in_force(hits: list[Hit], day: dt.date) -> tuple[list[Hit], list[str]]:
     """(hits in force on ``day``, chunk ids of those that are not)."""
     today = date_int(day, 0)
     valid: list[Hit] = []

@@ -4,12 +4,12 @@ national ones); an editor's correction reaches the next version."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from eval.suites.place import KB as FIXTURE
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.steps.retrieve import Retrieve
 from qa_service.db.models import Source
@@ -17,7 +17,6 @@ from qa_service.ingest.pipeline import run_ingest
 from qa_service.kb.scope_edit import ScopeEditError, set_scope_override
 
 pytestmark = pytest.mark.unit
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "place" / "kb"
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eval.suites.place import KB as FIXTURE
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
@@ -15,7 +15,6 @@ from tests.web.conftest import LiveServer
 from tests.web.test_console_staff_browser import DESKTOP, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.unit, pytest.mark.timeout(300)]
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "place" / "kb"
 
 
 @pytest.fixture

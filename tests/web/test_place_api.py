@@ -6,18 +6,17 @@ document applies."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from eval.suites.place import KB as FIXTURE
 from qa_service.ingest.pipeline import run_ingest
 from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 
 pytestmark = pytest.mark.unit
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "place" / "kb"
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from qa_service.answer.context import Passage, Sentence
 from qa_service.answer.guides import chunk_number
 from qa_service.answer.text import terms
 from qa_service.ingest.sections import ELEMENTS, strip_numbering, types_of
+from qa_service.text import HAN_RE
 
 #: the elements of an overview, in the order it gives them
 OVERVIEW = ("eligibility", "documents", "place_time", "fees", "duration")
@@ -214,4 +215,4 @@ class Composer:
 
 
 def _han(text: str) -> bool:
-    return re.search(r"[\u4e00-\u9fff]", text) is not None
+    return HAN_RE.search(text) is not None

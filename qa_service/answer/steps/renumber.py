@@ -15,13 +15,8 @@ from qa_service.answer.context import AnswerContext
 
 def renumbered(ctx: AnswerContext) -> dict[int, int]:
     """Old passage number → new one (cited passages first, in order of first use)."""
-    order: list[int] = []
-    for s in ctx.sentences:
-        for n in s.cites:
-            if n not in order:
-                order.append(n)
     known = {p.n for p in ctx.passages}
-    order = [n for n in order if n in known]
+    order = list(dict.fromkeys(n for s in ctx.sentences for n in s.cites if n in known))
     rest = [p.n for p in ctx.passages if p.n not in order]
     return {old: new for new, old in enumerate(order + rest, start=1)}
 
