@@ -104,6 +104,13 @@ class Services:
         return TermStatsCache()
 
     @cached_property
+    def preview_term_stats(self) -> TermStatsCache:
+        """The term statistics of previewed draft versions: apart, so a preview never evicts the live version's."""
+        from qa_service.kb.stats import TermStatsCache
+
+        return TermStatsCache()
+
+    @cached_property
     def similarity_guard(self) -> SimilarityGuard:
         """The input guard's nearest-exemplar layer (its exemplar matrix is embedded on first use)."""
         from qa_service.guard.similarity import SimilarityGuard

@@ -9,7 +9,6 @@ from typing import Any, cast
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.pipeline import AnswerPipeline, build_steps
 from qa_service.answer.response import to_response
-from qa_service.kb.stats import TermStatsCache
 from qa_service.kb.store import VersionReader
 from qa_service.services import Services
 
@@ -32,15 +31,13 @@ class _PreviewServices:
     review_sink = None
 
     def __init__(self, services: Services, live: _PinnedLive) -> None:
-        from qa_service.answer.steps.guard import shared_similarity
         from qa_service.kb.places import PlaceFilter
         from qa_service.kb.retriever import HybridRetriever
 
         self._services = services
         self.live = live
-        self.__dict__["_guard_similarity"] = shared_similarity(services)
         # a cache of its own: the shared one keeps one version per tenant, and a preview must not evict live's
-        self.term_stats = services.__dict__.setdefault("_preview_term_stats", TermStatsCache())
+        self.term_stats = services.preview_term_stats
         # the answer path retrieves through the retriever, which holds its own live cache: pin that one too
         self.retriever = HybridRetriever(services.settings.retrieval, cast(Any, live), services.store,
                                          services.dense, services.sparse, services.cjk, self.term_stats,
