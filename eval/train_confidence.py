@@ -173,7 +173,7 @@ def collect(services: Services, suite: str, sample: int | None) -> list[dict[str
     steps: list[Step] = []
     for step in build_steps(services, record=False):  # the answer path's own steps; features only, no model
         if isinstance(step, LabelRisk):
-            step = LabelRisk(services.risk_policy, features=lambda ctx: confidence.extract(ctx, services))
+            step = LabelRisk(services.risk_policy, features=lambda ctx, _names: confidence.extract(ctx, services))
         if isinstance(step, Route):
             steps.append(capture)
         steps.append(step)
