@@ -365,18 +365,20 @@ def _utility(rows: list[dict[str, Any]], model: ConfidenceModel | None, th: dict
 
 
 def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None, not_answered_target: float = 0.70,
-                      declined_cap: float = 0.10, low_ratio: float = 0.5,
-                      min_medium: int = 10) -> tuple[dict[str, float], dict[str, Any]]:
+                      declined_cap: float = 0.10, low_ratio: float = 0.5, min_medium: int = 10,
+                      queue_cap: float = 20.0) -> tuple[dict[str, float], dict[str, Any]]:
     """On dev (``model`` None: the rows' out-of-fold probabilities, so no row is scored by a model fitted on it):
 
     1. ``p_wrong_decline`` = the lowest value at which answerable questions (gold present) are declined at most
        ``declined_cap`` in every suite: as many out-of-scope and gold-removed drafts as possible are declined
        with the contact line instead of queued;
-    2. ``p_wrong_high`` (≤ decline) = the highest value at which the questions whose gold was removed or that
-       no guide covers end held or declined at least ``not_answered_target`` of the time (the issue's 70%): the
-       fewest answerable questions held that meets it;
+    2. ``p_wrong_high`` (≤ decline), among the values whose review queue stays within ``queue_cap`` items per 100
+       dev questions (staff time is the limit; calibration.evaluate ``queue_per_100``): the highest at which the
+       questions whose gold was removed or that no guide covers end held or declined at least
+       ``not_answered_target`` of the time (the issue's 70%), i.e. the fewest answerable questions held that meets
+       it; when none meets it, the lowest (as many not answered as the queue allows);
     3. ``p_wrong_medium`` (< high) = the highest value at which low answers are wrong at most ``low_ratio`` as
-       often as medium ones (at least ``min_medium`` medium answers).
+       often as medium ones (at least ``min_medium`` medium answers), the queue still within ``queue_cap``.
     The utility (:func:`_utility`) of the result is reported beside it."""
     from eval.calibration import evaluate
 
@@ -395,14 +397,19 @@ def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None,
     def utility(th: dict[str, float]) -> float:
         return sum(_utility([r for r in rows if r["suite"] == s], model, th) for s in suites) / len(suites)
 
-    hi = min(grid)
+    within: list[tuple[float, float]] = []  # (p_wrong_high, not answered share) whose queue is within the cap
     for g in (g for g in grid if g <= dec):
-        th = {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": dec}
-        if (evaluate(rows, model, th)["unanswerable_not_answered_share"] or 0.0) >= not_answered_target:
-            hi = g
+        ev = evaluate(rows, model, {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": dec})
+        if (ev["queue_per_100"] or 0.0) <= queue_cap:
+            within.append((g, ev["unanswerable_not_answered_share"] or 0.0))
+    meeting = [g for g, na in within if na >= not_answered_target]
+    hi = max(meeting) if meeting else min((g for g, _ in within), default=dec)
     th = {"p_wrong_medium": hi, "p_wrong_high": hi, "p_wrong_decline": dec}
     for med in sorted((g for g in grid if g < hi), reverse=True):
-        wl = evaluate(rows, model, {**th, "p_wrong_medium": med})["wrong_by_level"]
+        ev = evaluate(rows, model, {**th, "p_wrong_medium": med})
+        if (ev["queue_per_100"] or 0.0) > queue_cap:  # sampled medium answers are queue items too
+            break
+        wl = ev["wrong_by_level"]
         lo, mid = wl["low"]["wrong_share"], wl["medium"]["wrong_share"]
         if lo is not None and mid is not None and wl["medium"]["answered"] >= min_medium and lo <= low_ratio * mid:
             th["p_wrong_medium"] = med
