@@ -52,6 +52,7 @@ class Case:
     item: Item
     condition: str  # gold | removed | oos
     judge: str  # cites_gold | key_facts | none
+    split_key: str | None = None  # what the split hashes when not the item id (a follow-up: its conversation)
 
 
 def cache_path(services: Services) -> Path:
@@ -79,8 +80,9 @@ def cases_for(services: Services, suite: str, sample: int | None) -> list[Case]:
 
     if suite in ("broad", "oos"):
         ensure_sample_knowledge(services)
-        if suite == "broad":  # follow-ups are asked without their history here: each case stands alone
-            return [Case(Item(**{**it.__dict__, "conversation_id": None}), "gold", "key_facts")
+        if suite == "broad":  # follow-ups are asked without their history here: each case stands alone, in its
+            # conversation's split as `qa eval --suite broad` splits it (a conversation is never on both sides)
+            return [Case(Item(**{**it.__dict__, "conversation_id": None}), "gold", "key_facts", it.split_key)
                     for it in map(to_item, read_set(BROAD, KNOWLEDGE))]
         return [Case(to_item(r), "oos", "none") for r in read_set(OOS, KNOWLEDGE)]
     if suite == "kenya_faq":
@@ -196,7 +198,7 @@ def collect(services: Services, suite: str, sample: int | None) -> list[dict[str
         snap = capture.last or {"draft": False, "features": None, "cited": [], "text": "", "level_other": "low",
                                 "reasons_other": [], "status_before_route": ctx.status}
         rows.append({"suite": suite, "id": it.id, "condition": case.condition, "lang": it.lang,
-                     "split": split_of(suite, it.id), "status": ctx.status, "outcome": outcome_of(ctx.status),
+                     "split": split_of(suite, case.split_key or it.id), "status": ctx.status, "outcome": outcome_of(ctx.status),
                      "label": label(case, snap) if snap["draft"] else None, **snap})
         if (i + 1) % 10 == 0:
             log.info("train_confidence progress suite=%s done=%d of=%d seconds=%.0f", suite, i + 1, len(cases),
