@@ -444,10 +444,6 @@ def main() -> None:
                         help="choose the features on dev by forward selection (select_features) over SELECTABLE")
     parser.add_argument("--features", default="", help="comma-separated subset of confidence.CANDIDATES "
                         "(default confidence.FEATURES)")
-    parser.add_argument("--composed", action="store_true",
-                        help="fit only the model for composed drafts (feature composed = 1: a guide's typed "
-                        "sections quoted whole) on the composed dev rows, and ship it inside the current model file "
-                        "(the model for every other draft is kept as it is)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     services = Services(load_settings())
@@ -463,9 +459,6 @@ def main() -> None:
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in cached), encoding="utf-8")
         log.info("train_confidence collected suite=%s rows=%d cache=%s", suite, len(rows), path)
     if args.collect_only:
-        return
-    if args.composed:
-        _fit_composed(args, [r for r in cached if r["suite"] in wanted])
         return
     dev_all = [r for r in cached if r["split"] == "dev" and r["suite"] in wanted]
     dev = [r for r in dev_all if r["label"] is not None]
@@ -500,43 +493,6 @@ def main() -> None:
              digest, len(dev), c, json.dumps(info["oof_auc"]), json.dumps(dev_auc))
     log.info("train_confidence thresholds (put them in risk_policy.yaml) %s dev_oof=%s", json.dumps(th),
              json.dumps(chosen, default=str))
-
-
-def is_composed(row: dict[str, Any]) -> bool:
-    """A cached row whose draft quotes a guide's typed sections whole."""
-    return bool(row.get("draft") and row.get("features") and float(row["features"].get("composed", 0.0)) >= 0.5)
-
-
-def _fit_composed(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
-    """``--composed``: the composed drafts' own model (C by grouped CV on their dev rows, Platt on the out-of-fold
-    scores), attached to the shipped model for every other draft, which is not refitted."""
-    base = ConfidenceModel.load(args.out)
-    dev = [r for r in rows if r["split"] == "dev" and r["label"] is not None and is_composed(r)]
-    features = tuple(args.features.split(",")) if args.features else FEATURES
-    c, c_scores = (args.C, {}) if args.C is not None else choose_c(dev, features)
-    sub, info = fit(dev, c, args.calibration, features)
-    info.pop("oof_raw")
-    oof_p = info.pop("oof_p")
-    model = ConfidenceModel(base.features, base.mean.tolist(), base.scale.tolist(), base.coef.tolist(),
-                            base.intercept, base.iso_x.tolist(), base.iso_y.tolist(), composed=sub)
-    test = [r for r in rows if r["split"] == "test" and r["label"] is not None and is_composed(r)]
-    prov_path = args.out.with_name("confidence.provenance.json")
-    prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
-    prov["composed"] = {
-        "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": "python -m eval.train_confidence --composed", "dev_rows": len(dev),
-        "dev_rows_per_suite": {s: sum(r["suite"] == s for r in dev) for s in sorted({r["suite"] for r in dev})},
-        "C_oof_mean_suite_auc": c_scores, **info,
-        "dev_oof_auc_pooled": auc(oof_p, [int(r["label"]) for r in dev]),
-        "test_auc_pooled": auc([model.raw(r["features"]) for r in test], [int(r["label"]) for r in test]),
-        "test_rows": len(test)}
-    digest = model.save(args.out, {"provenance": {"trained": prov.get("trained"), "dev_rows": prov.get("dev_rows"),
-                                                  "composed_trained": prov["composed"]["trained"],
-                                                  "composed_dev_rows": len(dev)}})
-    prov["sha256"] = digest
-    prov_path.write_text(json.dumps(prov, indent=1, default=str) + "\n", encoding="utf-8")
-    log.info("train_confidence composed saved path=%s sha256=%s dev_rows=%d C=%s info=%s", args.out, digest,
-             len(dev), c, json.dumps(prov["composed"], default=str))
 
 
 if __name__ == "__main__":

@@ -246,17 +246,10 @@ def file_sha256(path: Path) -> str:
 
 
 class ConfidenceModel:
-    """Standardise → logistic regression → calibration map (piecewise linear over its stored points).
-
-    ``composed`` (optional): the model for drafts that quote a guide's typed sections whole (feature ``composed``
-    = 1, answer/generate/compose.py). Such a draft is a different kind of answer from sentences chosen one by one
-    (it cites one guide's sections, its sentences are the guide's lines), so its signals mean something else; it
-    is scored by its own model, fitted on the composed dev drafts only (eval/train_confidence.py
-    ``--composed``). Every other draft is scored by this one."""
+    """Standardise → logistic regression → calibration map (piecewise linear over its stored points)."""
 
     def __init__(self, features: Sequence[str], mean: Sequence[float], scale: Sequence[float],
-                 coef: Sequence[float], intercept: float, iso_x: Sequence[float], iso_y: Sequence[float],
-                 composed: ConfidenceModel | None = None) -> None:
+                 coef: Sequence[float], intercept: float, iso_x: Sequence[float], iso_y: Sequence[float]) -> None:
         if not (len(features) == len(mean) == len(scale) == len(coef)) or len(iso_x) != len(iso_y) or not iso_x:
             raise ModelIntegrityError("confidence model: arrays of mismatched lengths")
         self.features = tuple(features)
@@ -266,23 +259,9 @@ class ConfidenceModel:
         self.intercept = float(intercept)
         self.iso_x = np.asarray(iso_x, dtype=np.float64)
         self.iso_y = np.asarray(iso_y, dtype=np.float64)
-        self.composed = composed
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """Every feature scoring needs (this model's, the composed model's, and ``composed`` to choose)."""
-        if self.composed is None:
-            return self.features
-        return tuple(dict.fromkeys((*self.features, *self.composed.features, "composed")))
-
-    def _for(self, feats: Mapping[str, float]) -> ConfidenceModel:
-        return self.composed if self.composed is not None and float(feats.get("composed", 0.0)) >= 0.5 else self
 
     def raw(self, feats: Mapping[str, float]) -> float:
         """The uncalibrated logistic probability of being wrong."""
-        model = self._for(feats)
-        if model is not self:
-            return model.raw(feats)
         x = np.asarray([feature_value(feats, n) for n in self.features], dtype=np.float64)
         standard = np.clip((x - self.mean) / self.scale, -Z_CLIP, Z_CLIP)
         z = float(standard @ self.coef) + self.intercept
@@ -290,24 +269,18 @@ class ConfidenceModel:
 
     def p_wrong(self, feats: Mapping[str, float]) -> float:
         """The calibrated probability that this draft is wrong (0..1)."""
-        model = self._for(feats)
-        return float(np.clip(np.interp(self.raw(feats), model.iso_x, model.iso_y), 0.0, 1.0))
+        return float(np.clip(np.interp(self.raw(feats), self.iso_x, self.iso_y), 0.0, 1.0))
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"features": list(self.features), "mean": self.mean.tolist(),
-                               "scale": self.scale.tolist(), "coef": self.coef.tolist(), "intercept": self.intercept,
-                               "isotonic": {"x": self.iso_x.tolist(), "y": self.iso_y.tolist()}}
-        if self.composed is not None:
-            out["composed"] = self.composed.as_dict()
-        return out
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept,
+                "isotonic": {"x": self.iso_x.tolist(), "y": self.iso_y.tolist()}}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ConfidenceModel:
         try:
             iso = d["isotonic"]
-            sub = cls.from_dict(d["composed"]) if d.get("composed") is not None else None
-            return cls(d["features"], d["mean"], d["scale"], d["coef"], float(d["intercept"]), iso["x"], iso["y"],
-                       composed=sub)
+            return cls(d["features"], d["mean"], d["scale"], d["coef"], float(d["intercept"]), iso["x"], iso["y"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelIntegrityError(f"confidence model: malformed ({exc})") from exc
 

@@ -176,19 +176,3 @@ def test_composed_marks_a_draft_quoting_a_guides_sections() -> None:
     assert confidence.extract(ctx, SimpleNamespace())["composed"] == 0.0  # type: ignore[arg-type]
     ctx.draft = Draft(ctx.sentences, units=1)
     assert confidence.extract(ctx, SimpleNamespace())["composed"] == 1.0  # type: ignore[arg-type]
-
-
-def test_a_composed_draft_is_scored_by_its_own_model_and_the_file_round_trips(tmp_path: Path) -> None:
-    base = ConfidenceModel(("idf_coverage",), [0.5], [0.25], [-4.0], 0.0, [0.0, 1.0], [0.0, 1.0])
-    sub = ConfidenceModel(("cited_dense",), [0.5], [0.25], [-4.0], 0.0, [0.0, 1.0], [0.0, 1.0])
-    model = ConfidenceModel(base.features, [0.5], [0.25], [-4.0], 0.0, [0.0, 1.0], [0.0, 1.0], composed=sub)
-    feats = {"idf_coverage": 1.0, "cited_dense": 0.0}
-    assert model.p_wrong(feats) == pytest.approx(base.p_wrong(feats))  # sentences chosen: the base model
-    assert model.p_wrong(feats) < 0.1
-    composed = feats | {"composed": 1.0}
-    assert model.p_wrong(composed) == pytest.approx(sub.p_wrong(composed))  # a guide's sections: its own model
-    assert model.p_wrong(composed) > 0.9
-    assert set(model.inputs) == {"idf_coverage", "cited_dense", "composed"} and base.inputs == base.features
-    model.save(tmp_path / "m.json")
-    again = ConfidenceModel.load(tmp_path / "m.json")
-    assert again.composed is not None and again.p_wrong(composed) == pytest.approx(model.p_wrong(composed))

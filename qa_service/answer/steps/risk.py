@@ -24,7 +24,7 @@ class LabelRisk:
                  features: Callable[[AnswerContext, Collection[str] | None], Mapping[str, float]] | None = None,
                  model: confidence.ConfidenceModel | None = None) -> None:
         """``features(ctx, names)`` computes the correctness estimate's inputs (answer/confidence.py ``extract``):
-        with a model, only the inputs it reads (``names`` = its ``inputs``); ``model`` is the calibrated wrong-answer
+        with a model, only the inputs it reads (``names`` = its features); ``model`` is the calibrated wrong-answer
         model (None: every candidate feature, as the training run collects them)."""
         self.policy = policy
         self.features = features
@@ -38,7 +38,7 @@ class LabelRisk:
         feats: dict[str, float] = {}
         p_wrong: float | None = None
         if self.features is not None:  # the level comes from the calibrated probability of being wrong
-            feats = dict(self.features(ctx, self.model.inputs if self.model is not None else None))
+            feats = dict(self.features(ctx, self.model.features if self.model is not None else None))
             if self.model is not None:
                 p_wrong = round(self.model.p_wrong(feats), 4)
                 lv = confidence.level_for(p_wrong, th)
