@@ -314,6 +314,25 @@ def shipped_model(path: Path = MODEL) -> ConfidenceModel:
     return ConfidenceModel.load(path)
 
 
+#: the thresholds a composed draft is routed by (``<name>_composed`` in risk_policy.yaml, when set)
+COMPOSED_KEYS = ("p_wrong_medium", "p_wrong_high", "p_wrong_decline")
+
+
+def thresholds_for(thresholds: Mapping[str, float], composed: bool) -> Mapping[str, float]:
+    """The thresholds for one draft: a composed draft (a guide's typed sections quoted whole, ``Draft.units``) by
+    the ``*_composed`` values where the policy sets them, every other draft by the plain ones. The model ranks
+    composed drafts apart from the sentence drafts it was trained on (their probabilities sit higher, right
+    ones included), so they need cut-offs of their own, chosen on their dev rows (docs/risk-calibration.md)."""
+    if not composed:
+        return thresholds
+    return {**thresholds, **{k: thresholds[f"{k}_composed"] for k in COMPOSED_KEYS if f"{k}_composed" in thresholds}}
+
+
+def is_composed(ctx: AnswerContext) -> bool:
+    """The draft quotes a guide's typed sections whole (answer/generate/compose.py)."""
+    return bool(ctx.draft is not None and ctx.draft.units)
+
+
 def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
     """low / medium / high from the probability of being wrong and the policy's ``p_wrong_*`` thresholds."""
     if p_wrong >= thresholds["p_wrong_high"]:
@@ -325,6 +344,8 @@ def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
 
 def draft_worth_review(ctx: AnswerContext, thresholds: Mapping[str, float]) -> bool:
     """A held draft a person could approve or fix: supported sentences and a wrong-probability under
-    ``p_wrong_decline``. Without one the question is declined with the contact line and queues nothing."""
+    ``p_wrong_decline`` (a composed draft's own, :func:`thresholds_for`). Without one the question is declined with
+    the contact line and queues nothing."""
     p = ctx.signals.get("p_wrong")
-    return bool(ctx.sentences) and (p is None or float(p) < thresholds.get("p_wrong_decline", 1.01))
+    th = thresholds_for(thresholds, is_composed(ctx))
+    return bool(ctx.sentences) and (p is None or float(p) < th.get("p_wrong_decline", 1.01))

@@ -176,3 +176,17 @@ def test_composed_marks_a_draft_quoting_a_guides_sections() -> None:
     assert confidence.extract(ctx, SimpleNamespace())["composed"] == 0.0  # type: ignore[arg-type]
     ctx.draft = Draft(ctx.sentences, units=1)
     assert confidence.extract(ctx, SimpleNamespace())["composed"] == 1.0  # type: ignore[arg-type]
+
+
+def test_a_composed_draft_is_routed_by_its_own_thresholds() -> None:
+    from qa_service.answer.context import Draft
+
+    th = {**TH, "p_wrong_high_composed": 0.85, "p_wrong_decline_composed": 0.85}
+    assert confidence.thresholds_for(th, composed=False) is th
+    comp = confidence.thresholds_for(th, composed=True)
+    assert (comp["p_wrong_medium"], comp["p_wrong_high"], comp["p_wrong_decline"]) == (0.3, 0.85, 0.85)
+    ctx = _ctx("How do I apply?", "- Bring your ID card")
+    ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.88)
+    assert confidence.draft_worth_review(ctx, th)  # sentences chosen one by one: held below 0.9
+    ctx.draft = Draft(ctx.sentences, units=2)
+    assert not confidence.draft_worth_review(ctx, th)  # a guide's sections: declined at 0.85 and above
