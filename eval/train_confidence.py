@@ -52,6 +52,7 @@ class Case:
     item: Item
     condition: str  # gold | removed | oos
     judge: str  # cites_gold | key_facts | none
+    split_key: str | None = None  # what the split hashes when not the item id (a follow-up: its conversation)
 
 
 def cache_path(services: Services) -> Path:
@@ -79,8 +80,9 @@ def cases_for(services: Services, suite: str, sample: int | None) -> list[Case]:
 
     if suite in ("broad", "oos"):
         ensure_sample_knowledge(services)
-        if suite == "broad":  # follow-ups are asked without their history here: each case stands alone
-            return [Case(Item(**{**it.__dict__, "conversation_id": None}), "gold", "key_facts")
+        if suite == "broad":  # follow-ups are asked without their history here: each case stands alone, in its
+            # conversation's split as `qa eval --suite broad` splits it (a conversation is never on both sides)
+            return [Case(Item(**{**it.__dict__, "conversation_id": None}), "gold", "key_facts", it.split_key)
                     for it in map(to_item, read_set(BROAD, KNOWLEDGE))]
         return [Case(to_item(r), "oos", "none") for r in read_set(OOS, KNOWLEDGE)]
     if suite == "kenya_faq":
@@ -173,7 +175,7 @@ def collect(services: Services, suite: str, sample: int | None) -> list[dict[str
     steps: list[Step] = []
     for step in build_steps(services, record=False):  # the answer path's own steps; features only, no model
         if isinstance(step, LabelRisk):
-            step = LabelRisk(services.risk_policy, features=lambda ctx: confidence.extract(ctx, services))
+            step = LabelRisk(services.risk_policy, features=lambda ctx, _names: confidence.extract(ctx, services))
         if isinstance(step, Route):
             steps.append(capture)
         steps.append(step)
@@ -196,7 +198,8 @@ def collect(services: Services, suite: str, sample: int | None) -> list[dict[str
         snap = capture.last or {"draft": False, "features": None, "cited": [], "text": "", "level_other": "low",
                                 "reasons_other": [], "status_before_route": ctx.status}
         rows.append({"suite": suite, "id": it.id, "condition": case.condition, "lang": it.lang,
-                     "split": split_of(suite, it.id), "status": ctx.status, "outcome": outcome_of(ctx.status),
+                     "split": split_of(suite, case.split_key or it.id), "status": ctx.status,
+                     "outcome": outcome_of(ctx.status),
                      "label": label(case, snap) if snap["draft"] else None, **snap})
         if (i + 1) % 10 == 0:
             log.info("train_confidence progress suite=%s done=%d of=%d seconds=%.0f", suite, i + 1, len(cases),
@@ -365,18 +368,20 @@ def _utility(rows: list[dict[str, Any]], model: ConfidenceModel | None, th: dict
 
 
 def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None, not_answered_target: float = 0.70,
-                      declined_cap: float = 0.10, low_ratio: float = 0.5,
-                      min_medium: int = 10) -> tuple[dict[str, float], dict[str, Any]]:
+                      declined_cap: float = 0.10, low_ratio: float = 0.5, min_medium: int = 10,
+                      queue_cap: float = 20.0) -> tuple[dict[str, float], dict[str, Any]]:
     """On dev (``model`` None: the rows' out-of-fold probabilities, so no row is scored by a model fitted on it):
 
     1. ``p_wrong_decline`` = the lowest value at which answerable questions (gold present) are declined at most
        ``declined_cap`` in every suite: as many out-of-scope and gold-removed drafts as possible are declined
        with the contact line instead of queued;
-    2. ``p_wrong_high`` (≤ decline) = the highest value at which the questions whose gold was removed or that
-       no guide covers end held or declined at least ``not_answered_target`` of the time (the issue's 70%): the
-       fewest answerable questions held that meets it;
+    2. ``p_wrong_high`` (≤ decline), among the values whose review queue stays within ``queue_cap`` items per 100
+       dev questions (staff time is the limit; calibration.evaluate ``queue_per_100``): the highest at which the
+       questions whose gold was removed or that no guide covers end held or declined at least
+       ``not_answered_target`` of the time (the issue's 70%), i.e. the fewest answerable questions held that meets
+       it; when none meets it, the lowest (as many not answered as the queue allows);
     3. ``p_wrong_medium`` (< high) = the highest value at which low answers are wrong at most ``low_ratio`` as
-       often as medium ones (at least ``min_medium`` medium answers).
+       often as medium ones (at least ``min_medium`` medium answers), the queue still within ``queue_cap``.
     The utility (:func:`_utility`) of the result is reported beside it."""
     from eval.calibration import evaluate
 
@@ -395,19 +400,54 @@ def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None,
     def utility(th: dict[str, float]) -> float:
         return sum(_utility([r for r in rows if r["suite"] == s], model, th) for s in suites) / len(suites)
 
-    hi = min(grid)
+    within: list[tuple[float, float]] = []  # (p_wrong_high, not answered share) whose queue is within the cap
     for g in (g for g in grid if g <= dec):
-        th = {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": dec}
-        if (evaluate(rows, model, th)["unanswerable_not_answered_share"] or 0.0) >= not_answered_target:
-            hi = g
+        ev = evaluate(rows, model, {"p_wrong_medium": g, "p_wrong_high": g, "p_wrong_decline": dec})
+        if (ev["queue_per_100"] or 0.0) <= queue_cap:
+            within.append((g, ev["unanswerable_not_answered_share"] or 0.0))
+    meeting = [g for g, na in within if na >= not_answered_target]
+    hi = max(meeting) if meeting else min((g for g, _ in within), default=dec)
     th = {"p_wrong_medium": hi, "p_wrong_high": hi, "p_wrong_decline": dec}
     for med in sorted((g for g in grid if g < hi), reverse=True):
-        wl = evaluate(rows, model, {**th, "p_wrong_medium": med})["wrong_by_level"]
+        ev = evaluate(rows, model, {**th, "p_wrong_medium": med})
+        if (ev["queue_per_100"] or 0.0) > queue_cap:  # sampled medium answers are queue items too
+            break
+        wl = ev["wrong_by_level"]
         lo, mid = wl["low"]["wrong_share"], wl["medium"]["wrong_share"]
         if lo is not None and mid is not None and wl["medium"]["answered"] >= min_medium and lo <= low_ratio * mid:
             th["p_wrong_medium"] = med
             break
     return th, {"dev_utility": round(utility(th), 4), "dev": evaluate(rows, model, th)}
+
+
+def choose_composed_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None, th: dict[str, float],
+                               not_answered_target: float = 0.70, declined_cap: float = 0.10,
+                               queue_cap: float = 20.0) -> tuple[dict[str, float], dict[str, Any]]:
+    """The ``*_composed`` thresholds (qa_service/answer/confidence.py ``thresholds_for``) on the composed dev rows,
+    the same rules as :func:`choose_thresholds` 1–2 (medium: the plain one): ``p_wrong_decline_composed`` = the
+    lowest value declining at most ``declined_cap`` of the answerable composed drafts, ``p_wrong_high_composed``
+    (≤ it) the highest whose composed unanswerable drafts end held or declined at least ``not_answered_target``
+    with their queue within ``queue_cap`` per 100 (else the lowest within the cap)."""
+    from eval.calibration import evaluate, row_composed
+
+    comp = [r for r in rows if row_composed(r)]
+    grid = [round(float(x), 4) for x in np.arange(0.05, 1.001, 0.0125)]
+    dec = 1.01
+    for g in sorted(grid, reverse=True):
+        ev = evaluate(comp, model, {**th, "p_wrong_high_composed": g, "p_wrong_decline_composed": g})
+        if (ev["gold_declined_share"] or 0.0) <= declined_cap:
+            dec = g
+        else:
+            break
+    within: list[tuple[float, float]] = []
+    for g in (g for g in grid if g <= dec):
+        ev = evaluate(comp, model, {**th, "p_wrong_high_composed": g, "p_wrong_decline_composed": dec})
+        if (ev["queue_per_100"] or 0.0) <= queue_cap:
+            within.append((g, ev["unanswerable_not_answered_share"] or 0.0))
+    meeting = [g for g, na in within if na >= not_answered_target]
+    hi = max(meeting) if meeting else min((g for g, _ in within), default=dec)
+    out = {"p_wrong_high_composed": hi, "p_wrong_decline_composed": dec}
+    return out, {"composed_dev_rows": len(comp), "dev": evaluate(comp, model, {**th, **out})}
 
 
 def auc(scores: list[float], labels: list[int]) -> float | None:
@@ -435,6 +475,9 @@ def main() -> None:
                         help="choose the features on dev by forward selection (select_features) over SELECTABLE")
     parser.add_argument("--features", default="", help="comma-separated subset of confidence.CANDIDATES "
                         "(default confidence.FEATURES)")
+    parser.add_argument("--composed-thresholds", action="store_true",
+                        help="do not refit: score the dev rows with the shipped model and choose only the "
+                        "*_composed thresholds (choose_composed_thresholds); printed, put them in risk_policy.yaml")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     services = Services(load_settings())
@@ -452,6 +495,14 @@ def main() -> None:
     if args.collect_only:
         return
     dev_all = [r for r in cached if r["split"] == "dev" and r["suite"] in wanted]
+    if args.composed_thresholds:
+        from qa_service.answer.risk import load_policy
+
+        th = {k: v for k, v in load_policy().thresholds.items() if k.startswith("p_wrong_")}
+        chosen_c, info_c = choose_composed_thresholds(dev_all, ConfidenceModel.load(args.out), th)
+        log.info("train_confidence composed thresholds (put them in risk_policy.yaml) %s dev=%s",
+                 json.dumps(chosen_c), json.dumps(info_c, default=str))
+        return
     dev = [r for r in dev_all if r["label"] is not None]
     selection: list[Any] = []
     if args.select:

@@ -72,9 +72,20 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 }
 
 
+#: a clause holding a redaction placeholder ("我的电话是[CN_MOBILE]，", "my email is [EMAIL]."): the asker giving their
+#: own details, not asking for a phone number or an address (qa_service/guard/pii.py writes the placeholders)
+_OWN_DATA_CLAUSE = re.compile(r"[^,，.。;；!！?？\n]*\[[A-Z][A-Z_]+\][^,，.。;；!！?？\n]*[,，.。;；!！?？]?")
+
+
+def _asked_part(question: str) -> str:
+    """The question without the clauses in which the asker gives their own (redacted) details."""
+    return _OWN_DATA_CLAUSE.sub(" ", question)
+
+
 def asked_types(question: str) -> set[str]:
     """The answer types a question asks for (empty when it asks for none of them)."""
-    return {name for name, (cue, _) in _TYPES.items() if cue.search(question)}
+    q = _asked_part(question)
+    return {name for name, (cue, _) in _TYPES.items() if cue.search(q)}
 
 
 def stated_types(sentence: str, wanted: set[str]) -> set[str]:
@@ -109,15 +120,16 @@ _ELEMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _BROAD = re.compile(
     r"(?i)怎么办理|如何办理|怎样办理|怎么办|如何申请|怎么申请|怎样申请|申请流程|办理流程|什么手续|哪些手续|要办什么|需要做什么|要做什么"
-    r"|怎么弄|怎么登记|如何登记|怎么领|如何领|去办"
-    r"|\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:apply|get|register|renew|obtain|replace|go\s+about)\b"
-    r"|\bhow\s+to\s+(?:apply|get|register|renew|obtain|replace)\b|\bwhat\s+(?:do|should|must)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?do\b"
+    r"|怎么弄|怎么登记|如何登记|怎么领|如何领|去办|(?:怎么|如何|怎样)[补换续]?(?:办|领)"
+    r"|\bhow\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?:apply|get|register|renew|obtain|replace|claim|go\s+about)\b"
+    r"|\bhow\s+to\s+(?:apply|get|register|renew|obtain|replace|claim)\b|\bwhat\s+(?:do|should|must)\s+(?:i|we)\s+(?:need\s+to\s+|have\s+to\s+)?do\b"
     r"|\bwhat\s+is\s+the\s+(?:process|procedure)\b|\bwhat\s+are\s+the\s+steps\b|\bhow\s+does\s+(?:it|the\s+\w+)\s+work\b")
 
 
 def asked_elements(question: str) -> list[str]:
     """The guide elements (section types) a question asks about, in a fixed order; empty when it names none."""
-    return [name for name, cue in _ELEMENTS if cue.search(question)]
+    q = _asked_part(question)
+    return [name for name, cue in _ELEMENTS if cue.search(q)]
 
 
 def asks_broadly(question: str) -> bool:

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +53,9 @@ CANDIDATES: tuple[str, ...] = (
     # scale-free replacements and answer-level checks
     "sparse_top_norm", "sparse_ratio12", "cited_dense_gap", "answer_dense_max", "answer_dense_mean",
     "answer_coverage", "title_coverage", "rare_cited", "unseen_share", "cited_term_share", "q_terms",
+    # how the draft was made: 1 when it quotes a guide's typed sections whole (answer/generate/compose.py), 0 when
+    # its sentences were chosen one by one or it is an FAQ entry's answer
+    "composed",
 )
 #: the shipped model's inputs (eval/train_confidence.py fits these by default): IDF-weighted coverage of the
 #: question's terms by the cited passages, the best BM25 score over the question's IDF mass, the dense similarity
@@ -101,10 +104,31 @@ def _faq_question(text: str) -> str:
     return first
 
 
-def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
-    """The features of one drafted answer (see the module docstring); needs the retrieve step's signals."""
+def needed(names: Collection[str] | None) -> frozenset[str]:
+    """The :data:`CANDIDATES` a model reading ``names`` needs (``<feature>*en`` reads ``feature`` and ``zh``);
+    None: every candidate (what a training run collects)."""
+    if names is None:
+        return frozenset(CANDIDATES)
+    out = set()
+    for n in names:
+        base, _, lang = n.partition("*")
+        out.add(base)
+        if lang:
+            out.add("zh")
+    if "cited_dense_gap" in out:
+        out |= {"cited_dense", "dense_top"}
+    return frozenset(out)
+
+
+def extract(ctx: AnswerContext, services: Services, names: Collection[str] | None = None) -> dict[str, float]:
+    """The features of one drafted answer (see the module docstring); needs the retrieve step's signals.
+
+    ``names``: only what a model reading these inputs needs is computed and returned (the answer path passes the
+    shipped model's; the store queries and encodings no input needs are skipped); None: all :data:`CANDIDATES`."""
     from qa_service.kb.search import visibility_for
     from qa_service.kb.types import SearchFilter
+
+    need = needed(names)
 
     query = ctx.query
     sig = ctx.signals
@@ -125,6 +149,7 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     f["passages"] = float(sum(1 for p in passages if p.via is None))  # retrieved (not sections added beside them)
     if len(passages) > 1 and passages[0].score > 0:
         f["fused_margin"] = (passages[0].score - passages[1].score) / passages[0].score
+    f["composed"] = 1.0 if units else 0.0
     f["sentences"] = float(units if units else len(ctx.sentences))  # a quoted section counts once, as one choice
     f["removed"] = float(sum(1 for r in ctx.removed if r.get("reason") == "unsupported"))
     supports = [float(s.support) for s in ctx.sentences if s.support is not None]
@@ -144,12 +169,12 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
     qvec = sig.get("query_vector")
     live = services.live.get(ctx.tenant) if qvec is not None and first is not None else None
     if live is None or first is None or qvec is None:
-        return {k: round(float(v), 5) for k, v in f.items()}
+        return _rounded(f, names, need)
     _, reader = live
     flt = SearchFilter(visibility=visibility_for(ctx.channel), exclude_source_ids=ctx.exclude_sources or None)
     sparse_q = services.sparse.embed_query(query)
-    dense_hits = reader.dense(qvec, flt, 5)
-    sparse_hits = reader.sparse(sparse_q, flt, 5)
+    dense_hits = reader.dense(qvec, flt, 5) if need & _NEEDS_DENSE_HITS else []
+    sparse_hits = reader.sparse(sparse_q, flt, 5) if need & _NEEDS_SPARSE_HITS else []
     if len(dense_hits) > 1:
         f["dense_margin"] = dense_hits[0].score - dense_hits[1].score
     d_src = {str(h.payload.get("source_id")) for h in dense_hits[:3]}
@@ -164,9 +189,13 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
         anchor = next((p for p in passages if p.via is None and p.source_id == first.source_id), None)
         if anchor is not None and all(anchor is not p for p in cited_passages):
             cited_passages.append(anchor)
-    points = reader.get([p.chunk_id for p in cited_passages], with_vectors=True)
+    points = reader.get([p.chunk_id for p in cited_passages], with_vectors=True) \
+        if need & {"cited_dense", "cited_dense_gap"} else []
     if points:
         f["cited_dense"] = max(_cos(qvec, pt.dense) for pt in points)
+    f["cited_dense_gap"] = f["cited_dense"] - f["dense_top"]
+    if not need & _NEEDS_TERMS and not need & _NEEDS_ANSWER_DENSE:
+        return _rounded(f, names, need)
     stats = services.term_stats.get(ctx.tenant, live[0], reader)
     q_tokens = sorted(set(sparse_q.indices))
     cited_tokens = [set(services.sparse.embed_document(p.text).indices) for p in cited_passages]
@@ -178,7 +207,6 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
         f["sparse_top_norm"] = sparse_hits[0].score / mass
     if len(sparse_hits) > 1 and sparse_hits[0].score > 0:
         f["sparse_ratio12"] = sparse_hits[1].score / sparse_hits[0].score
-    f["cited_dense_gap"] = f["cited_dense"] - f["dense_top"]
     if mass > 0:
         f["unseen_share"] = sum(w for t, w in idf.items() if stats.df.get(t, 0) == 0) / mass
     if q_tokens:
@@ -186,16 +214,31 @@ def extract(ctx: AnswerContext, services: Services) -> dict[str, float]:
         f["cited_term_share"] = sum(1 for t in q_tokens if t in union) / len(q_tokens)
         rare = sorted(q_tokens, key=lambda t: -idf[t])[:2]  # the question's two most distinctive terms
         f["rare_cited"] = sum(1 for t in rare if t in union) / len(rare)
-        heads = " ".join(f"{p.title} {p.heading}" for p in cited_passages)
-        f["title_coverage"] = stats.coverage(q_tokens, set(services.sparse.embed_document(heads).indices))
-        answer = " ".join(s.text for s in ctx.sentences)
-        f["answer_coverage"] = stats.coverage(q_tokens, set(services.sparse.embed_document(answer).indices))
+        if "title_coverage" in need:
+            heads = " ".join(f"{p.title} {p.heading}" for p in cited_passages)
+            f["title_coverage"] = stats.coverage(q_tokens, set(services.sparse.embed_document(heads).indices))
+        if "answer_coverage" in need:
+            answer = " ".join(s.text for s in ctx.sentences)
+            f["answer_coverage"] = stats.coverage(q_tokens, set(services.sparse.embed_document(answer).indices))
     texts = [s.text for s in ctx.sentences if s.text.strip()]
-    if texts:  # does the draft itself say something close to the question (not only the passage it cites)
+    if texts and need & _NEEDS_ANSWER_DENSE:  # does the draft itself say something close to the question
         vecs = services.fallback_generator.vectors.encode(texts)
         sims = [_cos(qvec, v) for v in vecs]
         f["answer_dense_max"], f["answer_dense_mean"] = max(sims), sum(sims) / len(sims)
-    return {k: round(float(v), 5) for k, v in f.items()}
+    return _rounded(f, names, need)
+
+
+#: which candidates need which work: the dense / BM25 top-5 store queries, the term statistics, the encoder
+_NEEDS_DENSE_HITS = frozenset({"dense_margin", "dense_agrees", "retrievers_agree"})
+_NEEDS_SPARSE_HITS = frozenset({"sparse_agrees", "retrievers_agree", "sparse_top_norm", "sparse_ratio12"})
+_NEEDS_TERMS = frozenset({"cited_coverage", "q_terms", "sparse_top_norm", "unseen_share", "cited_term_share",
+                          "rare_cited", "title_coverage", "answer_coverage"})
+_NEEDS_ANSWER_DENSE = frozenset({"answer_dense_max", "answer_dense_mean"})
+
+
+def _rounded(f: dict[str, float], names: Collection[str] | None, need: frozenset[str]) -> dict[str, float]:
+    """The features, rounded: all of them without ``names``, else the ones a model reading ``names`` needs."""
+    return {k: round(float(v), 5) for k, v in f.items() if names is None or k in need}
 
 
 def file_sha256(path: Path) -> str:
@@ -271,6 +314,25 @@ def shipped_model(path: Path = MODEL) -> ConfidenceModel:
     return ConfidenceModel.load(path)
 
 
+#: the thresholds a composed draft is routed by (``<name>_composed`` in risk_policy.yaml, when set)
+COMPOSED_KEYS = ("p_wrong_medium", "p_wrong_high", "p_wrong_decline")
+
+
+def thresholds_for(thresholds: Mapping[str, float], composed: bool) -> Mapping[str, float]:
+    """The thresholds for one draft: a composed draft (a guide's typed sections quoted whole, ``Draft.units``) by
+    the ``*_composed`` values where the policy sets them, every other draft by the plain ones. The model ranks
+    composed drafts apart from the sentence drafts it was trained on (their probabilities sit higher, right
+    ones included), so they need cut-offs of their own, chosen on their dev rows (docs/risk-calibration.md)."""
+    if not composed:
+        return thresholds
+    return {**thresholds, **{k: thresholds[f"{k}_composed"] for k in COMPOSED_KEYS if f"{k}_composed" in thresholds}}
+
+
+def is_composed(ctx: AnswerContext) -> bool:
+    """The draft quotes a guide's typed sections whole (answer/generate/compose.py)."""
+    return bool(ctx.draft is not None and ctx.draft.units)
+
+
 def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
     """low / medium / high from the probability of being wrong and the policy's ``p_wrong_*`` thresholds."""
     if p_wrong >= thresholds["p_wrong_high"]:
@@ -282,6 +344,8 @@ def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
 
 def draft_worth_review(ctx: AnswerContext, thresholds: Mapping[str, float]) -> bool:
     """A held draft a person could approve or fix: supported sentences and a wrong-probability under
-    ``p_wrong_decline``. Without one the question is declined with the contact line and queues nothing."""
+    ``p_wrong_decline`` (a composed draft's own, :func:`thresholds_for`). Without one the question is declined with
+    the contact line and queues nothing."""
     p = ctx.signals.get("p_wrong")
-    return bool(ctx.sentences) and (p is None or float(p) < thresholds.get("p_wrong_decline", 1.01))
+    th = thresholds_for(thresholds, is_composed(ctx))
+    return bool(ctx.sentences) and (p is None or float(p) < th.get("p_wrong_decline", 1.01))

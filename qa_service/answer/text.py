@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa_service.text import HAN, SENTENCES, is_chinese
+from qa_service.text import HAN, Splitter, is_chinese
 
 if TYPE_CHECKING:
     from nltk.stem.snowball import SnowballStemmer
@@ -29,6 +29,9 @@ ZH_STOP = frozenset("的了吗呢吧啊么是在和与及或我你他她它们�
 #: a line break inside an English sentence (PDF text wraps lines): the line does not end a sentence and the next
 #: line goes on in lower case ("a guide for employers and\nemployees")
 _LINE_WRAP = re.compile(r"(?<=[A-Za-z,;(\-])[ \t]*\n(?=[ \t]*[a-z])")
+#: answer sentences: an English semicolon joins two halves of one statement ("cancel the permit in the app; unused
+#: whole months are refunded"), so it does not end one here (the Chinese "；" still does, as in the LLM parser)
+_ANSWER_SENTENCES = Splitter(semicolon=False)
 _LIST_MARK = re.compile(r"^(?:\(?\d{1,2}[.)]|[（(]?[一二三四五六七八九十]{1,3}[、.）)]|[a-z][.)])$")
 
 
@@ -36,7 +39,7 @@ def split_sentences(text: str) -> list[str]:
     """Split into sentences at Chinese and English punctuation and line breaks; a list marker split off on its own
     ("1.", "(2)", "三、") stays with the text it numbers, and an English line that wraps into a lower-case next line
     is one line."""
-    parts = SENTENCES.split(_LINE_WRAP.sub(" ", text))
+    parts = _ANSWER_SENTENCES.split(_LINE_WRAP.sub(" ", text))
     out: list[str] = []
     mark = ""
     for p in parts:

@@ -39,3 +39,20 @@ def test_a_question_that_asks_for_no_particular_kind_asks_for_none() -> None:
 ])
 def test_sentences_state_a_kind_of_fact(sentence: str, kind: str, states: bool) -> None:
     assert (kind in stated_types(sentence, {kind})) is states
+
+
+def test_the_askers_own_redacted_details_are_not_what_they_ask_for() -> None:
+    from qa_service.answer.answer_types import asked_elements, asks_broadly
+
+    # "my phone is ..." gives a number, it does not ask for the office's: the broad "how do I replace it" remains
+    redacted = "我的电话是[CN_MOBILE],身份证丢了怎么补办?"
+    assert asked_elements(redacted) == [] and "contact" not in asked_types(redacted) and asks_broadly(redacted)
+    assert asked_elements("My email is [EMAIL]. Where do I renew my passport?") == ["place_time"]
+    assert asked_elements("身份证补办的咨询电话是多少？") == ["contact"]  # a question about the phone still asks it
+
+
+@pytest.mark.parametrize("question", ["身份证丢了怎么补办？", "驾驶证到期了如何换领？", "How do I claim back tax I overpaid?"])
+def test_how_do_i_replace_or_claim_asks_broadly(question: str) -> None:
+    from qa_service.answer.answer_types import asks_broadly
+
+    assert asks_broadly(question)

@@ -124,3 +124,69 @@ def test_per_language_inputs_read_the_feature_on_that_language_only() -> None:
     m = ConfidenceModel(("cited_dense*en",), [0.5], [0.1], [-1.0], 0.0, [0.0, 1.0], [0.0, 1.0])
     assert m.raw(en) < 0.5 < m.raw({"zh": 0.0, "cited_dense": 0.3})  # closer on English: less likely wrong
     assert m.raw({"zh": 1.0, "cited_dense": 0.9}) == m.raw({"zh": 1.0, "cited_dense": 0.1})  # not read on zh
+
+
+class _CountingReader:
+    """A store reader that counts the queries made of it (the store is the network boundary here)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def dense(self, *_a: object) -> list[object]:
+        self.calls.append("dense")
+        return []
+
+    def sparse(self, *_a: object) -> list[object]:
+        self.calls.append("sparse")
+        return []
+
+    def get(self, *_a: object, **_k: object) -> list[object]:
+        self.calls.append("get")
+        return []
+
+
+def _store_services(reader: _CountingReader) -> SimpleNamespace:
+    from qa_service.kb.embed import SparseEmbedder
+
+    return SimpleNamespace(live=SimpleNamespace(get=lambda _t: (1, reader)), sparse=SparseEmbedder(),
+                           term_stats=SimpleNamespace(get=lambda *_a: SimpleNamespace(
+                               coverage=lambda *_b: 0.5, idf=lambda _t: 1.0, df={})),
+                           fallback_generator=SimpleNamespace(vectors=SimpleNamespace(
+                               encode=lambda texts: [[1.0, 0.0]] * len(texts))))
+
+
+def test_only_the_models_inputs_are_computed_on_the_answer_path() -> None:
+    ctx = _ctx("How long does a residence permit take?", "It is issued within 10 working days.")
+    ctx.vectors = {ctx.query: [1.0, 0.0]}
+    reader = _CountingReader()
+    every = confidence.extract(ctx, _store_services(reader))  # type: ignore[arg-type]
+    assert set(every) == set(CANDIDATES) and reader.calls.count("dense") == 1
+    reader.calls.clear()
+    few = confidence.extract(ctx, _store_services(reader), ("cited_coverage", "faq_question_overlap"))  # type: ignore[arg-type]
+    assert set(few) == {"cited_coverage", "faq_question_overlap"}
+    assert "dense" not in reader.calls and "sparse" not in reader.calls and "get" not in reader.calls
+    assert few["cited_coverage"] == every["cited_coverage"]
+    assert confidence.needed(("cited_dense*zh",)) == {"cited_dense", "zh"}
+
+
+def test_composed_marks_a_draft_quoting_a_guides_sections() -> None:
+    from qa_service.answer.context import Draft
+
+    ctx = _ctx("What documents do I need?", "- Your ID card")
+    assert confidence.extract(ctx, SimpleNamespace())["composed"] == 0.0  # type: ignore[arg-type]
+    ctx.draft = Draft(ctx.sentences, units=1)
+    assert confidence.extract(ctx, SimpleNamespace())["composed"] == 1.0  # type: ignore[arg-type]
+
+
+def test_a_composed_draft_is_routed_by_its_own_thresholds() -> None:
+    from qa_service.answer.context import Draft
+
+    th = {**TH, "p_wrong_high_composed": 0.85, "p_wrong_decline_composed": 0.85}
+    assert confidence.thresholds_for(th, composed=False) is th
+    comp = confidence.thresholds_for(th, composed=True)
+    assert (comp["p_wrong_medium"], comp["p_wrong_high"], comp["p_wrong_decline"]) == (0.3, 0.85, 0.85)
+    ctx = _ctx("How do I apply?", "- Bring your ID card")
+    ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.88)
+    assert confidence.draft_worth_review(ctx, th)  # sentences chosen one by one: held below 0.9
+    ctx.draft = Draft(ctx.sentences, units=2)
+    assert not confidence.draft_worth_review(ctx, th)  # a guide's sections: declined at 0.85 and above

@@ -30,7 +30,8 @@ def _services(data: Path, models: dict[str, Any], **thresholds: float) -> Any:
 
     svc = Services(load_settings(None, data_dir=str(data)))
     svc.__dict__["dense"], svc.__dict__["sparse"] = models["dense"], models["sparse"]
-    if thresholds:
+    if thresholds:  # a threshold set for a test applies to composed drafts too (their own *_composed values)
+        thresholds = {**{f"{k}_composed": v for k, v in thresholds.items()}, **thresholds}
         policy = svc.risk_policy
         svc.__dict__["risk_policy"] = dataclasses.replace(policy, thresholds={**policy.thresholds, **thresholds})
     return svc
@@ -63,9 +64,9 @@ def _review_items(svc: Any) -> int:
 def test_store_backed_features_are_measured(city: Any) -> None:
     ctx, _ = ask(city, "How long until a lost ID card is replaced?", "city")
     f = ctx.signals["confidence_features"]
-    assert set(f) == set(confidence.CANDIDATES)
+    # the answer path computes only the shipped model's inputs (all candidates only when training collects them)
+    assert set(f) == set(confidence.needed(confidence.shipped_model().features))
     assert 0.3 < f["cited_dense"] <= 1.0 and 0.0 < f["cited_coverage"] <= 1.0  # measured from the store, not left 0
-    assert f["dense_agrees"] in (0.0, 1.0) and f["retrievers_agree"] in (0.0, 1.0)
     assert 0.0 <= ctx.signals["p_wrong"] <= 1.0
 
 

@@ -74,3 +74,10 @@ def test_a_table_header_row_is_the_context_of_its_rows_not_a_sentence() -> None:
 ])
 def test_only_an_elliptical_follow_up_takes_the_previous_turn(question: str, elliptical: bool) -> None:
     assert is_elliptical(question) is elliptical
+
+
+def test_an_english_semicolon_does_not_split_an_answer_sentence_a_chinese_one_does() -> None:
+    # the second half carries the fact ("refunded"); quoting the first half alone dropped it
+    assert split_sentences("If you sell the car, cancel the permit in the app; unused whole months are refunded.") \
+        == ["If you sell the car, cancel the permit in the app; unused whole months are refunded."]
+    assert split_sentences("补领20元；当日办结。") == ["补领20元；", "当日办结。"]

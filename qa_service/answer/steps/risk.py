@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from qa_service.answer import confidence
 from qa_service.answer.answer_types import asked_types, stated_types
@@ -21,10 +21,11 @@ class LabelRisk:
     always = False
 
     def __init__(self, policy: RiskPolicy,
-                 features: Callable[[AnswerContext], Mapping[str, float]] | None = None,
+                 features: Callable[[AnswerContext, Collection[str] | None], Mapping[str, float]] | None = None,
                  model: confidence.ConfidenceModel | None = None) -> None:
-        """``features`` computes the correctness estimate's inputs (answer/confidence.py ``extract``); ``model`` is
-        the calibrated wrong-answer model (None: features only, as the training run collects them)."""
+        """``features(ctx, names)`` computes the correctness estimate's inputs (answer/confidence.py ``extract``):
+        with a model, only the inputs it reads (``names`` = its features); ``model`` is the calibrated wrong-answer
+        model (None: every candidate feature, as the training run collects them)."""
         self.policy = policy
         self.features = features
         self.model = model
@@ -37,10 +38,10 @@ class LabelRisk:
         feats: dict[str, float] = {}
         p_wrong: float | None = None
         if self.features is not None:  # the level comes from the calibrated probability of being wrong
-            feats = dict(self.features(ctx))
+            feats = dict(self.features(ctx, self.model.features if self.model is not None else None))
             if self.model is not None:
                 p_wrong = round(self.model.p_wrong(feats), 4)
-                lv = confidence.level_for(p_wrong, th)
+                lv = confidence.level_for(p_wrong, confidence.thresholds_for(th, confidence.is_composed(ctx)))
                 if lv != "low":
                     ctx.add_reason("likely_wrong" if lv == "high" else "possibly_wrong")
         else:  # no estimate wired (unit tests of this step): the retrieval-confidence rule
