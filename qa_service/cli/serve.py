@@ -8,10 +8,14 @@ and the rate counts and conversations (Redis when ``server.redis_url`` is set, e
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
 from qa_service.cli.common import _state, console, get_services, setup_logging
+
+if TYPE_CHECKING:
+    from qa_service.settings import Settings
 
 
 def serve(
@@ -49,6 +53,7 @@ def serve(
             uvicorn.run(create_app(services), host=bind, port=at, log_level="warning")
         else:
             services.close()  # each worker process builds its own services from the same settings
+            _prepare_workers(services.settings)
             if _state["config"] is not None:
                 os.environ["QA_CONFIG"] = str(_state["config"])
             os.environ["QA_SERVER__WORKERS"] = str(n)
@@ -57,3 +62,27 @@ def serve(
     finally:
         if worker is not None:
             worker.stop()
+
+
+def _prepare_workers(settings: Settings) -> None:
+    """Before N workers start: embed (or load) the input guard's exemplar vectors once, in a short-lived process,
+    into data_dir/cache, so the workers load that file instead of each embedding some 600 texts at once (what
+    made two cold workers take minutes to get ready on a busy 2-core machine)."""
+    import multiprocessing
+
+    proc = multiprocessing.get_context("spawn").Process(target=_warm_shared, args=(settings,), name="qa-prepare")
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        console.print(f"[yellow]warning:[/yellow] preparing the workers failed (exit {proc.exitcode}); each worker "
+                      "prepares itself")
+
+
+def _warm_shared(settings: Settings) -> None:
+    from qa_service.services import Services
+
+    services = Services(settings, migrate=False)
+    try:
+        services.similarity_guard.warm()
+    finally:
+        services.close()

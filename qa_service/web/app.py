@@ -9,6 +9,7 @@ sealed shards every worker opens read-only; ingestion jobs are queued in the dat
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -76,6 +77,8 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
         app.state.metrics.request_seconds.labels(route=path, method=request.method,
                                                  status=str(response.status_code)).observe(
             time.perf_counter() - start)
+        if path == "/readyz":  # which of several workers answered (the bench waits until each one is ready)
+            response.headers["X-Worker-Pid"] = str(os.getpid())
         return response
 
     app.include_router(health_router)
