@@ -1,5 +1,6 @@
-"""Benchmark helpers that run the service in subprocesses: the HTTP server under concurrent load,
-`qa ask` cold start and `qa serve` time-to-ready. Loopback only."""
+"""Benchmark helpers that run the service in subprocesses: the HTTP server under concurrent load (one or several
+API workers), a flooding client beside polite ones, `qa ask` cold start and `qa serve` time-to-ready. Loopback
+only; distinct clients get distinct loopback source addresses (127.0.x.y), as the rate limits key on the address."""
 
 from __future__ import annotations
 
@@ -88,14 +89,18 @@ class Server:
     log_file: Path
 
 
-def start_server(data_dir: Path, tenant: str, log_file: Path, timeout_s: float = 180.0) -> Server:
-    """`qa serve --no-bootstrap` on a free loopback port; returns once /readyz answers 200."""
+def start_server(data_dir: Path, tenant: str, log_file: Path, timeout_s: float = 180.0, workers: int = 1,
+                 env: dict[str, str] | None = None) -> Server:
+    """`qa serve --no-bootstrap --workers N` on a free loopback port; returns once /readyz answers 200 (with
+    several workers: once every worker has answered it, see :func:`_all_workers_ready`). ``env`` adds to the
+    child's environment (e.g. the rate limits back on)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     fh = log_file.open("wb")
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "qa_service", "serve", "--no-bootstrap", "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=child_env(data_dir, tenant))
+                             "--port", str(port), "--workers", str(workers)],
+                            stdout=fh, stderr=subprocess.STDOUT, env={**child_env(data_dir, tenant), **(env or {})})
     fh.close()
     with httpx.Client(timeout=2.0) as client:
         while True:
@@ -110,8 +115,26 @@ def start_server(data_dir: Path, tenant: str, log_file: Path, timeout_s: float =
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+    if workers > 1:
+        _all_workers_ready(base, workers, start + timeout_s)
     ready = time.perf_counter() - start
     return Server(proc, base, ready, log_file)
+
+
+def _all_workers_ready(base: str, workers: int, deadline: float) -> None:
+    """Each new connection goes to whichever worker accepts it first: ask /readyz on fresh connections until as
+    many distinct worker pids (the ``X-Worker-Pid`` header) have answered 200 as there are workers."""
+    seen: set[str] = set()
+    while len(seen) < workers and time.perf_counter() < deadline:
+        try:
+            r = httpx.get(f"{base}/readyz", timeout=2.0)
+            if r.status_code == 200 and r.headers.get("x-worker-pid"):
+                seen.add(r.headers["x-worker-pid"])
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.02)
+    if len(seen) < workers:
+        log.warning("only %d of %d workers answered /readyz", len(seen), workers)
 
 
 def stop_server(server: Server) -> int:
@@ -179,3 +202,105 @@ def run_load(base: str, tenant: str, questions: list[str], concurrency: int, req
              time_cap_s: float) -> dict[str, Any]:
     """``requests`` POST /api/v1/ask with ``concurrency`` clients (stops early at ``time_cap_s``)."""
     return asyncio.run(_load(base, tenant, questions, concurrency, requests, time_cap_s))
+
+
+def _client_address(group: int, n: int) -> str:
+    """A loopback source address of its own per client (Linux routes all of 127.0.0.0/8 to lo)."""
+    return f"127.0.{group}.{n + 1}"
+
+
+async def _flood(base: str, tenant: str, questions: list[str], polite: int, polite_interval_s: float,
+                 flood_connections: int, seconds: float) -> dict[str, Any]:
+    polite_ms: list[float] = []
+    polite_status: dict[int, int] = {}
+    flood_status: dict[int, int] = {}
+    flood_ms: list[float] = []
+    end = time.perf_counter() + seconds
+
+    def count(statuses: dict[int, int], code: int) -> None:
+        statuses[code] = statuses.get(code, 0) + 1
+
+    async def polite_client(i: int) -> None:
+        transport = httpx.AsyncHTTPTransport(local_address=_client_address(1, i))
+        async with httpx.AsyncClient(transport=transport, timeout=60.0) as client:
+            await asyncio.sleep(i * polite_interval_s / polite)  # spread over the interval
+            n = i
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(f"{base}/api/v1/ask", json={"question": questions[n % len(questions)],
+                                                                      "tenant": tenant})
+                    count(polite_status, r.status_code)
+                    if r.status_code == 200:
+                        polite_ms.append((time.perf_counter() - t0) * 1000)
+                except httpx.HTTPError:
+                    count(polite_status, 0)
+                n += polite
+                await asyncio.sleep(max(0.0, polite_interval_s - (time.perf_counter() - t0)))
+
+    async def flooder(client: httpx.AsyncClient, k: int) -> None:
+        n = k
+        while time.perf_counter() < end:
+            t0 = time.perf_counter()
+            try:
+                r = await client.post(f"{base}/api/v1/ask", json={"question": questions[n % len(questions)],
+                                                                  "tenant": tenant})
+                count(flood_status, r.status_code)
+                flood_ms.append((time.perf_counter() - t0) * 1000)
+            except httpx.HTTPError:
+                count(flood_status, 0)
+            n += 1
+
+    transport = httpx.AsyncHTTPTransport(local_address=_client_address(2, 0))
+    limits = httpx.Limits(max_connections=flood_connections, max_keepalive_connections=flood_connections)
+    async with httpx.AsyncClient(transport=transport, timeout=60.0, limits=limits) as flood_client:
+        start = time.perf_counter()
+        await asyncio.gather(*(polite_client(i) for i in range(polite)),
+                             *(flooder(flood_client, k) for k in range(flood_connections)))
+        elapsed = time.perf_counter() - start
+    polite_total = sum(polite_status.values())
+    flood_total = sum(flood_status.values())
+    return {
+        "seconds": round(elapsed, 1), "polite_clients": polite, "polite_interval_s": polite_interval_s,
+        "flood_connections": flood_connections,
+        "polite": {"requests": polite_total, "statuses": polite_status, "ok": polite_status.get(200, 0),
+                   "p50_ms": round(percentile(polite_ms, 50), 1), "p95_ms": round(percentile(polite_ms, 95), 1)},
+        "flood": {"requests": flood_total, "statuses": flood_status, "req_per_s": round(flood_total / elapsed, 1),
+                  "share_429": round(flood_status.get(429, 0) / flood_total, 3) if flood_total else 0.0,
+                  "p50_ms": round(percentile(flood_ms, 50), 1)},
+    }
+
+
+def run_flood(base: str, tenant: str, questions: list[str], polite: int = 20, polite_interval_s: float = 4.0,
+              flood_connections: int = 8, seconds: float = 30.0) -> dict[str, Any]:
+    """``polite`` clients (each its own address) asking one question every ``polite_interval_s`` (under the
+    per-minute limit), while one address floods with ``flood_connections`` connections asking back to back."""
+    return asyncio.run(_flood(base, tenant, questions, polite, polite_interval_s, flood_connections, seconds))
+
+
+def bench_workers(data_dir: Path, tenant: str, questions: list[str], log_dir: Path, workers: int = 2,
+                  clients: int = 8, requests: int = 400, flood_s: float = 30.0,
+                  redis_url: str | None = None) -> dict[str, Any]:
+    """Issue 19 item 3: answers/s at ``clients`` clients with ``workers`` API workers (rate limits off), then a
+    flood beside 20 polite clients with the citizen limits on (shared in Redis when ``redis_url``, else in the
+    database). Targets: >= 50 answers/s and 0 errors at 8 clients; the flooder held to 429, the polite clients
+    all answered with p95 < 1 s."""
+    shared = {"QA_SERVER__REDIS_URL": redis_url, "QA_SERVER__REDIS_PREFIX": f"qa:bench:{os.getpid()}"} \
+        if redis_url else {}
+    server = start_server(data_dir, tenant, log_dir / f"serve-workers{workers}.log", workers=workers, env=shared)
+    try:
+        run_load(server.base, tenant, questions, workers * 2, workers * 6, 120.0)  # every worker warm
+        load = run_load(server.base, tenant, questions, clients, requests, 300.0)
+    finally:
+        stop_server(server)
+    limits = {**shared, "QA_SERVER__CITIZEN_RATE_PER_MINUTE": "20", "QA_SERVER__CITIZEN_RATE_PER_MINUTE_TOTAL": "40"}
+    server = start_server(data_dir, tenant, log_dir / f"serve-flood{workers}.log", workers=workers, env=limits)
+    try:
+        run_load(server.base, tenant, questions, workers * 2, workers * 6, 120.0)  # from 127.0.0.1: no one else's
+        flood = run_flood(server.base, tenant, questions, seconds=flood_s)
+    finally:
+        stop_server(server)
+    return {"workers": workers, "store": "redis" if redis_url else "database", "load": load, "flood": flood,
+            "met": {"answers_per_s": load["req_per_s"] >= 50 and load["errors"] == 0,
+                    "flood_held": flood["flood"]["share_429"] > 0.5 and flood["polite"]["ok"] ==
+                    flood["polite"]["requests"] and flood["polite"]["p95_ms"] < 1000}}

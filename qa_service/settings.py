@@ -236,9 +236,19 @@ class ServerSettings(BaseModel):
         200, ge=1, description="Largest request body in MiB for knowledge-base uploads "
                                "(POST /api/v1/kb/{tenant}/ingest)."
     )
-    redis_url: str | None = Field(
-        None, description="Redis URL for rate limits shared by several API workers; unset = per process."
+    workers: int = Field(
+        1, ge=1, description="API worker processes `qa serve` starts (uvicorn workers, each with its own model, "
+                             "all reading the same sealed shards); `--workers` overrides."
     )
+    redis_url: str | None = Field(
+        None, description="Redis URL for the citizen rate limits and conversation history shared by every API "
+                          "worker; unset = both in the database (with one worker the rate counts stay in memory)."
+    )
+    redis_prefix: str = Field("qa", min_length=1, description="Prefix of every Redis key the service writes.")
+    conversation_max_turns: int = Field(
+        5, ge=1, description="Earlier questions of a conversation kept as its history (the oldest are dropped).")
+    conversation_ttl_minutes: int = Field(
+        30, ge=1, description="A conversation is forgotten this long after its last question.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Department websites allowed to embed the widget (CORS origins)."
     )

@@ -1,4 +1,8 @@
-"""Shared CLI plumbing: settings/services from the global options, JSON output, error exit."""
+"""Shared CLI plumbing: settings/services from the global options, JSON output, error exit.
+
+Nothing heavy at import time: every command module imports only typer/rich at the top, so `qa --help` and the
+commands that need no model (`qa kb list`, `qa audit verify`, an unchanged re-ingest) never import one; the
+services (and through them the models) are built on first use (tests/cli/test_cold_start.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ import json
 import logging
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from qa_service.services import Services
-from qa_service.settings import load_settings
+if TYPE_CHECKING:
+    from qa_service.services import Services
 
 console = Console(stderr=True)
 _state: dict[str, Any] = {"config": None, "services": None}
@@ -31,6 +35,9 @@ def setup_logging(level: str) -> None:
 def get_services() -> Services:
     """Build (once per process) the services from the settings tree."""
     if _state["services"] is None:
+        from qa_service.services import Services
+        from qa_service.settings import load_settings
+
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -12,8 +12,7 @@ from qa_service.cli.common import cli_actor, console, emit_json, fail, get_servi
 
 if TYPE_CHECKING:
     from qa_service.ingest.pipeline import IngestResult
-from qa_service.errors import USER_ERRORS
-from qa_service.kb.versions import MAX_VERSION
+from qa_service.kb.types import MAX_VERSION
 
 
 def ingest(
@@ -32,6 +31,7 @@ def ingest(
 
     A job that changes nothing relative to its parent creates no draft (state no_changes, or failed when
     sources failed; exit code 1 for failed)."""
+    from qa_service.errors import USER_ERRORS
     from qa_service.ingest.pipeline import run_ingest
     from qa_service.tenants import TenantError, ensure, profile_from_catalog
 

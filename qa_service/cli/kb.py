@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from qa_service.cli.common import cli_actor, console, emit_json, fail, get_services
-from qa_service.errors import USER_ERRORS
-from qa_service.kb.versions import MAX_VERSION
+from qa_service.kb.types import MAX_VERSION
 
 kb_app = typer.Typer(help="Knowledge-base versions: list, diff, publish, rollback, search.", no_args_is_help=True)
 
@@ -44,6 +42,7 @@ def diff_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """What V2 changes relative to V1 (sources and chunks added/removed/changed)."""
+    from qa_service.errors import USER_ERRORS
     from qa_service.kb import versions
 
     services = get_services()
@@ -72,6 +71,7 @@ def publish_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Make VERSION live (atomic switch)."""
+    from qa_service.errors import USER_ERRORS
     from qa_service.kb import versions
 
     services = get_services()
@@ -97,6 +97,7 @@ def rollback_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Switch back to the version that was live before the current one."""
+    from qa_service.errors import USER_ERRORS
     from qa_service.kb import versions
 
     services = get_services()
@@ -124,6 +125,7 @@ def search_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The answer path's retrieval over the live version (kb/retriever.py): same weights, date filter, reranking."""
+    from qa_service.errors import USER_ERRORS
     from qa_service.kb.edge_store import VersionNotFound
     from qa_service.kb.search import hit_dict, search
 
@@ -157,6 +159,8 @@ def flagged_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Chunks kept out of versions because they carry instructions aimed at an AI."""
+    from sqlalchemy import select
+
     from qa_service.db.models import ChunkApproval, Finding
 
     services = get_services()
@@ -187,6 +191,7 @@ def approve_cmd(
         None, "--actor", help="A label beside the local operator the audit trail records (local:<os user> as LABEL)."),
 ) -> None:
     """Approve a flagged chunk so the next ingestion includes it."""
+    from qa_service.errors import USER_ERRORS
     from qa_service.kb.flags import decide_flag
 
     services = get_services()

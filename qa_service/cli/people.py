@@ -6,13 +6,15 @@ import datetime as dt
 import os
 import pwd
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from qa_service.cli.common import console, emit_json, fail, get_services
-from qa_service.users.accounts import Identity
+
+if TYPE_CHECKING:
+    from qa_service.users.accounts import Identity
 
 users_app = typer.Typer(help="Accounts: staff, editors, admins, auditors (API tokens).", no_args_is_help=True)
 review_app = typer.Typer(help="The human review queue.", no_args_is_help=True)
@@ -40,8 +42,10 @@ def local_operator() -> str:
 def _identity(name: str | None, token: str | None, as_json: bool = False) -> Identity:
     """The token's account when a token is given (a wrong one is refused); else the local operator with the
     role and tenant of the account named by --as."""
+    from sqlalchemy import select
+
     from qa_service.db.models import User
-    from qa_service.users.accounts import authenticate
+    from qa_service.users.accounts import Identity, authenticate
 
     services = get_services()
     with services.db.session() as s:

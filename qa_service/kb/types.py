@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+MAX_VERSION = 2**31 - 1  # kb_versions.version is a 32-bit INTEGER on PostgreSQL; the edges check this bound
+
 DENSE = "dense"
 SPARSE = "bm25"
 CJK = "bm25_cjk"  # BM25 over Han-character bigrams and unigrams (kb/embed.py CjkEmbedder)

@@ -20,9 +20,9 @@ from qa_service.audit.trail import record as audit
 from qa_service.db.models import IngestJob, KbVersion, utcnow
 from qa_service.kb.edge_store import pid_alive
 from qa_service.kb.store import VectorStore
+from qa_service.kb.types import MAX_VERSION
 
 log = logging.getLogger(__name__)
-MAX_VERSION = 2**31 - 1  # kb_versions.version is a 32-bit INTEGER on PostgreSQL; the edges check this bound
 PUBLISHED = ("live", "previous")
 
 

@@ -1,9 +1,15 @@
 """The app factory: receives its wiring (Services), registers routers and metrics. No work at
-import time; `create_app` is called by `qa serve` and by tests."""
+import time; `create_app` is called by `qa serve` and by tests, `worker_app` by each uvicorn worker of
+`qa serve --workers N` (it builds its own Services from the settings tree).
+
+Nothing a later request needs is kept in the process: conversation history is in Redis or the database
+(web/conversations.py) and, with several workers, so are the rate counts (web/ratelimit.py); the knowledge is the
+sealed shards every worker opens read-only; ingestion jobs are queued in the database for `qa worker`."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from qa_service.services import Services
+from qa_service.web.conversations import make_conversations
 from qa_service.web.hygiene import InputHygiene
 from qa_service.web.metrics import make_metrics
 from qa_service.web.ratelimit import make_limiter
@@ -49,9 +56,10 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     app.state.services = services
     app.state.metrics = make_metrics()
     app.state.ready = False
-    app.state.conversations = {}
+    app.state.conversations = make_conversations(server, services.db)
     app.state.limiter = make_limiter(server.citizen_rate_per_minute, server.redis_url,
-                                     server.citizen_rate_per_minute_total)
+                                     server.citizen_rate_per_minute_total, redis_prefix=server.redis_prefix,
+                                     shared_db=services.db if server.workers > 1 else None)
     # body caps (413) and odd text (400/422) stop before any route; CORS and timing stay outside it (added later)
     app.add_middleware(InputHygiene, body_kb=server.max_body_kb, upload_mb=server.max_upload_mb)
     if server.cors_origins:
@@ -69,6 +77,8 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
         app.state.metrics.request_seconds.labels(route=path, method=request.method,
                                                  status=str(response.status_code)).observe(
             time.perf_counter() - start)
+        if path == "/readyz":  # which of several workers answered (the bench waits until each one is ready)
+            response.headers["X-Worker-Pid"] = str(os.getpid())
         return response
 
     app.include_router(health_router)
@@ -80,3 +90,19 @@ def create_app(services: Services, *, warm: bool = True) -> FastAPI:
     app.include_router(editor_router, prefix="/api/v1")
     app.include_router(pages_router)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one uvicorn worker (``uvicorn.run("qa_service.web.app:worker_app", factory=True, workers=N)``):
+    settings from the environment and ``QA_CONFIG`` as `qa serve` left them; `qa serve` has already migrated the
+    database and ingested the sample knowledge, so a worker does neither."""
+    import os
+
+    from qa_service.cli.common import setup_logging
+    from qa_service.settings import load_settings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    settings = load_settings(None)
+    setup_logging(settings.log_level)
+    return create_app(Services(settings, migrate=False))

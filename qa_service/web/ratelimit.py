@@ -3,9 +3,10 @@
 Each citizen question counts twice: once for the client and tenant (``limit``) and once for the client
 across all tenants (``total_limit``), so changing tenant on every request does not escape the limit.
 
-In one process the counts live in memory; with ``server.redis_url`` they live in Redis, so several
-API workers share one limit. If Redis cannot be reached the request is let through and the failure
-logged (an outage of the limiter must not take the citizen service down with it).
+With one API worker the counts live in memory; with ``server.redis_url`` they live in Redis, and with several
+workers but no Redis in the database (``rate_counts``, one upserted row per key and window), so every worker
+counts against one limit. If Redis or the database cannot be reached the request is let through and the
+failure logged (an outage of the limiter must not take the citizen service down with it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from qa_service.db.session import Database
 
 log = logging.getLogger(__name__)
 WINDOW_S = 60
@@ -109,10 +113,54 @@ class RedisLimiter:
         return [int(replies[2 * i]) for i in range(len(keys))], reset
 
 
-def make_limiter(limit: int, redis_url: str | None, total_limit: int = 0) -> RateLimiter | None:
-    """None when limits are off (limit 0); ``total_limit`` 0 = no limit across tenants."""
+class DatabaseLimiter:
+    """Shared counts without Redis: one row per key and window, incremented by an upsert that returns the count
+    (``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on SQLite and PostgreSQL); older windows are deleted."""
+
+    def __init__(self, limit: int, db: Database, total_limit: int = 0) -> None:
+        self.limit = limit
+        self.total_limit = total_limit
+        self.db = db
+        self._last_window = -1
+
+    def hit(self, key: str) -> tuple[int, int]:
+        counts, reset = self.hit_many([key])
+        return counts[0], reset
+
+    def hit_many(self, keys: list[str]) -> tuple[list[int], int]:
+        from sqlalchemy import delete
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        from qa_service.db.models import RateCount
+
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        now = time.time()
+        window = int(now // WINDOW_S)
+        reset = WINDOW_S - int(now % WINDOW_S)
+        try:
+            counts = []
+            with self.db.session() as s:
+                for key in keys:
+                    stmt = insert(RateCount).values(key=key, window=window, count=1).on_conflict_do_update(
+                        index_elements=["key", "window"], set_={"count": RateCount.count + 1})
+                    counts.append(int(s.execute(stmt.returning(RateCount.count)).scalar_one()))
+                if window != self._last_window:  # once per window and worker: the ended windows go
+                    s.execute(delete(RateCount).where(RateCount.window < window))
+                    self._last_window = window
+        except Exception as exc:
+            log.warning("rate limiter unavailable store=database error=%s", type(exc).__name__)
+            return [0] * len(keys), reset
+        return counts, reset
+
+
+def make_limiter(limit: int, redis_url: str | None, total_limit: int = 0, *, shared_db: Database | None = None,
+                 redis_prefix: str = "qa") -> RateLimiter | None:
+    """None when limits are off (limit 0); ``total_limit`` 0 = no limit across tenants. Redis when configured,
+    else the database when ``shared_db`` is given (several workers), else memory."""
     if limit <= 0:
         return None
     if redis_url:
-        return RedisLimiter(limit, redis_url, total_limit=total_limit)
+        return RedisLimiter(limit, redis_url, prefix=f"{redis_prefix}:rl", total_limit=total_limit)
+    if shared_db is not None:
+        return DatabaseLimiter(limit, shared_db, total_limit=total_limit)
     return MemoryLimiter(limit, total_limit=total_limit)

@@ -19,12 +19,12 @@ from qa_service.audit.trail import record
 from qa_service.plaintext import plain_text
 from qa_service.text import is_chinese
 from qa_service.web.auth import identity_of, known_tenant
+from qa_service.web.conversations import ConversationStore
 from qa_service.web.ratelimit import citizen_keys, refused
 from qa_service.web.schemas import AnswerResponse, AskRequest
 
 router = APIRouter(tags=["ask"])
 log = logging.getLogger(__name__)
-MAX_TURNS = 5
 
 
 @router.post("/ask", response_model=AnswerResponse, response_model_exclude_none=True)
@@ -42,8 +42,9 @@ async def ask_route(body: AskRequest, request: Request) -> Any:
     limited = await run_in_threadpool(_rate_limited, request, tenant, body)
     if limited is not None:
         return limited
-    convs: dict[str, list[str]] = request.app.state.conversations
-    history = list(convs.get(body.conversation_id or "", [])) if body.conversation_id else []
+    convs: ConversationStore = request.app.state.conversations
+    conversation = body.conversation_id
+    history = await run_in_threadpool(convs.history, tenant, conversation) if conversation else []
     metrics = request.app.state.metrics
 
     def answer(on_sentence: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -53,8 +54,8 @@ async def ask_route(body: AskRequest, request: Request) -> Any:
         except Exception:
             log.exception("ask failed tenant=%s", tenant)
             return _internal_error(body.lang or "en")
-        if body.conversation_id:
-            convs[body.conversation_id] = [*history, ctx.question][-MAX_TURNS:]
+        if conversation and not str(out["decision"]).startswith("blocked_"):  # a refused question is not kept
+            convs.append(tenant, conversation, ctx.question)  # redacted by the input guard
         metrics.observe_answer(out["decision"], out["risk"]["level"], out["timings_ms"], out["risk"]["reasons"])
         return out
 
