@@ -271,17 +271,30 @@ class PlaceFilter:
         """What the question names and which sources are another place's; None when the tenant has nothing
         live. The question is read for a place only when the version holds place-specific documents."""
         idx = self.index(tenant)
-        if idx is None:
-            return None
-        asked = detect_question(question, idx.known)
-        check = PlaceCheck(asked, held_places=idx.has_places, place_count=idx.place_count,
-                           index=idx)
-        check.ends = idx.ends()
-        check.superseded = [sid for sid, nxt in sorted(idx.successor.items()) if not idx.sources[nxt].start]
-        if asked.place is not None and idx.has_places:
-            check.excluded = sorted(sid for sid, s in idx.sources.items() if not applies(s.place, asked.place))
-        return check
+        return None if idx is None else plan_with(idx, question)
+
+    def barred(self, tenant: str, question: str, day: dt.date | None = None) -> set[str]:
+        """Sources an answer reused for ``question`` (a curated answer) may not cite: another place's than the one
+        it names, and those not in force on ``day`` (default today: expired, superseded or not yet in force)."""
+        plan = self.plan(tenant, question)
+        if plan is None or plan.index is None:
+            return set()
+        idx, today = plan.index, date_int(day or dt.date.today(), 0)
+        lapsed = {sid for sid, s in idx.sources.items() if not s.effective <= today <= idx.until(sid)}
+        return {*plan.excluded, *plan.superseded, *lapsed}
 
     def scope_of(self, tenant: str, source_id: str) -> SourceScope | None:
         idx = self.index(tenant)
         return idx.sources.get(source_id) if idx is not None else None
+
+
+def plan_with(idx: PlaceIndex, question: str) -> PlaceCheck:
+    """:meth:`PlaceFilter.plan` over one version's index (a version other than the live one: ``qa kb search
+    --version``)."""
+    asked = detect_question(question, idx.known)
+    check = PlaceCheck(asked, held_places=idx.has_places, place_count=idx.place_count, index=idx)
+    check.ends = idx.ends()
+    check.superseded = [sid for sid, nxt in sorted(idx.successor.items()) if not idx.sources[nxt].start]
+    if asked.place is not None and idx.has_places:
+        check.excluded = sorted(sid for sid, s in idx.sources.items() if not applies(s.place, asked.place))
+    return check

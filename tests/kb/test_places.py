@@ -149,3 +149,44 @@ def test_a_draft_preview_reads_where_the_drafts_documents_apply(place_kb: Any) -
         assert draft_plan is not None and "riverton-hours.md" in draft_plan.excluded
     finally:
         reader.close()
+
+
+def test_kb_search_honours_the_place_filter_like_the_answer_path(place_kb: Any) -> None:
+    from qa_service.kb.search import place_plan, search
+
+    q = "南京市企业社保缓缴期限是多长？"
+    got = {str(h.payload["source_id"]) for h in search(place_kb, "place", q, k=10).hits}
+    assert got and got <= {"nanjing-huanjiao.md", "nanjing-wengang-2024.md", "jiangning-banshi.md",
+                           "guojia-huanjiao.md", "national-deferral.md"}
+    wide = {str(h.payload["source_id"]) for h in search(place_kb, "place", q, k=10, place=False).hits}
+    assert "tieling-huanjiao.md" in wide  # every document competes without the filter
+    # another version is read for its own places; an expired notice comes back as on the answer path
+    plan = place_plan(place_kb, "place", "南京市企业稳岗返还的比例是多少？", version=1)
+    assert plan is not None and "tieling-huanjiao.md" in plan.excluded
+    hits = search(place_kb, "place", "南京市企业稳岗返还的比例是多少？", k=5, version=1, plan=plan).hits
+    assert str(hits[0].payload["source_id"]) == "nanjing-wengang-2024.md" and "nanjing-wengang-2024.md" in plan.lapsed
+    assert "tieling-huanjiao-2022.md" not in {str(h.payload["source_id"])
+                                              for h in search(place_kb, "place", "铁岭市社保缓缴申请表", k=10).hits}
+
+
+def test_a_curated_answer_is_not_reused_for_another_place_nor_from_an_expired_notice(place_kb: Any) -> None:
+    from qa_service.review import curated
+    from qa_service.review.curated import CuratedMatcher
+
+    with place_kb.db.session() as s:
+        for source, question in (("tieling-huanjiao.md", "铁岭市企业社保缓缴最长多久？"),
+                                 ("lakeside-flood-grant.md", "Can a Lakeside firm get a flood recovery grant?")):
+            curated.add(s, tenant="place", questions=[question], answer="见通知。", lang="zh", actor="erin",
+                        citations=[{"n": 1, "chunk_id": f"{source}:0", "source_id": source, "visibility": "public",
+                                    "digest": "d", "title": source}])
+    matcher = CuratedMatcher(place_kb)
+    row, score = matcher.best("place", "铁岭市企业社保缓缴最长多久？", "citizen")
+    assert row is not None and row.citations[0]["source_id"] == "tieling-huanjiao.md" and score > 0.9
+    other, _ = matcher.best("place", "南京市企业社保缓缴最长多久？", "citizen")  # 南京: the 铁岭 answer is not reused
+    assert other is None
+    expired, _ = matcher.best("place", "Can a Lakeside firm get a flood recovery grant?", "citizen")
+    assert expired is None  # its notice ended on 2025-06-30
+    assert "lakeside-flood-grant.md" in place_kb.places.barred("place", "flood recovery grant")
+    place_kb.__dict__["places"] = None  # answer.place_check off: both are reused as before issue 22
+    assert matcher.best("place", "南京市企业社保缓缴最长多久？", "citizen")[0] is not None
+    assert matcher.best("place", "Can a Lakeside firm get a flood recovery grant?", "citizen")[0] is not None
