@@ -46,12 +46,17 @@ _ZH_OFFICE_ALIASES = (("人力资源和社会保障", "人社"), ("人力资源�
                       ("市场监督管理", "市场监管"), ("管理委员会", "管委会"), ("国家税务总局", ""),
                       ("住房和城乡建设", "住建"), ("住房公积金管理中心", "公积金中心"), ("政务服务管理", "政务服务"),
                       ("人民政府", "政府"))
-_YEAR_ZH = re.compile(r"(?<!\d)(20\d\d|19\d\d)\s*年(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)")
-_YEAR_EN = re.compile(r"\b(?:in|for|during|of|from)\s+((?:19|20)\d\d)\b")
+_FULL_DATE_AFTER = r"(?!\s*\d{1,2}\s*月\s*\d{1,2}\s*日)"  # "2024年3月15日" names a day, not a period
+_YEAR_ZH = re.compile(r"(?<!\d)(20\d\d|19\d\d)\s*年(?:\s*(\d{1,2})\s*月(?!\s*\d{1,2}\s*日))?" + _FULL_DATE_AFTER)
 _ZH_DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _EN_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
               "november", "december")
 _EN_DATE = r"(\d{1,2}) (" + "|".join(m.capitalize() for m in _EN_MONTHS) + r") (\d{4})|(\d{4})-(\d{2})-(\d{2})"
+_EN_MONTH = "|".join(m.capitalize() for m in _EN_MONTHS)
+# a year the question names ("in 2024", "for 2023"), or a month of it ("in March 2024", "March of 2024")
+_YEAR_EN = re.compile(rf"\b(?:(?:in|for|during|of|from)\s+|(?P<month>{_EN_MONTH})\s+(?:of\s+)?)((?:19|20)\d\d)\b")
+# what a notice's title says of its own year, removed to compare titles of one family ("…的通知（2022年）")
+_TITLE_YEAR = re.compile(r"[（(]?\s*(?:19|20)\d\d\s*(?:年度|年)?\s*[）)]?|\b(?:19|20)\d\d\b")
 _EFFECTIVE = (re.compile(r"自\s*" + _ZH_DATE + r"\s*起(?:施行|执行|实施|生效)"),
               re.compile(r"(?:effective|applies|in force)\s+(?:from|on)\s+(?:" + _EN_DATE + ")", re.IGNORECASE))
 _EXPIRY = (re.compile(r"(?:有效期至|执行至|截至|实施至)\s*" + _ZH_DATE),
@@ -436,15 +441,25 @@ def _detect_place(title: str, office: str | None) -> Place | None:
 
 @dataclass(frozen=True)
 class QuestionScope:
-    """What a question names: a place (or None), an office (or None), a year (or None)."""
+    """What a question names: a place (or None), an office (or None), a year (or None) and a month of it."""
 
     place: Place | None = None
     office: str | None = None
     year: int | None = None
+    month: int | None = None  # 1-12, only with a year ("2024年3月", "March 2024")
 
     @property
     def any(self) -> bool:
         return self.place is not None or self.office is not None or self.year is not None
+
+    @property
+    def period(self) -> tuple[int, int] | None:
+        """The named period as (first, last) day, yyyymmdd: the month when one is named, else the year."""
+        if self.year is None:
+            return None
+        if self.month is None:
+            return self.year * 10000 + 101, self.year * 10000 + 1231
+        return self.year * 10000 + self.month * 100 + 1, self.year * 10000 + self.month * 100 + 31
 
 
 def detect_question(text: str, known: dict[str, Place] | None = None) -> QuestionScope:
@@ -458,8 +473,28 @@ def detect_question(text: str, known: dict[str, Place] | None = None) -> Questio
     office = offices[0][1] if offices else None
     if office is not None and place is not None and office_key(office) == "":
         office = None  # "铁岭市" alone is not an office
-    ym = _YEAR_ZH.search(text) or _YEAR_EN.search(text)
-    return QuestionScope(place, office, int(ym.group(1)) if ym else None)
+    year, month = _period(text)
+    return QuestionScope(place, office, year, month)
+
+
+def _period(text: str) -> tuple[int | None, int | None]:
+    """(year, month or None) the question names; (None, None) without a year."""
+    m = _YEAR_ZH.search(text)
+    if m:
+        month = int(m.group(2)) if m.group(2) else None
+        return int(m.group(1)), month if month and 1 <= month <= 12 else None
+    m = _YEAR_EN.search(text)
+    if m:
+        month_name = m.group("month")
+        return int(m.group(2)), _EN_MONTHS.index(month_name.lower()) + 1 if month_name else None
+    return None, None
+
+
+def title_family(title: str) -> str:
+    """A notice's title without its own year and punctuation: the yearly or revised versions of one notice
+    ("…缓缴社会保险费的通知（2022年）", "…缓缴社会保险费的通知") share it."""
+    key = _TITLE_YEAR.sub("", title)
+    return re.sub(r"[\s\W_]+", "", key).casefold()
 
 
 def known_places(places: list[Place]) -> dict[str, Place]:
@@ -484,3 +519,9 @@ def covers_year(expiry: int, year: int) -> bool:
     """Whether a document in force until ``expiry`` (yyyymmdd) can speak for ``year``: not when it had expired
     before that year began. (A later start is no mismatch: "2024年度汇算" is ruled by a notice of 2025.)"""
     return expiry >= year * 10000 + 101
+
+
+def in_force_during(effective: int, until: int, period: tuple[int, int]) -> bool:
+    """Whether a document in force from ``effective`` to ``until`` (yyyymmdd, 0 = no start) was in force on some
+    day of ``period``."""
+    return effective <= period[1] and until >= period[0]

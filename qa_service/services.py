@@ -91,11 +91,12 @@ class Services:
                                self.term_stats, self.reranker)
 
     @cached_property
-    def places(self) -> PlaceFilter:
-        """Which live documents apply where a question asks (issue 22; read once per version)."""
+    def places(self) -> PlaceFilter | None:
+        """Which live documents apply where a question asks (issue 22; read once per version); None with
+        ``answer.place_check`` off."""
         from qa_service.kb.places import PlaceFilter
 
-        return PlaceFilter(self.live)
+        return PlaceFilter(self.live) if self.settings.answer.place_check else None
 
     @cached_property
     def term_stats(self) -> TermStatsCache:

@@ -212,6 +212,9 @@ class AnswerSettings(BaseModel):
     max_question_chars: int = Field(1000, description="Longer questions are refused.")
     risk_policy: Path | None = Field(None, description="Risk policy YAML; default: the packaged risk_policy.yaml.")
     support_threshold: float = Field(0.5, description="Minimum support score for an answer sentence.")
+    place_check: bool = Field(True, description="Answer for the place, office and period a question names "
+                                                "(issue 22: place filter, place check, expired-notice warnings, "
+                                                "curated answers' places); false = the path without them.")
 
 
 class ServerSettings(BaseModel):

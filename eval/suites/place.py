@@ -13,6 +13,12 @@ Figures per split (test headline, dev and gap; the split is a hash of the questi
 - **wrong number quoted**: the share of shown answers quoting a telephone number of another office or place;
 - **mismatch code**: of the no-document questions answered, the share carrying a place reason code at medium
   risk or above (``place_not_held`` or ``place_mismatch``);
+- **expired cited with a warning**: of the questions whose answer is in a notice no longer in force (expired, or
+  in force in the past period the question names), the shown answers citing it with the warning, at medium risk or
+  above (``source_expired``);
+- **superseded never cited**: of the shown answers to questions the current notice answers, the share citing no
+  notice it replaced;
+- **warned when expired**: of the shown answers citing any notice no longer in force, the share with the warning;
 - key-fact share and answered share of the questions whose place has notices.
 """
 
@@ -42,10 +48,14 @@ FIXTURE = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "place"
 KB = FIXTURE / "kb"  # the fixture knowledge base (the questions are FIXTURE / questions.jsonl)
 PLACE_CODES = ("place_not_held", "place_mismatch", "office_mismatch", "period_mismatch")  # place, office or period
 NOTE_MARKS = ("未收录", "hold nothing")
+EXPIRED_MARKS = ("注意：以下内容依据的", "no longer in force")  # answer/steps/place.py expired_note
 FIGURES = (("applicable_only_share", "shown answers citing only applicable sources"),
            ("no_doc_handled_share", "no-document questions declined, held or said plainly"),
            ("wrong_number_share", "shown answers quoting another office's or place's number"),
-           ("mismatch_code_share", "no-document questions answered that carry the place reason code"))
+           ("mismatch_code_share", "no-document questions answered that carry the place reason code"),
+           ("expired_warned_share", "expired-notice questions answered from it with the warning (medium+)"),
+           ("superseded_not_cited_share", "current-notice questions answered citing no replaced notice"),
+           ("warned_if_expired_share", "shown answers citing a notice no longer in force that carry the warning"))
 NAMED_FIGURES = (("key_fact_share", "key-fact share (places with notices)"), ("answered_share", "answered"),
                  ("declined_share", "declined"), ("held_share", "held"))
 
@@ -82,6 +92,7 @@ def _digits(text: str) -> str:
 def flags(rows: list[Outcome], questions: dict[str, dict[str, Any]]) -> dict[str, dict[str, bool]]:
     """Per item, the suite's own judgements (a flag absent = the item does not count for that figure)."""
     out: dict[str, dict[str, bool]] = {}
+    lapsed = {s for q in questions.values() for s in [q.get("cite_expired"), *(q.get("never") or [])] if s}
     for r in rows:
         q = questions[r.id]
         f: dict[str, bool] = {}
@@ -91,6 +102,14 @@ def flags(rows: list[Outcome], questions: dict[str, dict[str, Any]]) -> dict[str
             f["applicable_only"] = set(r.cited_ids) <= applicable
             answer = _digits(r.answer)
             f["wrong_number"] = any(_digits(n) in answer for n in q.get("wrong_numbers") or [])
+            warned = any(m in r.answer for m in EXPIRED_MARKS)
+            if set(r.cited_ids) & lapsed:
+                f["warned_if_expired"] = warned
+            if q.get("never"):
+                f["superseded_not_cited"] = not set(r.cited_ids) & set(q["never"])
+        if q["kind"] == "expired":
+            f["expired_warned"] = (shown and q.get("cite_expired") in r.cited_ids and any(m in r.answer for m in
+                                   EXPIRED_MARKS) and r.risk_level in ("medium", "high"))
         if q["kind"] == "no_doc":
             said = shown and any(m in r.answer for m in NOTE_MARKS)
             f["no_doc_handled"] = r.outcome in ("declined", "held") or said

@@ -122,12 +122,16 @@ def search_cmd(
     version: int | None = typer.Option(None, "--version", min=1, max=MAX_VERSION,
                                        help="Search a draft/previous version instead of live."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25 | cjk (BM25 over Han-character bigrams)"),
+    place: bool = typer.Option(True, "--place/--no-place",
+                               help="The answer path's place filter: only documents of the place the text names "
+                                    "(or national ones); --no-place searches every document."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The answer path's retrieval over the live version (kb/retriever.py): same weights, date filter, reranking."""
+    """The answer path's retrieval over the live version (kb/retriever.py): same weights, date filter, reranking
+    and place filter."""
     from qa_service.errors import USER_ERRORS
     from qa_service.kb.edge_store import VersionNotFound
-    from qa_service.kb.search import hit_dict, search
+    from qa_service.kb.search import hit_dict, place_plan, search
 
     if visibility not in (None, "public", "internal"):
         fail("--visibility must be public or internal", as_json=as_json)
@@ -136,8 +140,9 @@ def search_cmd(
     services = get_services()
     errors: tuple[type[Exception], ...] = (*USER_ERRORS, VersionNotFound)
     try:
+        plan = place_plan(services, tenant, text, version) if place else None
         res = search(services, tenant, text, k=k, visibility=[visibility] if visibility else None,
-                     version=version, mode=mode)
+                     version=version, mode=mode, place=place, plan=plan)
     except errors as exc:
         fail(str(exc), as_json=as_json)
     if res.version is None and version is None:
@@ -145,11 +150,17 @@ def search_cmd(
     results = [hit_dict(h) for h in res.hits]
     if as_json:
         emit_json({"tenant": tenant, "version": res.version, "results": results, "expired": res.expired,
-                   "weights": [round(w, 3) for w in res.weights], "confidence": res.confidence})
+                   "weights": [round(w, 3) for w in res.weights], "confidence": res.confidence,
+                   "place": plan.signals() if plan is not None else None})
         return
+    if plan is not None and plan.asked.place is not None:
+        console.print(f"place: {plan.asked.place.name} ({len(plan.excluded)} sources of other places left out; "
+                      "--no-place to search them)")
     for r in results:
         console.print(f"[bold]{r['score']:.4f}[/bold] {r['chunk_id']} — {r['title']} › {r['heading'] or ''}"
                       + (f" ({r['section_type']})" if r.get("section_type") else ""))
+        if r.get("source_id") in (plan.lapsed if plan is not None else {}):
+            console.print("    [yellow]no longer in force: cited only with a warning[/yellow]")
         console.print(f"    {str(r['text'])[:200]}")
 
 

@@ -43,7 +43,7 @@ class _PreviewServices:
                                          services.dense, services.sparse, services.cjk, self.term_stats,
                                          services.reranker)
         # where the pinned version's documents apply (issue 22): read from that version, not the live one
-        self.places = PlaceFilter(cast(Any, live))
+        self.places = PlaceFilter(cast(Any, live)) if services.settings.answer.place_check else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._services, name)

@@ -3,8 +3,9 @@
 Dense + BM25 (+ Han-bigram BM25 for Chinese) over one version of a tenant (the live one unless told), fused by
 weighted RRF in one store query. The weights follow the query's language and how sure its lead retriever is
 (kb/search.py ``adaptive_weights``, probed with 5 dense, 5 BM25 and 2 Han-bigram hits); the fused candidates
-are then filtered by their validity dates (expired ones are excluded and reported), reordered by the
-cross-encoder when one is configured, and cut to ``k``. The result carries the figures the later steps judge
+are then filtered by their validity dates (those not in force are excluded and reported; ``ends`` shortens a
+superseded notice's validity, and ``admit`` may let some back in: kb/places.py ``PlaceCheck.admit``), reordered
+by the cross-encoder when one is configured, and cut to ``k``. The result carries the figures the later steps judge
 by: the lead scores, the IDF coverage of the question's terms by the best passages and the confidence.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,8 @@ MODES = ("hybrid", "dense", "bm25", "cjk")
 #: hits probed per retriever to set the fusion weights (only the first two decide the lead gap; the five BM25
 #: scores give the BM25 gap the risk sweep reads)
 PROBE = (5, 5, 2)
+#: lets passages not in force back in: (fused candidates, chunk ids in force, the day) → the passages to use
+Admit = Callable[[list[Hit], set[str], dt.date], list[Hit]]
 
 
 def retrieval_confidence(question: str, idf_coverage: float, dense_top: float) -> float:
@@ -93,12 +97,15 @@ class HybridRetriever:
                  exclude_sources: list[str] | None = None, version: int | None = None,
                  valid_on: dt.date | None = None, query_vector: list[float] | None = None, mode: str = "hybrid",
                  weights: tuple[float, ...] | None = None, rrf_k: int | None = None,
-                 coverage: bool = True) -> RetrievalResult:
+                 coverage: bool = True, ends: dict[str, int] | None = None,
+                 admit: Admit | None = None) -> RetrievalResult:
         """The top ``k`` (default retrieval.top_k) passages of ``query``; ``version`` None = the live one.
 
         ``mode``: ``hybrid``, or one retriever alone (``dense``, ``bm25``, ``cjk``) as a probe. ``weights`` and
         ``rrf_k`` override the adaptive ones (evaluation baselines). ``valid_on`` defaults to today. ``coverage``
         False skips the IDF coverage (it needs the version's term statistics: one scan, cached per tenant).
+        ``ends``: source id → last day in force (yyyymmdd) when earlier than its stated expiry (a superseded
+        notice); ``admit``: see :data:`Admit` (the place check's expired-notice rule).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
@@ -108,18 +115,19 @@ class HybridRetriever:
                 return RetrievalResult(query, None)
             ver, reader = cached
             return self._run(tenant, ver, reader, query, k, visibility, exclude_sources, valid_on, query_vector,
-                             mode, weights, rrf_k, coverage)
+                             mode, weights, rrf_k, coverage, ends, admit)
         reader = self.store.open_version(tenant, version)
         try:
             return self._run(tenant, version, reader, query, k, visibility, exclude_sources, valid_on,
-                             query_vector, mode, weights, rrf_k, coverage)
+                             query_vector, mode, weights, rrf_k, coverage, ends, admit)
         finally:
             reader.close()
 
     def _run(self, tenant: str, version: int, reader: VersionReader, query: str, k: int | None,
              visibility: list[str] | None, exclude: list[str] | None, valid_on: dt.date | None,
              query_vector: list[float] | None, mode: str, weights: tuple[float, ...] | None,
-             rrf_k: int | None, coverage: bool) -> RetrievalResult:
+             rrf_k: int | None, coverage: bool, ends: dict[str, int] | None = None,
+             admit: Admit | None = None) -> RetrievalResult:
         cfg = self.cfg
         k = k or cfg.top_k
         dense_q = query_vector if query_vector is not None else self.dense.encode_query(query)
@@ -138,7 +146,10 @@ class HybridRetriever:
                                  weights=(ws[0], ws[1], ws[2]), rrf_k=rrf_k or rrf_k_for(cfg, query), cjk=cjk_q)
         else:
             hits = self._alone(reader, mode, dense_q, sparse_q, cjk_q, flt, limit)
-        valid, expired = in_force(hits, valid_on or dt.date.today())
+        day = valid_on or dt.date.today()
+        valid, expired = in_force(hits, day, ends)
+        if admit is not None and expired:
+            valid = admit(hits, {h.chunk_id for h in valid}, day)
         if visibility is not None:
             leaked = [h.chunk_id for h in valid if h.payload.get("visibility") not in visibility]
             if leaked:  # impossible by the filter; never hand it on if it happens
@@ -172,13 +183,16 @@ class HybridRetriever:
         return reader.sparse(cjk_q, flt, limit, using=CJK)
 
 
-def in_force(hits: list[Hit], day: dt.date) -> tuple[list[Hit], list[str]]:
-    """(hits in force on ``day``, chunk ids of those that are not)."""
+def in_force(hits: list[Hit], day: dt.date, ends: dict[str, int] | None = None) -> tuple[list[Hit], list[str]]:
+    """(hits in force on ``day``, chunk ids of those that are not); ``ends``: source id → an earlier last day
+    than the stated expiry (a superseded notice)."""
     today = date_int(day, 0)
     valid: list[Hit] = []
     expired: list[str] = []
     for h in hits:
         eff, exp = int(h.payload.get("effective") or 0), int(h.payload.get("expiry") or 99991231)
+        if ends:
+            exp = min(exp, ends.get(str(h.payload.get("source_id")), exp))
         if eff <= today <= exp:
             valid.append(h)
         else:

@@ -1,5 +1,6 @@
 """The per-query fusion weights of the hybrid retriever (kb/retriever.py; docs/retrieval.md), the channel's
-visibility, and ``search``: the retriever as `qa kb search`, evaluation and tests call it."""
+visibility, and ``search``: the retriever as `qa kb search`, the staff passage search, evaluation and tests call
+it, with the answer path's place filter (issue 22) unless told not to."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from qa_service.settings import RetrievalSettings
 from qa_service.text import language
 
 if TYPE_CHECKING:
+    from qa_service.kb.places import PlaceCheck
     from qa_service.kb.retriever import RetrievalResult
     from qa_service.services import Services
 
@@ -69,14 +71,42 @@ def search(
     version: int | None = None,
     mode: str = "hybrid",
     rrf_k: int | None = None,
+    place: bool = True,
+    plan: PlaceCheck | None = None,
 ) -> RetrievalResult:
     """The answer path's retrieval (:class:`~qa_service.kb.retriever.HybridRetriever`) over one version (default:
     live): the same weights, date filter (``valid_on``, default today; expired hits are in ``.expired``) and
     reranking. ``mode``: ``hybrid``, or one retriever alone: ``dense``, ``bm25``, ``cjk``. The IDF coverage (and
     so the confidence) is computed for the live version only (a draft's term statistics would evict the live
-    version's)."""
+    version's). ``place``: the answer path's place filter (the documents of the place the text names, or national
+    ones; superseded and expired notices as the answer path lets them in) unless ``answer.place_check`` is off;
+    ``plan``: that filter's result when the caller made it (:func:`place_plan`)."""
+    if place and plan is None:
+        plan = place_plan(services, tenant, text, version)
+    if not place or plan is None:
+        return services.retriever.retrieve(tenant, text, k=k, visibility=visibility, version=version,
+                                           valid_on=valid_on, mode=mode, weights=weights, rrf_k=rrf_k,
+                                           coverage=version is None)
     return services.retriever.retrieve(tenant, text, k=k, visibility=visibility, version=version, valid_on=valid_on,
-                                       mode=mode, weights=weights, rrf_k=rrf_k, coverage=version is None)
+                                       mode=mode, weights=weights, rrf_k=rrf_k, coverage=version is None,
+                                       exclude_sources=[*plan.excluded, *plan.superseded] or None, ends=plan.ends,
+                                       admit=plan.admit)
+
+
+def place_plan(services: Services, tenant: str, text: str, version: int | None = None) -> PlaceCheck | None:
+    """The place filter's result for ``text`` over ``version`` (default live; another version's documents are
+    read from that version); None with ``answer.place_check`` off or nothing to search."""
+    if services.places is None:
+        return None
+    if version is None:
+        return services.places.plan(tenant, text)
+    from qa_service.kb.places import PlaceIndex, plan_with
+
+    reader = services.store.open_version(tenant, version)
+    try:
+        return plan_with(PlaceIndex.read(reader), text)
+    finally:
+        reader.close()
 
 
 def hit_dict(hit: Hit) -> dict[str, Any]:
@@ -89,6 +119,8 @@ def hit_dict(hit: Hit) -> dict[str, Any]:
         "section_type": p.get("section_type"),
         "page": p.get("page"),
         "visibility": p.get("visibility"),
+        "place": p.get("place"),
+        "office": p.get("office"),
         "score": round(hit.score, 6),
         "text": p.get("text"),
     }

@@ -258,6 +258,10 @@ class CuratedMatcher:
                 s.expunge(r)
         if channel == "citizen":
             rows = [r for r in rows if citizen_may_see(r)]
+        places = self.services.places  # issue 22: never another place's rule, nor a notice no longer in force
+        barred = places.barred(tenant, question) if places is not None and rows else set()
+        if barred:
+            rows = [r for r in rows if not any(str(c.get("source_id")) in barred for c in r.citations)]
         if not rows:
             return None, 0.0
         q_vec = np.asarray((encode or self.services.dense.encode_query)(question), dtype=np.float32)

@@ -46,9 +46,16 @@ def test_citizen_never_sees_internal_but_staff_do(town: Any) -> None:
 
 @pytest.mark.unit
 def test_expired_source_is_excluded_and_reported(town: Any) -> None:
-    ctx, out = ask(town, "What did a resident parking permit cost in 2019?", "town")
-    assert all(c["source_id"] != "old-fees.md" for c in out["citations"])
+    ctx, out = ask(town, "What does a resident parking permit cost?", "town")
+    assert out["citations"] and all(c["source_id"] != "old-fees.md" for c in out["citations"])
     assert any(cid.startswith("old-fees.md:") for cid in ctx.signals["expired_excluded"])
+    # a past year it was in force in: cited only after the warning with its dates (issue 22)
+    ctx, out = ask(town, "What did a resident parking permit cost in 2019?", "town")
+    assert ctx.place is not None and "old-fees.md" in ctx.place.lapsed
+    assert "old-fees.md" in {p.source_id for p in ctx.passages}
+    if any(c["source_id"] == "old-fees.md" for c in out["citations"]):
+        assert "source_expired" in out["risk"]["reasons"] and out["risk"]["level"] != "low"
+        assert "no longer in force" in out["answer"] and "31 December 2020" in out["answer"]
 
 
 @pytest.mark.unit

@@ -173,3 +173,34 @@ def test_a_decline_for_a_place_without_documents_says_so_before_the_contact_line
     PlaceMessage().run(ctx)
     assert ctx.message.startswith("We hold nothing for Lakeford on this; the rules we hold are for Northgate "
                                   "(Riverton)") and "12345" in ctx.message
+
+
+def test_a_notice_no_longer_in_force_is_cited_with_its_dates_and_a_warning() -> None:
+    from qa_service.kb.places import Lapsed
+
+    for lang, question, text, title, successor, marks in (
+            ("zh", "2022年铁岭市企业社保缓缴期限最长几个月？", "缓缴期限最长不超过3个月。", "铁岭市关于缓缴的通知（2022年）",
+             "铁岭市关于缓缴的通知", ("2022年5月10日发布", "已被《铁岭市关于缓缴的通知》取代", "2023年12月31日后不再适用")),
+            ("en", "Can a Lakeside firm get a flood recovery grant?", "Apply within 30 days.", "Flood recovery grant",
+             None, ("no longer in force", "issued 10 May 2022", "in force until 31 December 2023"))):
+        ps = [_passage(1, "old.md", text, TIELING if lang == "zh" else Place("city", ("Lakeside",)))]
+        check = PlaceCheck(detect_question(question, KNOWN))
+        check.lapsed["old.md"] = Lapsed("old.md", title, 20220510, 0, 20231231, successor)
+        ctx = _ctx(question, ps, [Sentence(text, [1])], check, lang)
+        PlaceCheckStep().run(ctx)
+        assert "source_expired" in ctx.risk_reasons
+        assert ctx.sentences[0].cites == [] and all(m in ctx.sentences[0].text for m in marks), ctx.sentences[0].text
+        assert ctx.sentences[1].text == text
+    # a current passage beside it gets no warning
+    ps = [_passage(1, "new.md", "缓缴期限最长不超过6个月。", TIELING)]
+    ctx = _ctx("铁岭市企业社保缓缴期限最长几个月？", ps, [Sentence("缓缴期限最长不超过6个月。", [1])],
+               PlaceCheck(detect_question("铁岭市企业社保缓缴期限最长几个月？")))
+    PlaceCheckStep().run(ctx)
+    assert "source_expired" not in ctx.risk_reasons and len(ctx.sentences) == 1
+
+
+def test_a_question_names_a_month_as_its_period() -> None:
+    assert detect_question("2023年6月铁岭企业申请缓缴社保要提交什么材料？").period == (20230601, 20230631)
+    assert detect_question("What was the allowance in January 2024?").period == (20240101, 20240131)
+    assert detect_question("2024年度个人所得税汇算").period == (20240101, 20241231)
+    assert detect_question("自2024年3月15日起施行的规定").period is None  # a day, not a period

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
                                       "What did a resident parking permit cost in 2019?"])
 def test_search_shows_what_the_answer_path_retrieves(town: Any, question: str) -> None:
     ctx = AnswerContext(question=question, tenant="town", channel="citizen", lang="auto")
-    Retrieve(town.retriever, town.settings.retrieval, town.generator).run(ctx)
+    Retrieve(town.retriever, town.settings.retrieval, town.generator, places=town.places).run(ctx)  # as build_steps
     res = search(town, "town", question, k=town.settings.retrieval.top_k, visibility=["public"])
     assert res.hits and [h.chunk_id for h in res.hits] == [p.chunk_id for p in ctx.passages]
     assert ctx.retrieval is not None and ctx.retrieval.expired == res.expired
@@ -29,9 +29,19 @@ def test_search_shows_what_the_answer_path_retrieves(town: Any, question: str) -
 
 
 def test_expired_sources_are_excluded_and_named(town: Any) -> None:
-    res = search(town, "town", "What did a resident parking permit cost in 2019?", k=10)
+    from qa_service.kb.search import place_plan
+
+    q = "What did a resident parking permit cost in 2019?"
+    res = search(town, "town", q, k=10, place=False)  # the retriever alone
     assert any(cid.startswith("old-fees.md:") for cid in res.expired)
     assert all(h.payload["source_id"] != "old-fees.md" for h in res.hits)
+    # the answer path's rule (kb/places.py PlaceCheck.admit): the past year it was in force lets it back in, recorded
+    plan = place_plan(town, "town", q)
+    back = search(town, "town", q, k=10, plan=plan)
+    assert plan is not None and "old-fees.md" in plan.lapsed and plan.lapsed["old-fees.md"].until == 20201231
+    assert any(h.payload["source_id"] == "old-fees.md" for h in back.hits)
+    today = search(town, "town", "What does a resident parking permit cost?", k=10)
+    assert all(h.payload["source_id"] != "old-fees.md" for h in today.hits)
 
 
 def test_no_live_version_is_a_result_without_a_version(make_services: Any) -> None:

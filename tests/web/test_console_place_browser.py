@@ -56,3 +56,28 @@ def test_documents_show_and_correct_where_they_apply(site: Any, browser: Any) ->
     row.locator("form.scope-form input[name=office]").fill("局" * 201)  # refused: longer than 200 characters
     row.locator("form.scope-form button[type=submit]").click()
     page.wait_for_selector("#docs tr[data-source='tieling-huanjiao.md'] .action-error:not(:empty)")
+
+
+def test_documents_show_and_correct_the_period_they_are_in_force(site: Any, browser: Any) -> None:
+    server, editor = site
+    page = browser.new_page(viewport=DESKTOP, locale="en-GB")
+    sign_in(page, server.url, editor, "?tab=kb")
+    page.wait_for_selector("#versions tbody tr[data-version='1']")
+    page.click("#versions tbody tr[data-version='1'] button.docs")
+    row = page.locator("#docs tr[data-source='tieling-huanjiao.md']")
+    row.wait_for()
+    period = row.locator(".scope-period").inner_text()
+    assert "2024-01-01" in period and "2030-12-31" in period and "(detected)" in period
+    assert row.locator(".scope-expired").count() == 0
+    expired = page.locator("#docs tr[data-source='nanjing-wengang-2024.md'] .scope-period")
+    assert "2024-12-31" in expired.inner_text() and "no longer in force" in expired.inner_text()
+
+    row.locator("button.scope-edit").click()
+    form = row.locator("form.scope-form")
+    assert form.locator("input[name=effective_date]").input_value() == "2024-01-01"
+    assert form.locator("input[name=expiry_date]").input_value() == "2030-12-31"
+    form.locator("input[name=expiry_date]").fill("2031-06-30")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#docs tr[data-source='tieling-huanjiao.md'] .badge:has-text('next version')")
+    badge = page.locator("#docs tr[data-source='tieling-huanjiao.md'] .badge").inner_text()
+    assert "expiry_date=2031-06-30" in badge and "effective_date" not in badge

@@ -12,6 +12,8 @@ After the citation check, over the kept sentences and ``ctx.place`` (the retriev
   question asking for a telephone number without naming an office gets the numbers of the office the first
   quoted number belongs to, and no other office's;
 - a cited source that had expired before the year the question names adds ``period_mismatch``;
+- a cited notice that is not in force today (let back in by the retrieve step: ``PlaceCheck.lapsed``) adds
+  ``source_expired`` and a plain warning first, with its dates and the notice that replaced it;
 - an answer from national or general passages only, when the asked place has no document of its own that
   matched (other places' did), starts with a plain sentence saying so (``place_not_held``), and an answer
   from one place's documents to a question naming no place says whose rule it is.
@@ -26,8 +28,11 @@ import re
 from qa_service.answer.context import DECLINES, AnswerContext, Passage, Sentence
 from qa_service.answer.crosscheck import figures
 from qa_service.answer.statuses import CANNOT_ANSWER, HELD_FOR_REVIEW, OUT_OF_SCOPE
+from qa_service.kb.places import Lapsed, PlaceCheck
 from qa_service.place import Place, applies, covers_year, offices_in, same_office
 
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
 _FIGURE = re.compile(r"\d")
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d() -]{6,18}\d(?!\d)")
 _ASKS_CONTACT = re.compile(r"电话|热线|号码|联系方式|phone|telephone|hotline|number|contact", re.IGNORECASE)
@@ -65,6 +70,32 @@ def elsewhere_note(ctx: AnswerContext, answered: bool) -> str | None:
             f"We hold nothing for {asked} on this; the rules we hold are for {others} and do not apply there.")
 
 
+def _date(day: int, lang: str) -> str:
+    y, m, d = day // 10000, day // 100 % 100, day % 100
+    if lang == "zh":
+        return f"{y}年{m}月{d}日"
+    return f"{d} {_EN_MONTHS[m - 1]} {y}"
+
+
+def expired_note(lapsed: list[Lapsed], lang: str) -> str:
+    """The plain warning before an answer citing notices no longer in force: each with its dates and, when one
+    replaced it, the newer notice."""
+    parts = []
+    for x in lapsed[:2]:
+        issued = (f"（{_date(x.issued, 'zh')}发布）" if lang == "zh" else f" (issued {_date(x.issued, 'en')})") \
+            if x.issued else ""
+        if lang == "zh":
+            why = f"已被《{x.successor}》取代" if x.successor else "已过有效期"
+            parts.append(f"《{x.title}》{issued}{why}，{_date(x.until, 'zh')}后不再适用")
+        else:
+            why = f"; it was replaced by “{x.successor}”" if x.successor else ""
+            parts.append(f"“{x.title}”{issued} was in force until {_date(x.until, 'en')}{why}")
+    if lang == "zh":
+        return "注意：以下内容依据的" + "；".join(parts) + "。以下仅为其有效期内的规定，请以现行规定为准。"
+    return ("Note: this answer draws on a notice no longer in force: " + "; ".join(parts)
+            + ". It gives the rule as it stood then; check the current rule.")
+
+
 def _display(name: str) -> str:
     """A stored place name as a reader sees it: "Riverton > Northgate" → "Northgate (Riverton)"."""
     parts = [p.strip() for p in name.split(">")]
@@ -83,6 +114,13 @@ def _owner(sentence: str, passage: Passage) -> str | None:
     if before:
         return before[-1][1]
     return passage.office
+
+
+def _until(pc: PlaceCheck, p: Passage) -> int:
+    """A cited passage's last day in force: its expiry, or the day before its successor took effect."""
+    end = int(p.expiry or 99991231)
+    return min(end, pc.index.until(p.source_id)) if pc.index is not None and p.source_id in pc.index.sources \
+        else end
 
 
 class PlaceCheckStep:
@@ -121,7 +159,7 @@ class PlaceCheckStep:
                     continue
             elif contact_question and cited and _PHONE.search(s.text):
                 reference = _owner(s.text, cited[0])
-            if asked.year is not None and any(not covers_year(int(p.expiry or 99991231), asked.year) for p in cited):
+            if asked.year is not None and any(not covers_year(_until(pc, p), asked.year) for p in cited):
                 ctx.add_reason("period_mismatch")
             kept.append(s)
         cited_all = [by_n[n] for s in kept for n in s.cites if n in by_n]
@@ -135,6 +173,11 @@ class PlaceCheckStep:
             return
         note = self._note(ctx, cited_all)
         pc.note = note
+        lapsed = [pc.lapsed[sid] for sid in dict.fromkeys(p.source_id for p in cited_all) if sid in pc.lapsed]
+        if lapsed:
+            ctx.add_reason("source_expired")
+            warning = expired_note(lapsed, _lang(ctx))
+            note = f"{warning}{'' if _lang(ctx) == 'zh' else ' '}{note}" if note else warning
         if note:
             ctx.sentences = [Sentence(note, []), *kept]
 

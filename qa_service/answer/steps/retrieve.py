@@ -1,6 +1,8 @@
 """Retrieve: the tenant's live version through the one hybrid retriever (qa_service/kb/retriever.py: dense + BM25
 (+ Han-bigram BM25 for Chinese) fused by weighted RRF, validity dates, optional cross-encoder), with the
-channel's visibility. Expired passages are excluded and reported (``expired_source_excluded``).
+channel's visibility. Passages not in force are excluded and reported (``expired_source_excluded``), except those
+the place filter's ``PlaceCheck.admit`` lets back in (an expired notice nothing current answers better, or one in
+force in the past period the question names: cited with a warning by the place check).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class Retrieve:
         exclude = [*ctx.exclude_sources, *(plan.excluded + plan.superseded if plan is not None else [])]
         res = self.retriever.retrieve(  # the guard or the curated step may have embedded the query already
             ctx.tenant, query, k=self.cfg.top_k, visibility=visibility_for(ctx.channel),
-            exclude_sources=exclude or None, query_vector=ctx.vectors.get(query))
+            exclude_sources=exclude or None, query_vector=ctx.vectors.get(query),
+            ends=plan.ends if plan is not None else None, admit=plan.admit if plan is not None else None)
         if plan is not None and plan.excluded and res.version is not None:
             plan.elsewhere = self._elsewhere(ctx, plan, res.hits, res.query_vector)
         ctx.place = plan
@@ -70,7 +73,7 @@ class Retrieve:
             return []
         wide = self.retriever.retrieve(ctx.tenant, ctx.query, k=self.cfg.top_k, visibility=visibility_for(ctx.channel),
                                        exclude_sources=[*ctx.exclude_sources, *plan.superseded] or None,
-                                       query_vector=vector, coverage=False)
+                                       query_vector=vector, coverage=False, ends=plan.ends)
         gone = set(plan.excluded)
         names = [str(h.payload.get("place") or "") for h in wide.hits if h.payload.get("source_id") in gone]
         return list(dict.fromkeys(n for n in names if n))

@@ -195,6 +195,13 @@
       if (detected.indexOf(f[0]) >= 0 || (f[0] === "jurisdiction" && detected.indexOf("jurisdiction") >= 0)) { line.appendChild(el("span", "hint", " " + t("sc_detected"))); }
       td.appendChild(line);
     });
+    if (sc.effective_date || sc.expiry_date) {  // the period it is in force; a past expiry is marked
+      var period = el("div", "scope-period", t("sc_period") + ": " + (sc.effective_date || "—") + " – " + (sc.expiry_date || "—"));
+      period.setAttribute("data-field", "expiry_date");
+      if (detected.indexOf("effective_date") >= 0 || detected.indexOf("expiry_date") >= 0) { period.appendChild(el("span", "hint", " " + t("sc_detected"))); }
+      if (sc.expiry_date && sc.expiry_date < new Date().toISOString().slice(0, 10)) { period.appendChild(el("span", "badge medium scope-expired", t("sc_expired"))); }
+      td.appendChild(period);
+    }
     if (Object.keys(over).length) {
       td.appendChild(el("div", "badge medium", t("sc_pending", { fields: Object.keys(over).map(function (k) { return k + "=" + over[k]; }).join(", ") })));
     }
