@@ -55,7 +55,9 @@ class EmbeddingSettings(BaseModel):
     cache_path: str | None = Field(
         None, description="SQLite file keeping every dense vector by model id, side and text, shared by all "
                           "processes: a text embedded once (another tenant, a version without a parent, a rebuilt "
-                          "evaluation corpus, a test run) is then a lookup. Unset: no cache.")
+                          "evaluation corpus, a test run) is then a lookup; ingestion also stores there the vectors "
+                          "of the sentences the extractive answer compares (kb/sentence_vectors.py), so answering "
+                          "reads them. Unset: data_dir/vectors.sqlite; 'off': no cache.")
     device: str = Field("cpu", description="sentence_transformers: torch device for the embedding model.")
     max_seq_length: int = Field(256, description="sentence_transformers: token cap for each embedded text.")
     openai: OpenAIEmbeddingSettings = OpenAIEmbeddingSettings()

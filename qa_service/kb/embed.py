@@ -78,7 +78,15 @@ class DenseEmbedder:
         self.settings = settings or EmbeddingSettings.model_validate({})
         self.backend: DenseBackend = make_backend(self.settings)
         path = self.settings.cache_path
-        self.cache: VectorCache | None = VectorCache(Path(path)) if path else None
+        self.cache: VectorCache | None = VectorCache(Path(path)) if path and path != "off" else None
+
+    def with_cache(self, path: Path | None) -> DenseEmbedder:
+        """The same (loaded or not) model behind another vector cache file; None: no cache."""
+        other = DenseEmbedder.__new__(DenseEmbedder)
+        other.settings = self.settings.model_copy(update={"cache_path": str(path) if path is not None else "off"})
+        other.backend = self.backend
+        other.cache = VectorCache(path) if path is not None else None
+        return other
 
     def _encode(self, texts: list[str], batch_size: int, query: bool) -> list[list[float]]:
         if self.cache is None:
