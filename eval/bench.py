@@ -57,6 +57,7 @@ class BenchConfig:
     cold_runs: int = 2
     seed: int = 20240601
     work_dir: Path | None = None
+    stem: str | None = None  # report file name without extension; default bench-<date>[-quick]
 
     @classmethod
     def make(cls, quick: bool, out_dir: Path | None, max_chunks: int) -> BenchConfig:
@@ -727,7 +728,7 @@ def run_bench(cfg: BenchConfig) -> dict[str, Path]:
         keys = ("measure", "ours", "peer", "raw", "ours_per_peer", "ours_per_raw", "note")
         res["summary"] = [dict(zip(keys, row, strict=True)) for row in summary_rows(res)]
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
-        stem = f"bench-{res['date']}{'-quick' if cfg.quick else ''}"
+        stem = cfg.stem or f"bench-{res['date']}{'-quick' if cfg.quick else ''}"
         md, js = cfg.out_dir / f"{stem}.md", cfg.out_dir / f"{stem}.json"
         md.write_text(render_markdown(res), encoding="utf-8")
         js.write_text(json.dumps(res, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")

@@ -91,3 +91,16 @@ def test_services_default_the_cache_beside_the_data(tmp_path: Path, monkeypatch:
     assert s.dense.cache is not None and s.dense.cache.path == tmp_path / "vectors.sqlite"
     monkeypatch.setenv("QA_EMBEDDING__CACHE_PATH", "off")
     assert Services(load_settings(None, data_dir=str(tmp_path))).dense.cache is None
+
+
+def test_sparse_document_vectors_are_kept_for_recent_texts_only() -> None:
+    from qa_service.kb.embed import SparseEmbedder
+
+    fresh = SparseEmbedder(cache_size=0)
+    s = SparseEmbedder(cache_size=2)
+    a = s.embed_document(GUIDE)
+    assert s.embed_document(GUIDE) is a  # read, not tokenised again
+    assert a == fresh.embed_document(GUIDE)  # the same vector as without the cache
+    s.embed_document(FAQ)
+    s.embed_document("A third passage about passports.")
+    assert s.embed_document(GUIDE) is not a and s.embed_document(GUIDE) == a  # evicted, then made again
