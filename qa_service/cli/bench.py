@@ -24,6 +24,8 @@ def run_cmd(
                                                             "(default 1000,10000,50000; --max-chunks caps them)."),
     records: int | None = typer.Option(None, "--records", help="Corpus records ingested per run (default 200)."),
     runs: int | None = typer.Option(None, "--runs", help="Runs of ours, the peer and the raw limit (default 3)."),
+    questions: int | None = typer.Option(None, "--questions", help="Questions per latency pass (default 200)."),
+    requests: int | None = typer.Option(None, "--requests", help="API requests per concurrency level (default 100)."),
     stem: str | None = typer.Option(None, "--stem", help="Report file name without extension (default "
                                                           "bench-<date>)."),
 ) -> None:
@@ -40,6 +42,10 @@ def run_cmd(
         cfg.records = records
     if runs is not None:
         cfg.runs = max(1, runs)
+    if questions is not None:
+        cfg.questions = max(2, questions)
+    if requests is not None:
+        cfg.requests_per_level = max(1, requests)
     cfg.stem = stem
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)

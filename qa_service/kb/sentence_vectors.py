@@ -45,8 +45,9 @@ def passage_sentences(text: str, kind: str) -> list[str]:
 
 def prefill(dense: Any, payloads: Iterable[Mapping[str, Any]]) -> int:
     """Embed the sentences of these chunk payloads into ``dense``'s vector cache (nothing without a cache: the
-    vectors would be thrown away). Returns how many sentences were asked for."""
-    if getattr(dense, "cache", None) is None:
+    vectors would be thrown away; nothing when ``embedding.sentence_vectors`` is off). Returns how many sentences
+    were asked for."""
+    if getattr(dense, "cache", None) is None or not getattr(dense.settings, "sentence_vectors", True):
         return 0
     texts: list[str] = []
     for pl in payloads:

@@ -58,6 +58,14 @@ def test_prefill_without_a_cache_embeds_nothing() -> None:
     assert prefill(e, [{"text": GUIDE, "kind": "text"}]) == 0 and backend.asked == []
 
 
+def test_prefill_switched_off_embeds_nothing(tmp_path: Path) -> None:
+    backend = CountingBackend()
+    e = DenseEmbedder(EmbeddingSettings(backend="sentence_transformers", cache_path=str(tmp_path / "v.sqlite"),
+                                        sentence_vectors=False))
+    e.backend = backend  # type: ignore[assignment]
+    assert prefill(e, [{"text": GUIDE, "kind": "text"}]) == 0 and backend.asked == []
+
+
 def test_put_is_read_back_and_never_overwrites(tmp_path: Path) -> None:
     backend = CountingBackend()
     e = _embedder(tmp_path / "v.sqlite", backend)
