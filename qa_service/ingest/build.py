@@ -17,6 +17,7 @@ from qa_service.ingest.discover import SourceUnit
 from qa_service.ingest.prepare import PreparedSource
 from qa_service.ingest.sections import SectionVocabulary
 from qa_service.ingest.types import Chunk, SourceMeta
+from qa_service.kb.sentence_vectors import prefill
 from qa_service.kb.store import VersionReader, VersionWriter
 from qa_service.kb.types import StoredPoint
 from qa_service.place import patch_payload
@@ -117,6 +118,7 @@ class VersionBuilder:
         if to_embed:
             texts = [embed_text(pl) for _, pl in to_embed]
             dense = self.services.dense.encode(texts, self.services.settings.embedding.batch_size)
+            prefill(self.services.dense, [pl for _, pl in to_embed])  # the answer path reads, not embeds, them
             for (c, pl), vec, text in zip(to_embed, dense, texts, strict=True):
                 points.append(StoredPoint(c.chunk_id, vec, self.services.sparse.embed_document(text), pl,
                                           self.services.cjk.embed_document(text)))
@@ -149,6 +151,7 @@ class VersionBuilder:
         if points and not self.reuse_vectors:
             texts = [embed_text(p.payload) for p in points]
             vecs = self.services.dense.encode(texts, self.services.settings.embedding.batch_size)
+            prefill(self.services.dense, [p.payload for p in points])
             for p, vec in zip(points, vecs, strict=True):
                 p.dense = vec
                 p.payload = {**p.payload, "model": self.model_id}

@@ -14,6 +14,8 @@ Nothing loads at import time; a dense model loads on first use.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -78,7 +80,15 @@ class DenseEmbedder:
         self.settings = settings or EmbeddingSettings.model_validate({})
         self.backend: DenseBackend = make_backend(self.settings)
         path = self.settings.cache_path
-        self.cache: VectorCache | None = VectorCache(Path(path)) if path else None
+        self.cache: VectorCache | None = VectorCache(Path(path)) if path and path != "off" else None
+
+    def with_cache(self, path: Path | None) -> DenseEmbedder:
+        """The same (loaded or not) model behind another vector cache file; None: no cache."""
+        other = DenseEmbedder.__new__(DenseEmbedder)
+        other.settings = self.settings.model_copy(update={"cache_path": str(path) if path is not None else "off"})
+        other.backend = self.backend
+        other.cache = VectorCache(path) if path is not None else None
+        return other
 
     def _encode(self, texts: list[str], batch_size: int, query: bool) -> list[list[float]]:
         if self.cache is None:
@@ -152,7 +162,12 @@ class SparseEmbedder:
 
     model_id = "bm25-multilingual-en_zh_stop-en_stem-v1"
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = 4096) -> None:
+        # passages are tokenised again on the answer path (the IDF coverage of the best hits, the confidence
+        # features): the same few texts per question, ~1 ms each on 2 cores; the last ``cache_size`` are kept
+        self._docs: OrderedDict[str, SparseVec] = OrderedDict()
+        self._docs_lock = threading.Lock()
+        self.cache_size = cache_size
         self._bm25 = qe.Bm25(
             qe.Bm25Config(
                 tokenizer=qe.TokenizerType.Multilingual,
@@ -163,8 +178,20 @@ class SparseEmbedder:
         )
 
     def embed_document(self, text: str) -> SparseVec:
+        """The document's BM25 vector (a text seen lately is not tokenised again; treat the result as read-only)."""
+        with self._docs_lock:
+            hit = self._docs.get(text)
+            if hit is not None:
+                self._docs.move_to_end(text)
+                return hit
         v = self._bm25.embed_document(text)
-        return SparseVec(list(v.indices), [float(x) for x in v.values])
+        vec = SparseVec(list(v.indices), [float(x) for x in v.values])
+        if self.cache_size > 0:
+            with self._docs_lock:
+                self._docs[text] = vec
+                while len(self._docs) > self.cache_size:
+                    self._docs.popitem(last=False)
+        return vec
 
     def embed_query(self, text: str) -> SparseVec:
         v = self._bm25.embed_query(text)

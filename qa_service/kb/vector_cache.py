@@ -83,6 +83,12 @@ class VectorCache:
                 log.warning("vector cache not written path=%s error=%s", self.path, exc)
         return [found[k] for k in keys]
 
+    def put(self, items: Sequence[tuple[bytes, Sequence[float]]]) -> None:
+        """Store vectors by key (a key already stored keeps its vector)."""
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
+        with self._lock:
+            self._connection().executemany("INSERT OR IGNORE INTO vectors (key, vec) VALUES (?, ?)", rows)
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

@@ -38,10 +38,19 @@ def test_bench_quick_writes_report(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         assert section in text, section
     data = json.loads(js[0].read_text(encoding="utf-8"))
     assert data["quick"] is True
-    assert data["ingest"]["reingest_embedded"] == [0, 0]
+    runs = data["config"]["runs"]
+    assert runs == 3 and data["ingest"]["reingest_embedded"] == [0] * runs
     assert data["ingest"]["runs"][0]["chunks"]["embedded"] > 0
+    assert len(data["ingest"]["peer_runs"]) == len(data["ingest"]["raw_runs"]) == runs
+    assert data["ingest"]["peer_median"] > 0 and data["ingest"]["raw_median"] > 0
     assert [s["chunks"] for s in data["scale"]["sizes"]] == [1000, 5000]
-    assert all(s["questions"] > 0 for s in data["scale"]["sizes"])
+    for s in data["scale"]["sizes"]:
+        assert s["questions"] > 0 and s["sentence_vectors"] > 0
+        for side in ("ours", "peer", "raw"):  # every latency figure beside the peer's and the raw limit's
+            assert len(s["passes"][side]) == runs
+            assert all(s[side][lang]["n"] > 0 and s[side][lang]["p95_ms"] >= s[side][lang]["p50_ms"] > 0
+                       for lang in ("zh", "en"))
+    assert "| Ours | Peer (llama-index) | Raw limit |" in text
     assert [lv["concurrency"] for lv in data["api"]["levels"]] == [1, 8, 32]
     assert all(lv["ok"] > 0 for lv in data["api"]["levels"])
     assert all(a["ok"] for a in data["cold"]["ask_runs"])

@@ -29,8 +29,9 @@ from rapidfuzz import fuzz
 from qa_service.answer.answer_types import asked_types, asks_broadly, stated_types
 from qa_service.answer.context import Draft, Passage, Sentence
 from qa_service.answer.generate.compose import Composer
-from qa_service.answer.text import overlap, split_sections, split_sentences, terms
+from qa_service.answer.text import overlap, split_sentences, terms
 from qa_service.kb.embed import DenseEmbedder
+from qa_service.kb.sentence_vectors import candidate_sentences
 from qa_service.settings import GenerateSettings
 from qa_service.text import is_chinese
 
@@ -38,8 +39,10 @@ log = logging.getLogger(__name__)
 
 
 class SentenceVectors:
-    """LRU cache of sentence embeddings: passages recur across questions, their sentences need
-    encoding once (a KB version is immutable, so a sentence's vector never changes)."""
+    """LRU cache of sentence embeddings in front of the dense embedder: passages recur across questions, their
+    sentences need encoding once (a KB version is immutable, so a sentence's vector never changes). Below it the
+    dense embedder's vector cache holds the vectors ingestion made (kb/sentence_vectors.py), so a sentence of an
+    ingested passage is read, not embedded, even on its first question."""
 
     def __init__(self, dense: DenseEmbedder, capacity: int = 50_000) -> None:
         self.dense = dense
@@ -102,10 +105,10 @@ class ExtractiveGenerator:
         cands: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
         headings: list[str] = []  # the numbered section heading above each candidate in its passage
         for p in [p for p in passages if p.via is None][: self.max_passages]:
-            body = p.text.partition("\n")[2] if p.kind == "faq" else p.text  # never quote an FAQ's question
             title = p.title.strip().lower()
-            for i, (sent, heading) in enumerate(split_sections(body)):
-                if not 4 <= len(sent) <= 400 or (title and fuzz.ratio(sent.lower(), title) >= 90):
+            # the sentences whose vectors ingestion stored (kb/sentence_vectors.py); never an FAQ's question
+            for i, (sent, heading) in enumerate(candidate_sentences(p.text, p.kind)):
+                if title and fuzz.ratio(sent.lower(), title) >= 90:
                     continue  # the document's title names it, it does not answer
                 cands.append((p.n, i, sent))
                 headings.append(heading)
