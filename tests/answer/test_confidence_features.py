@@ -67,7 +67,8 @@ def _features(make_services: Any, tmp_path: Path, name: str, fillers: int, top_k
     assert res.sources["failed"] == 0, res.errors
     ctx, _ = ask(svc, QUESTION, "lib")
     assert ctx.sentences, ctx.status
-    return dict(ctx.signals["confidence_features"]), float(ctx.signals["p_wrong"]), ctx
+    # the answer path computes only the shipped model's inputs: every candidate, as training collects them
+    return confidence.extract(ctx, svc), float(ctx.signals["p_wrong"]), ctx
 
 
 def test_the_shipped_model_uses_no_feature_bound_to_kb_size_or_top_k() -> None:
