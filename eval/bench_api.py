@@ -217,8 +217,16 @@ async def _flood(base: str, tenant: str, questions: list[str], polite: int, poli
     flood_ms: list[float] = []
     end = time.perf_counter() + seconds
 
-    def count(statuses: dict[int, int], code: int) -> None:
+    async def post(client: httpx.AsyncClient, n: int, statuses: dict[int, int]) -> int:
+        """One question (the n-th, cyclically); its status counted (0 = a transport error) and returned."""
+        try:
+            r = await client.post(f"{base}/api/v1/ask", json={"question": questions[n % len(questions)],
+                                                              "tenant": tenant})
+            code = r.status_code
+        except httpx.HTTPError:
+            code = 0
         statuses[code] = statuses.get(code, 0) + 1
+        return code
 
     async def polite_client(i: int) -> None:
         transport = httpx.AsyncHTTPTransport(local_address=_client_address(1, i))
@@ -227,14 +235,8 @@ async def _flood(base: str, tenant: str, questions: list[str], polite: int, poli
             n = i
             while time.perf_counter() < end:
                 t0 = time.perf_counter()
-                try:
-                    r = await client.post(f"{base}/api/v1/ask", json={"question": questions[n % len(questions)],
-                                                                      "tenant": tenant})
-                    count(polite_status, r.status_code)
-                    if r.status_code == 200:
-                        polite_ms.append((time.perf_counter() - t0) * 1000)
-                except httpx.HTTPError:
-                    count(polite_status, 0)
+                if await post(client, n, polite_status) == 200:
+                    polite_ms.append((time.perf_counter() - t0) * 1000)
                 n += polite
                 await asyncio.sleep(max(0.0, polite_interval_s - (time.perf_counter() - t0)))
 
@@ -242,13 +244,8 @@ async def _flood(base: str, tenant: str, questions: list[str], polite: int, poli
         n = k
         while time.perf_counter() < end:
             t0 = time.perf_counter()
-            try:
-                r = await client.post(f"{base}/api/v1/ask", json={"question": questions[n % len(questions)],
-                                                                  "tenant": tenant})
-                count(flood_status, r.status_code)
+            if await post(client, n, flood_status):
                 flood_ms.append((time.perf_counter() - t0) * 1000)
-            except httpx.HTTPError:
-                count(flood_status, 0)
             n += 1
 
     transport = httpx.AsyncHTTPTransport(local_address=_client_address(2, 0))

@@ -81,16 +81,15 @@ def search(
     version's). ``place``: the answer path's place filter (the documents of the place the text names, or national
     ones; superseded and expired notices as the answer path lets them in) unless ``answer.place_check`` is off;
     ``plan``: that filter's result when the caller made it (:func:`place_plan`)."""
-    if place and plan is None:
+    if not place:
+        plan = None
+    elif plan is None:
         plan = place_plan(services, tenant, text, version)
-    if not place or plan is None:
-        return services.retriever.retrieve(tenant, text, k=k, visibility=visibility, version=version,
-                                           valid_on=valid_on, mode=mode, weights=weights, rrf_k=rrf_k,
-                                           coverage=version is None)
-    return services.retriever.retrieve(tenant, text, k=k, visibility=visibility, version=version, valid_on=valid_on,
-                                       mode=mode, weights=weights, rrf_k=rrf_k, coverage=version is None,
-                                       exclude_sources=[*plan.excluded, *plan.superseded] or None, ends=plan.ends,
-                                       admit=plan.admit)
+    return services.retriever.retrieve(
+        tenant, text, k=k, visibility=visibility, version=version, valid_on=valid_on, mode=mode, weights=weights,
+        rrf_k=rrf_k, coverage=version is None,
+        exclude_sources=[*plan.excluded, *plan.superseded] or None if plan is not None else None,
+        ends=plan.ends if plan is not None else None, admit=plan.admit if plan is not None else None)
 
 
 def place_plan(services: Services, tenant: str, text: str, version: int | None = None) -> PlaceCheck | None:

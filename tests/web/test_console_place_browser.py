@@ -28,7 +28,8 @@ def site(make_services: Any) -> Any:
         yield server, editor
 
 
-def test_documents_show_and_correct_where_they_apply(site: Any, browser: Any) -> None:
+def _open_documents(site: Any, browser: Any) -> tuple[Any, Any]:
+    """Sign the editor in and open version 1's documents; the page and the Tieling notice's row."""
     server, editor = site
     page = browser.new_page(viewport=DESKTOP, locale="en-GB")
     sign_in(page, server.url, editor, "?tab=kb")
@@ -36,6 +37,11 @@ def test_documents_show_and_correct_where_they_apply(site: Any, browser: Any) ->
     page.click("#versions tbody tr[data-version='1'] button.docs")
     row = page.locator("#docs tr[data-source='tieling-huanjiao.md']")
     row.wait_for()
+    return page, row
+
+
+def test_documents_show_and_correct_where_they_apply(site: Any, browser: Any) -> None:
+    page, row = _open_documents(site, browser)
     place = row.locator(".scope-jurisdiction")
     assert "辽宁省铁岭市" in place.inner_text() and "(detected)" in place.inner_text()
     assert "铁岭市人力资源和社会保障局" in row.locator(".scope-office").inner_text()
@@ -59,13 +65,7 @@ def test_documents_show_and_correct_where_they_apply(site: Any, browser: Any) ->
 
 
 def test_documents_show_and_correct_the_period_they_are_in_force(site: Any, browser: Any) -> None:
-    server, editor = site
-    page = browser.new_page(viewport=DESKTOP, locale="en-GB")
-    sign_in(page, server.url, editor, "?tab=kb")
-    page.wait_for_selector("#versions tbody tr[data-version='1']")
-    page.click("#versions tbody tr[data-version='1'] button.docs")
-    row = page.locator("#docs tr[data-source='tieling-huanjiao.md']")
-    row.wait_for()
+    page, row = _open_documents(site, browser)
     period = row.locator(".scope-period").inner_text()
     assert "2024-01-01" in period and "2030-12-31" in period and "(detected)" in period
     assert row.locator(".scope-expired").count() == 0

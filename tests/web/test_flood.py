@@ -5,7 +5,6 @@ scenario are the bench's (eval/bench_api.py bench_workers)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from eval.bench_api import child_env, run_flood, start_server, stop_server
 from qa_service.web.ratelimit import WINDOW_S
 from tests.conftest import REPO
 from tests.kbdata import write_folder
+from tests.redis_server import redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,28 +37,13 @@ def town_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def _redis_url() -> str | None:
-    import redis
-
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except Exception:
-        if os.environ.get("CI"):
-            raise
-        return None
-    return url
-
-
 @pytest.mark.parametrize("store", ["database", "redis"])
 def test_a_flooding_client_is_held_to_429_while_polite_ones_are_answered(town_data: Path, tmp_path: Path,
                                                                          store: str) -> None:
     env = {"QA_SERVER__CITIZEN_RATE_PER_MINUTE": str(LIMIT), "QA_SERVER__CITIZEN_RATE_PER_MINUTE_TOTAL": "0",
            "PYTHONPATH": str(REPO)}
     if store == "redis":
-        url = _redis_url()
-        if url is None:
-            pytest.skip("no Redis on 127.0.0.1:6379")
+        url = redis_url()
         env |= {"QA_SERVER__REDIS_URL": url, "QA_SERVER__REDIS_PREFIX": f"qa:test:{uuid.uuid4().hex}"}
     server = start_server(town_data, "town", tmp_path / "serve.log", workers=2, env=env)
     try:

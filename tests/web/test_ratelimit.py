@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from qa_service.db.models import AuditEvent
 from qa_service.web.app import create_app
 from qa_service.web.ratelimit import MemoryLimiter, RedisLimiter, make_limiter
+from tests.redis_server import redis_url
 
 
 @pytest.mark.unit
@@ -33,24 +33,9 @@ def test_make_limiter_off_and_on() -> None:
     assert isinstance(make_limiter(5, None), MemoryLimiter)
 
 
-def _redis_url() -> str | None:
-    import redis
-
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except Exception:
-        if os.environ.get("CI"):
-            raise
-        return None
-    return url
-
-
 @pytest.mark.integration
 def test_redis_limiter_is_shared_between_instances() -> None:
-    url = _redis_url()
-    if url is None:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    url = redis_url()
     prefix = f"qa:test:{uuid.uuid4().hex}"
     a, b = RedisLimiter(3, url, prefix=prefix), RedisLimiter(3, url, prefix=prefix)
     assert [a.hit("k")[0], b.hit("k")[0], a.hit("k")[0], b.hit("k")[0]] == [1, 2, 3, 4]

@@ -19,7 +19,7 @@ from qa_service.users.accounts import create_user
 from qa_service.web.app import create_app
 from qa_service.web.ratelimit import MemoryLimiter, RedisLimiter
 from tests.kbdata import write_folder
-from tests.web.test_ratelimit import _redis_url
+from tests.redis_server import redis_url
 
 pytestmark = pytest.mark.integration
 PARKING_Q = "How much does a resident parking permit cost?"
@@ -107,9 +107,7 @@ def test_a_client_rotating_tenants_is_still_limited(world: Any, backend: str) ->
     if backend == "memory":
         app.state.limiter = MemoryLimiter(2, clock=lambda: 120.0, total_limit=3)
     else:
-        url = _redis_url()
-        if url is None:
-            pytest.skip("no Redis on 127.0.0.1:6379")
+        url = redis_url()
         app.state.limiter = RedisLimiter(2, url, prefix=f"qa:test:{uuid.uuid4().hex}", total_limit=3)
     codes = [c.post("/api/v1/ask", json={"question": "opening hours", "tenant": f"dept{i}"}).status_code
              for i in range(4)]

@@ -7,7 +7,6 @@ on one continues on the other, and a citizen's rate limit is counted across both
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 import uuid
 from pathlib import Path
@@ -23,21 +22,9 @@ from qa_service.web.app import create_app
 from qa_service.web.conversations import DatabaseConversations, RedisConversations
 from qa_service.web.ratelimit import WINDOW_S, DatabaseLimiter, MemoryLimiter, RedisLimiter
 from tests.kbdata import write_folder
+from tests.redis_server import redis_url
 
 pytestmark = pytest.mark.unit
-
-
-def _redis_url() -> str:
-    import redis
-
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except Exception:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    return url
 
 
 @pytest.fixture
@@ -90,7 +77,7 @@ def test_database_conversations_keep_the_last_turns_per_tenant_and_forget_idle_o
 def test_redis_conversations_are_shared_capped_and_expire(prefix: str) -> None:
     import redis
 
-    url = _redis_url()
+    url = redis_url()
     a = RedisConversations(url, max_turns=3, ttl_minutes=30, prefix=prefix)
     b = RedisConversations(url, max_turns=3, ttl_minutes=30, prefix=prefix)
     for n in range(5):
@@ -157,7 +144,7 @@ def test_two_workers_share_conversation_and_limit_in_the_database(make_services:
 
 
 def test_two_workers_share_conversation_and_limit_in_redis(make_services: Any, tmp_path: Path, prefix: str) -> None:
-    app_a, app_b = _two_workers(make_services, tmp_path, redis_url=_redis_url(), redis_prefix=prefix)
+    app_a, app_b = _two_workers(make_services, tmp_path, redis_url=redis_url(), redis_prefix=prefix)
     assert isinstance(app_a.state.limiter, RedisLimiter)
     assert isinstance(app_a.state.conversations, RedisConversations)
     _shared_conversation_and_limit(app_a, app_b)
