@@ -81,6 +81,26 @@ def cold_ask(data_dir: Path, tenant: str, question: str) -> dict[str, Any]:
     return {"seconds": round(wall, 3), "ok": ok, "exit_code": code, "peak_rss_mb": round(maxrss / 1024, 1)}
 
 
+def cold_reingest(data_dir: Path, tenant: str, corpus: Path) -> dict[str, Any]:
+    """Wall time of ``qa ingest run CORPUS --tenant T --mode sync --publish --json`` in a fresh interpreter over a
+    data dir that already holds the corpus unchanged (issue 19: the whole process, model loading included if any)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "qa_service", "ingest", "run", str(corpus), "--tenant", tenant,
+                                 "--mode", "sync", "--publish", "--json"],
+                                stdout=out, stderr=err, env=child_env(data_dir, tenant))
+        code, maxrss = _wait_child(proc)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+        err.seek(0)
+        tail = err.read().decode("utf-8", "replace")[-500:]
+    if code != 0:
+        log.warning("cold re-ingest failed code=%s stderr=%s", code, tail)
+    return {"seconds": round(wall, 3), "ok": code == 0, "exit_code": code, "peak_rss_mb": round(maxrss / 1024, 1),
+            "output": text[-400:]}
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen[bytes]
@@ -156,7 +176,7 @@ def server_peak_rss_kib(server: Server) -> int:
 
 
 async def _load(base: str, tenant: str, questions: list[str], concurrency: int, requests: int,
-                time_cap_s: float) -> dict[str, Any]:
+                time_cap_s: float, offset: int = 0) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     decisions: dict[str, int] = {}
@@ -169,7 +189,7 @@ async def _load(base: str, tenant: str, questions: list[str], concurrency: int, 
         for i in counter:
             if time.perf_counter() > deadline:
                 return
-            body = {"question": questions[i % len(questions)], "tenant": tenant}
+            body = {"question": questions[(offset + i) % len(questions)], "tenant": tenant}
             t0 = time.perf_counter()
             try:
                 r = await client.post(f"{base}/api/v1/ask", json=body)
@@ -199,9 +219,10 @@ async def _load(base: str, tenant: str, questions: list[str], concurrency: int, 
 
 
 def run_load(base: str, tenant: str, questions: list[str], concurrency: int, requests: int,
-             time_cap_s: float) -> dict[str, Any]:
-    """``requests`` POST /api/v1/ask with ``concurrency`` clients (stops early at ``time_cap_s``)."""
-    return asyncio.run(_load(base, tenant, questions, concurrency, requests, time_cap_s))
+             time_cap_s: float, offset: int = 0) -> dict[str, Any]:
+    """``requests`` POST /api/v1/ask with ``concurrency`` clients (stops early at ``time_cap_s``), asking
+    ``questions`` from ``offset`` on (cyclically)."""
+    return asyncio.run(_load(base, tenant, questions, concurrency, requests, time_cap_s, offset))
 
 
 def _client_address(group: int, n: int) -> str:
@@ -287,7 +308,7 @@ def bench_workers(data_dir: Path, tenant: str, questions: list[str], log_dir: Pa
     server = start_server(data_dir, tenant, log_dir / f"serve-workers{workers}.log", workers=workers, env=shared)
     try:
         run_load(server.base, tenant, questions, workers * 2, workers * 6, 120.0)  # every worker warm
-        load = run_load(server.base, tenant, questions, clients, requests, 300.0)
+        load = run_load(server.base, tenant, questions, clients, requests, 300.0, offset=workers * 6)
     finally:
         stop_server(server)
     limits = {**shared, "QA_SERVER__CITIZEN_RATE_PER_MINUTE": "20", "QA_SERVER__CITIZEN_RATE_PER_MINUTE_TOTAL": "40"}

@@ -143,12 +143,28 @@ ZH_QUESTIONS = [
 ]
 
 
-def make_questions(n: int, seed: int = 7) -> list[str]:
-    """``n`` questions from the corpus vocabulary, alternating English and Chinese."""
+# openers and closers citizens type around the same question: with them the templates give ~45k distinct questions
+# per language, so a bench run never asks a question twice (a repeated question reads its vector from the cache)
+EN_OPENERS = ["", "Hello, ", "Hi, ", "Excuse me, ", "Quick question: ", "Please help: ", "One question: ", "Sorry, "]
+ZH_OPENERS = ["", "请问", "你好，", "您好，请问", "想咨询一下，", "麻烦问下，", "打扰一下，", "问一下，"]
+EN_CLOSERS = ["", " Thanks.", " Thank you.", " Many thanks!", " Thanks in advance."]
+ZH_CLOSERS = ["", "谢谢。", "谢谢！", "多谢。", "麻烦了。"]
+
+
+def make_questions(n: int, seed: int = 7, exclude: set[str] | None = None) -> list[str]:
+    """``n`` distinct questions from the corpus vocabulary, alternating English and Chinese; none of them in
+    ``exclude``, which the new ones are added to (one set per bench run: no question is asked twice)."""
     rng = random.Random(seed)
+    seen = exclude if exclude is not None else set()
     out: list[str] = []
-    for k in range(n):
+    k = 0
+    while len(out) < n:
         i = k % 2
         tpl = rng.choice(EN_QUESTIONS if i == 0 else ZH_QUESTIONS)
-        out.append(tpl.format(svc=rng.choice(SERVICES)[i], dist=rng.choice(DISTRICTS)[i], group=rng.choice(GROUPS)[i]))
+        q = tpl.format(svc=rng.choice(SERVICES)[i], dist=rng.choice(DISTRICTS)[i], group=rng.choice(GROUPS)[i])
+        q = rng.choice(EN_OPENERS if i == 0 else ZH_OPENERS) + q + rng.choice(EN_CLOSERS if i == 0 else ZH_CLOSERS)
+        if q not in seen:
+            seen.add(q)
+            out.append(q)
+            k += 1
     return out

@@ -57,11 +57,22 @@ def serve(
             if _state["config"] is not None:
                 os.environ["QA_CONFIG"] = str(_state["config"])
             os.environ["QA_SERVER__WORKERS"] = str(n)
+            threads = _engine_threads(services.settings, n)
+            if threads is not None:
+                os.environ["QA_EMBEDDING__THREADS"] = str(threads)
             uvicorn.run("qa_service.web.app:worker_app", factory=True, workers=n, host=bind, port=at,
                         log_level="warning")
     finally:
         if worker is not None:
             worker.stop()
+
+
+def _engine_threads(settings: Settings, workers: int) -> int | None:
+    """The encoder threads of each of ``workers`` workers when nobody chose them: the cores shared out (N workers
+    with the default 2 threads each would put 2N spinning engine threads on the cores); None = leave as set."""
+    if "QA_EMBEDDING__THREADS" in os.environ or "threads" in settings.embedding.model_fields_set:
+        return None
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def _prepare_workers(settings: Settings) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from urllib.parse import urlparse
 
 from qa_service.answer.context import Passage, Sentence
@@ -33,10 +34,17 @@ _TO_MODEL = re.compile(r"(?i)\b(?:in|to)\s+your\s+(?:answer|response|reply|outpu
 
 def instructs_model(text: str) -> list[str]:
     """Reason codes when a passage tells the model what to do."""
+    return list(_instructs_model(text))
+
+
+@lru_cache(maxsize=8192)
+def _instructs_model(text: str) -> tuple[str, ...]:
+    """A pure function of the text and the fixed rules, so kept per text: popular passages are screened once per
+    process, not once per question (~1 ms a passage)."""
     reasons = rule_reasons(text, PASSAGE_RULES)
     if _TO_MODEL.search(text):
         reasons.append("injection:addresses_model")
-    return reasons
+    return tuple(reasons)
 
 
 def instruction_spans(text: str) -> list[tuple[int, int, str]]:

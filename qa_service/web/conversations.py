@@ -40,6 +40,9 @@ class ConversationStore(Protocol):
         ...
 
 
+SWEEP_EVERY = dt.timedelta(minutes=1)
+
+
 class DatabaseConversations:
     """Turns as rows: an append is one insert (two workers appending at once both keep theirs)."""
 
@@ -47,6 +50,7 @@ class DatabaseConversations:
         self.db = db
         self.max_turns = max_turns
         self.ttl = dt.timedelta(minutes=ttl_minutes)
+        self._swept_at: dt.datetime | None = None  # the last sweep of idle conversations by this process
 
     def history(self, tenant: str, conversation_id: str) -> list[str]:
         with self.db.session() as s:
@@ -70,8 +74,11 @@ class DatabaseConversations:
             s.execute(delete(ConversationTurn).where(
                 ConversationTurn.tenant == tenant, ConversationTurn.conversation_id == conversation_id,
                 ConversationTurn.id.not_in(keep.scalar_subquery())))
-            # every conversation idle past the TTL (its newest turn too) is gone; by the created_at index
-            s.execute(delete(ConversationTurn).where(ConversationTurn.created_at < now - self.ttl))
+            # every conversation idle past the TTL (its newest turn too) is gone, by the created_at index; once a
+            # minute per process, not on every append (history() already ignores an idle conversation's turns)
+            if self._swept_at is None or now - self._swept_at >= SWEEP_EVERY:
+                s.execute(delete(ConversationTurn).where(ConversationTurn.created_at < now - self.ttl))
+                self._swept_at = now
 
 
 class RedisConversations:

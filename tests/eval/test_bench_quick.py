@@ -17,6 +17,7 @@ SECTIONS = [
     "## Re-ingest (unchanged corpus)",
     "## Query latency by KB size",
     "## API throughput and latency",
+    "## Several workers (`qa serve --workers 2`)",
     "## Memory and cold start",
 ]
 

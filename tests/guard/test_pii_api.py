@@ -81,7 +81,7 @@ def test_every_issue_format_is_redacted_in_answers_review_items_and_feedback(wor
     assert row.question == unicodedata.normalize("NFKC", expected)  # the input guard stores the NFKC form
     assert comment == expected
     assert "pii_in_question" in row.risk_reasons
-    kinds = {i.kind for i in items}
-    assert {"feedback"} <= kinds and len(items) == 2
+    items = [i for i in items if i.kind != "sampled"]  # the medium answer is sampled for review 1 time in 5
+    assert sorted(i.kind for i in items) == ["feedback", "held"]
     assert any(i.note == expected for i in items)  # the feedback item's note is the redacted comment
     assert any("[PHONE]" in (i.question or "") and "[HK_ID]" in (i.question or "") for i in items)
