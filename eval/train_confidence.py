@@ -288,8 +288,15 @@ def choose_c(rows: list[dict[str, Any]], features: tuple[str, ...] = FEATURES,
 #: size or the top-k; tests/answer/test_confidence_features.py), and the dense ones per language
 SIZE_BOUND = ("passages", "sparse_top_log", "sparse_gap", "dense_margin")
 DENSE = ("dense_top", "cited_dense", "answer_dense_max", "answer_dense_mean", "cited_dense_gap")
+#: and a few signals per kind of draft: a composed draft (a guide's sections) is right when the guide is the
+#: service asked about, an FAQ draft when its own question is the one asked, a sentence draft when its sentences
+#: cover the question — one slope for all three let conversational questions answered by the right guide look
+#: like an FAQ answered from a neighbouring entry (2026-12-07: broad right drafts and Kenya gold-removed drafts had
+#: the same mean coverage and cosines)
+BY_KIND = ("title_coverage", "cited_coverage", "idf_coverage", "cited_dense", "answer_dense_mean", "cited_rank")
 SELECTABLE: tuple[str, ...] = tuple(n for n in CANDIDATES if n not in SIZE_BOUND and n not in DENSE) + tuple(
-    f"{n}*{lang}" for n in DENSE for lang in ("en", "zh"))
+    f"{n}*{lang}" for n in DENSE for lang in ("en", "zh")) + tuple(
+    f"{n}*{kind}" for n in BY_KIND for kind in ("composed", "faq_cited"))
 
 
 def select_features(rows: list[dict[str, Any]], pool: tuple[str, ...] = SELECTABLE, c: float = 0.1,

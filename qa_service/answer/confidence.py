@@ -77,16 +77,17 @@ class ModelIntegrityError(RuntimeError):
 
 
 def feature_value(feats: Mapping[str, float], name: str) -> float:
-    """The value of one model input: a feature of :func:`extract`, or ``<feature>*en`` / ``<feature>*zh``, the
-    feature on questions in that language only (0 on the others: the default dense model is English-only, so its
-    similarities mean something else on Chinese text)."""
-    base, _, lang = name.partition("*")
+    """The value of one model input: a feature of :func:`extract`, or ``<feature>*<other>``, the feature times
+    another one — ``*zh`` / ``*en`` the feature on questions in that language only (``en`` = 1 − ``zh``), and
+    ``*composed`` / ``*faq_cited`` the feature on one kind of draft only (a guide's sections quoted whole, an FAQ
+    entry's answer), so that one linear model weighs a signal apart for each kind of draft and language."""
+    base, _, by = name.partition("*")
     value = float(feats.get(base, 0.0))
-    if lang == "en":
+    if not by:
+        return value
+    if by == "en":
         return value * (1.0 - float(feats.get("zh", 0.0)))
-    if lang == "zh":
-        return value * float(feats.get("zh", 0.0))
-    return value
+    return value * float(feats.get(by, 0.0))
 
 
 def _cos(a: Sequence[float], b: Sequence[float]) -> float:
@@ -111,10 +112,10 @@ def needed(names: Collection[str] | None) -> frozenset[str]:
         return frozenset(CANDIDATES)
     out = set()
     for n in names:
-        base, _, lang = n.partition("*")
+        base, _, by = n.partition("*")
         out.add(base)
-        if lang:
-            out.add("zh")
+        if by:
+            out.add("zh" if by == "en" else by)
     if "cited_dense_gap" in out:
         out |= {"cited_dense", "dense_top"}
     return frozenset(out)

@@ -101,6 +101,8 @@ def segments(text: str, max_segments: int, max_chars: int) -> list[str]:
         out.append(p)
         if len(out) >= max_segments:
             break
+    if len(out) == 2:  # one sentence long enough to judge alone: the rest are fragments ("Thanks.", "谢谢。"), so
+        return out[:1]  # the whole text is that sentence; a second encoding of it would only cost time
     return out
 
 

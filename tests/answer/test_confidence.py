@@ -126,6 +126,15 @@ def test_per_language_inputs_read_the_feature_on_that_language_only() -> None:
     assert m.raw({"zh": 1.0, "cited_dense": 0.9}) == m.raw({"zh": 1.0, "cited_dense": 0.1})  # not read on zh
 
 
+def test_per_kind_inputs_read_the_feature_on_that_kind_of_draft_only() -> None:
+    composed = {"composed": 1.0, "faq_cited": 0.0, "title_coverage": 0.6}
+    faq = {"composed": 0.0, "faq_cited": 1.0, "title_coverage": 0.6}
+    assert feature_value(composed, "title_coverage*composed") == 0.6
+    assert feature_value(faq, "title_coverage*composed") == 0.0
+    assert feature_value(faq, "title_coverage*faq_cited") == 0.6
+    assert confidence.needed(("title_coverage*composed",)) == {"title_coverage", "composed"}
+
+
 class _CountingReader:
     """A store reader that counts the queries made of it (the store is the network boundary here)."""
 

@@ -13,6 +13,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from qa_service.answer.context import AnswerContext, GuardVerdict
+from qa_service.answer.courtesy import core
 from qa_service.answer.statuses import BLOCKED_INJECTION, ERROR_INVALID_INPUT, OUT_OF_SCOPE
 from qa_service.guard.checks import OFF_TASK_FAMILIES, inspect, matching_text
 from qa_service.guard.pii import redact
@@ -42,6 +43,9 @@ class InputGuard:
         ctx.guard = verdict
         redacted, pii = redact(text)
         ctx.question = redacted
+        plain = core(redacted)  # greetings and thanks are not search terms (answer/courtesy.yaml)
+        if plain != redacted:
+            ctx.standalone = plain
         ctx.history = [redact(normalise(h)[0])[0] for h in ctx.history]
         if pii:
             verdict.pii = sorted({m.kind for m in pii})
@@ -56,7 +60,7 @@ class InputGuard:
             return
         # the model sees the redacted text only; its vector of the whole question is kept for the
         # curated and retrieve steps, which would otherwise embed the same text again
-        probe = matching_text(" ".join([redacted[:20000], *ctx.history]))
+        probe = matching_text(" ".join([plain[:20000], *ctx.history]))
         vectors = dict(ctx.vectors)  # a vector already on the context is not embedded again
         match = self.similarity.check(probe, vectors)
         if probe == ctx.query and probe in vectors and probe not in ctx.vectors:

@@ -41,7 +41,7 @@ class Retrieve:
         self.places = places  # keeps other places' documents out when the question names a place (issue 22)
 
     def run(self, ctx: AnswerContext) -> None:
-        if ctx.history and not ctx.standalone and is_elliptical(ctx.question):
+        if ctx.history and is_elliptical(ctx.query):  # the query: the question without greetings and thanks
             ctx.standalone = self._standalone(ctx)  # a self-contained question keeps its own topic
         query = ctx.query
         plan = self.places.plan(ctx.tenant, query) if self.places is not None else None
@@ -80,8 +80,8 @@ class Retrieve:
 
     def _standalone(self, ctx: AnswerContext) -> str:
         if self.rewriter is not None and self.rewriter.name == "llm":
-            return self.rewriter.rewrite(ctx.question, ctx.history, ctx.lang)
-        return f"{ctx.history[-1]} {ctx.question}"
+            return self.rewriter.rewrite(ctx.query, ctx.history, ctx.lang)
+        return f"{ctx.history[-1]} {ctx.query}"
 
 
 def passage_of(n: int, h: Hit, via: int | None = None) -> Passage:

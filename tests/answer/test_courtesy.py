@@ -1,0 +1,58 @@
+"""Greetings and thanks around a question are not searched with: the same answer with or without them."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from eval.suites.sample_sets import ensure_sample_knowledge
+from qa_service.answer.courtesy import core
+from qa_service.answer.service import ask
+from qa_service.db.models import AnswerRecord
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("question", "expected"), [
+    ("请问居住证怎么办理？谢谢。", "居住证怎么办理？"),
+    ("您好，请问，身份证丢了怎么补办？麻烦了！", "身份证丢了怎么补办？"),
+    ("Hello, how do I apply for a residence permit? Thanks in advance.", "how do I apply for a residence permit?"),
+    ("Excuse me, what documents do I need? Thank you very much!", "what documents do I need?"),
+    ("How do I apply for a highway permit?", "How do I apply for a highway permit?"),  # "hi" only as a word
+    ("Thank you for the answer. How long does it take?", "Thank you for the answer. How long does it take?"),
+    ("谢谢", "谢谢"),  # nothing but courtesy: left as it is
+    ("Hi", "Hi"),
+])
+def test_core_takes_courtesy_off_the_ends_only(question: str, expected: str) -> None:
+    assert core(question) == expected
+
+
+@pytest.fixture
+def tax(make_services: Any, tmp_path: Path) -> Any:
+    root = tmp_path / "knowledge"
+    root.mkdir()
+    (root / "tax").symlink_to(REPO / "knowledge" / "tax", target_is_directory=True)
+    svc = make_services(server={"sample_knowledge": str(root)})
+    ensure_sample_knowledge(svc)
+    return svc
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("plain", "polite"), [
+    ("逾期缴税会怎么样？", "您好，请问逾期缴税会怎么样？谢谢！"),
+    ("What happens if I pay my tax late?", "Hello, what happens if I pay my tax late? Many thanks!"),
+])
+def test_a_polite_question_gets_the_plain_questions_answer(tax: Any, plain: str, polite: str) -> None:
+    a_ctx, a = ask(tax, plain, "tax")
+    b_ctx, b = ask(tax, polite, "tax")
+    assert a["decision"] == "answered", a
+    assert (b["decision"], b["risk"]["level"], b["answer"]) == (a["decision"], a["risk"]["level"], a["answer"])
+    assert [c["source_id"] for c in b["citations"]] == [c["source_id"] for c in a["citations"]]
+    with tax.db.session() as s:  # the record keeps what the citizen wrote
+        row = s.scalars(select(AnswerRecord).where(AnswerRecord.trace_id == b["trace_id"])).one()
+    assert row.question == unicodedata.normalize("NFKC", polite)
