@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from qa_service.answer.courtesy import core
 from qa_service.ingest.chunk import count_tokens
 
 # (English, Chinese) pairs; every name is invented.
@@ -143,28 +144,41 @@ ZH_QUESTIONS = [
 ]
 
 
-# openers and closers citizens type around the same question: with them the templates give ~45k distinct questions
-# per language, so a bench run never asks a question twice (a repeated question reads its vector from the cache)
+# openers and closers citizens type around the same question, and who or what it is for: with them the templates
+# give ~9k distinct questions per language even without the courtesy (the answer path searches and encodes the
+# question without greetings and thanks, answer/courtesy.py), so a bench run never encodes a question twice (a
+# repeated question reads its vector from the cache)
 EN_OPENERS = ["", "Hello, ", "Hi, ", "Excuse me, ", "Quick question: ", "Please help: ", "One question: ", "Sorry, "]
 ZH_OPENERS = ["", "请问", "你好，", "您好，请问", "想咨询一下，", "麻烦问下，", "打扰一下，", "问一下，"]
 EN_CLOSERS = ["", " Thanks.", " Thank you.", " Many thanks!", " Thanks in advance."]
+EN_FOR = ["", " for my mother", " for my father", " for my son", " for my daughter", " for my wife", " for a friend",
+          " for my company"]
+ZH_FOR = ["", "（帮家人办）", "（帮父母问）", "（本人办理）", "（外地户口）", "（急用）", "（第一次办）",
+          "（单位要求）"]
 ZH_CLOSERS = ["", "谢谢。", "谢谢！", "多谢。", "麻烦了。"]
 
 
 def make_questions(n: int, seed: int = 7, exclude: set[str] | None = None) -> list[str]:
     """``n`` distinct questions from the corpus vocabulary, alternating English and Chinese; none of them in
-    ``exclude``, which the new ones are added to (one set per bench run: no question is asked twice)."""
+    ``exclude`` (by the text the answer path encodes, courtesy taken off), which the new ones are added to (one set
+    per bench run: no question is encoded twice)."""
     rng = random.Random(seed)
     seen = exclude if exclude is not None else set()
     out: list[str] = []
-    k = 0
+    k = tries = 0
     while len(out) < n:
+        tries += 1
+        if tries > 1000 * (n + 1):
+            raise RuntimeError(f"make_questions: only {len(out)} of {n} new questions after {tries} draws")
         i = k % 2
         tpl = rng.choice(EN_QUESTIONS if i == 0 else ZH_QUESTIONS)
         q = tpl.format(svc=rng.choice(SERVICES)[i], dist=rng.choice(DISTRICTS)[i], group=rng.choice(GROUPS)[i])
+        mark = "?" if i == 0 else "？"
+        q = q[:-1] + rng.choice(EN_FOR if i == 0 else ZH_FOR) + mark if q.endswith(mark) else q
+        key = core(q)  # what the answer path encodes
         q = rng.choice(EN_OPENERS if i == 0 else ZH_OPENERS) + q + rng.choice(EN_CLOSERS if i == 0 else ZH_CLOSERS)
-        if q not in seen:
-            seen.add(q)
+        if key not in seen:
+            seen.add(key)
             out.append(q)
             k += 1
     return out

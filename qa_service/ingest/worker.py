@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -202,12 +203,31 @@ class _Watch:
         return None
 
 
-def worker_main(settings: Settings, once: bool = False) -> int:
-    """Entry point of a worker process: SIGTERM/SIGINT stop it after the running job is stopped."""
+def watch_parent(worker: Worker, parent: int, every_s: float = 1.0) -> threading.Thread:
+    """Stop ``worker`` when its process's parent is no longer ``parent`` (it died without stopping it: a
+    ``qa serve`` killed or ended by its server's own signal handling left its worker running, orphaned)."""
+
+    def watch() -> None:
+        while not worker._stop.wait(every_s):
+            if os.getppid() != parent:
+                log.warning("worker parent gone parent=%s: stopping", parent)
+                worker.stop()
+                return
+
+    t = threading.Thread(target=watch, name="qa-worker-parent", daemon=True)
+    t.start()
+    return t
+
+
+def worker_main(settings: Settings, once: bool = False, parent: int | None = None) -> int:
+    """Entry point of a worker process: SIGTERM/SIGINT stop it after the running job is stopped; with ``parent``
+    (the ``qa serve`` that started it) it also stops when that process is gone."""
     from qa_service.cli.common import setup_logging
 
     setup_logging(settings.log_level)
     worker = Worker(settings)
+    if parent is not None:
+        watch_parent(worker, parent)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("worker signal=%s", signum)
@@ -230,7 +250,7 @@ class WorkerProcess:
         self.proc: BaseProcess | None = None
 
     def start(self) -> WorkerProcess:
-        self.proc = _SPAWN.Process(target=worker_main, args=(self.settings,), name="qa-worker")
+        self.proc = _SPAWN.Process(target=worker_main, args=(self.settings, False, os.getpid()), name="qa-worker")
         self.proc.start()
         log.info("worker process started pid=%s", self.proc.pid)
         return self

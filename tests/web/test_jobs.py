@@ -104,3 +104,37 @@ def test_upload_limits_are_413(town: Any) -> None:
         r = c.post("/api/v1/kb/town/ingest", headers=h, files=big)
         assert r.status_code == 413 and "ingest.max_job_mb" in r.json()["detail"]
         assert c.get("/api/v1/kb/town/jobs", headers=h).json()[0]["state"] != "queued"  # nothing was queued
+
+
+def _start_worker_and_die(settings: Any, pids: Any) -> None:
+    """A `qa serve` stand-in that starts its ingestion worker and then dies without stopping it."""
+    pids.put(WorkerProcess(settings).start().pid)
+    time.sleep(1.0)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for init to reap it has ended too
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_worker_stops_when_the_process_that_started_it_dies(town: Any) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    pids = ctx.Queue()
+    parent = ctx.Process(target=_start_worker_and_die, args=(town.settings, pids))
+    parent.start()
+    worker_pid = pids.get(timeout=60)
+    parent.join(30)
+    assert parent.exitcode == 0 and _alive(worker_pid)  # orphaned, still running
+    deadline = time.monotonic() + 30
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker_pid), "the orphaned worker kept running"
