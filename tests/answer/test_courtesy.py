@@ -48,8 +48,8 @@ def tax(make_services: Any, tmp_path: Path) -> Any:
     ("What happens if I pay my tax late?", "Hello, what happens if I pay my tax late? Many thanks!"),
 ])
 def test_a_polite_question_gets_the_plain_questions_answer(tax: Any, plain: str, polite: str) -> None:
-    a_ctx, a = ask(tax, plain, "tax")
-    b_ctx, b = ask(tax, polite, "tax")
+    _, a = ask(tax, plain, "tax")
+    _, b = ask(tax, polite, "tax")
     assert a["decision"] == "answered", a
     assert (b["decision"], b["risk"]["level"], b["answer"]) == (a["decision"], a["risk"]["level"], a["answer"])
     assert [c["source_id"] for c in b["citations"]] == [c["source_id"] for c in a["citations"]]
