@@ -1,7 +1,12 @@
-"""Greetings and thanks around a question, taken off the text the answer path searches and judges with.
+"""Greetings and thanks around a question, and the asker's own contact details, taken off the text the answer
+path searches and judges with.
 
 The vocabulary is data (``courtesy.yaml``, zh and en). ``core("请问居住证怎么办理？谢谢。")`` is
-``"居住证怎么办理？"``; a question that is nothing but courtesy is returned unchanged.
+``"居住证怎么办理？"``; ``core("我的电话是[CN_MOBILE]，身份证丢了怎么补办？")`` is ``"身份证丢了怎么补办？"`` (a clause
+whose only personal datum is the asker's name, phone, e-mail or address, as guard/pii.py redacts them, says who
+is asking, not what: its words — 电话, email — would search for contact lines). A clause naming an identity
+document's number stays (``"我的身份证[CN_ID]丢了"`` is the question). A question that is nothing but these is
+returned unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +19,11 @@ import yaml
 
 VOCABULARY = Path(__file__).with_name("courtesy.yaml")
 _PUNCT = r"[\s,，、.。!！~～:：;；]*"
+#: a clause (up to its punctuation) holding one of the asker's own contact details, redacted
+_CONTACT_KINDS = "NAME|PHONE|CN_MOBILE|EMAIL|ADDRESS"
+_OWN_CONTACT = re.compile(
+    rf"[^,，.。;；!！?？\n]*\[(?:{_CONTACT_KINDS})\][^,，.。;；!！?？\n]*[,，.。;；!！]?\s*")
+_OTHER_DATUM = re.compile(rf"\[(?!(?:{_CONTACT_KINDS})\])[A-Z][A-Z_]+\]")
 
 
 @lru_cache(maxsize=4)
@@ -41,4 +51,7 @@ def core(question: str, path: Path = VOCABULARY) -> str:
     if end:
         body = body[:end.start()]  # "…怎么办理？谢谢。": the question mark is not courtesy punctuation, so it stays
     body = body.strip(" ,，、")
+    rest = _OWN_CONTACT.sub(lambda m: m.group(0) if _OTHER_DATUM.search(m.group(0)) else "", body).strip(" ,，、")
+    if any(ch.isalnum() for ch in rest):
+        body = rest
     return body if any(ch.isalnum() for ch in body) and body != text else text

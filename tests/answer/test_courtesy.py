@@ -25,6 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
     ("Excuse me, what documents do I need? Thank you very much!", "what documents do I need?"),
     ("How do I apply for a highway permit?", "How do I apply for a highway permit?"),  # "hi" only as a word
     ("Thank you for the answer. How long does it take?", "Thank you for the answer. How long does it take?"),
+    ("我的电话是[CN_MOBILE]，身份证丢了怎么补办？", "身份证丢了怎么补办？"),  # the asker's own contact details
+    ("My email is [EMAIL]. How do I renew my ID card?", "How do I renew my ID card?"),
+    ("我的身份证[CN_ID]丢了，怎么补办？", "我的身份证[CN_ID]丢了，怎么补办？"),  # the document is the question
+    ("我的电话是[CN_MOBILE]", "我的电话是[CN_MOBILE]"),  # nothing else left
     ("谢谢", "谢谢"),  # nothing but courtesy: left as it is
     ("Hi", "Hi"),
 ])
@@ -40,6 +44,25 @@ def tax(make_services: Any, tmp_path: Path) -> Any:
     svc = make_services(server={"sample_knowledge": str(root)})
     ensure_sample_knowledge(svc)
     return svc
+
+
+@pytest.fixture
+def city(make_services: Any, tmp_path: Path) -> Any:
+    root = tmp_path / "knowledge"
+    root.mkdir()
+    (root / "city").symlink_to(REPO / "knowledge" / "city", target_is_directory=True)
+    svc = make_services(server={"sample_knowledge": str(root)})
+    ensure_sample_knowledge(svc)
+    return svc
+
+
+@pytest.mark.integration
+def test_a_question_with_the_askers_phone_gets_the_plain_questions_answer(city: Any) -> None:
+    _, a = ask(city, "身份证丢了怎么补办？", "city")
+    _, b = ask(city, "我的电话是13800138000，身份证丢了怎么补办？", "city")
+    assert a["decision"] == "answered", a
+    assert (b["decision"], b["answer"]) == (a["decision"], a["answer"])
+    assert "pii_in_question" in b["risk"]["reasons"] and "13800138000" not in str(b)
 
 
 @pytest.mark.integration
