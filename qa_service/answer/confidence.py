@@ -126,6 +126,7 @@ def extract(ctx: AnswerContext, services: Services, names: Collection[str] | Non
 
     ``names``: only what a model reading these inputs needs is computed and returned (the answer path passes the
     shipped model's; the store queries and encodings no input needs are skipped); None: all :data:`CANDIDATES`."""
+    from qa_service.ingest.build import embed_text
     from qa_service.kb.search import visibility_for
     from qa_service.kb.types import SearchFilter
 
@@ -199,7 +200,10 @@ def extract(ctx: AnswerContext, services: Services, names: Collection[str] | Non
         return _rounded(f, names, need)
     stats = services.term_stats.get(ctx.tenant, live[0], reader)
     q_tokens = sorted(set(sparse_q.indices))
-    cited_tokens = [set(services.sparse.embed_document(p.text).indices) for p in cited_passages]
+    # each cited passage as it is indexed (title and heading with its text, ingest/build.py embed_text): a guide's
+    # documents section names neither the service nor "documents" in its own lines, only in its heading
+    cited_tokens = [set(services.sparse.embed_document(embed_text(
+        {"text": p.text, "title": p.title, "heading": p.heading})).indices) for p in cited_passages]
     f["cited_coverage"] = max(stats.coverage(q_tokens, t) for t in cited_tokens)
     idf = {t: stats.idf(t) for t in q_tokens}
     mass = sum(idf.values())

@@ -110,3 +110,16 @@ def test_features_do_not_move_with_top_k(make_services: Any, tmp_path: Path, top
     used = confidence.shipped_model().features
     assert {n: other[n] for n in used} == pytest.approx({n: base[n] for n in used}, abs=1e-4)
     assert p_other == pytest.approx(p_base, abs=1e-4)
+
+
+@pytest.mark.integration
+def test_a_guide_section_covers_the_question_with_its_heading_and_title(city: Any) -> None:
+    """The documents section of the marriage guide names neither "documents" nor "marriage" in its own lines; read
+    as it is indexed (title > heading, then text), it covers the question, and the draft is shown."""
+    from qa_service.answer.service import ask
+
+    ctx, out = ask(city, "What documents do we need to bring to register our marriage?", "city")
+    feats = ctx.signals.get("confidence_features") or {}
+    assert feats.get("cited_coverage", 0.0) > 0.3, feats
+    assert out["decision"] == "answered" and out["citations"][0]["source_id"] == "marriage-registration.txt", out
+    assert "identity card" in out["answer"]

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from eval.suites.sample_sets import ensure_sample_knowledge
 from qa_service.answer.courtesy import core
 from qa_service.answer.service import ask
 from qa_service.db.models import AnswerRecord
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.unit
@@ -34,26 +30,6 @@ REPO = Path(__file__).resolve().parents[2]
 ])
 def test_core_takes_courtesy_off_the_ends_only(question: str, expected: str) -> None:
     assert core(question) == expected
-
-
-@pytest.fixture
-def tax(make_services: Any, tmp_path: Path) -> Any:
-    root = tmp_path / "knowledge"
-    root.mkdir()
-    (root / "tax").symlink_to(REPO / "knowledge" / "tax", target_is_directory=True)
-    svc = make_services(server={"sample_knowledge": str(root)})
-    ensure_sample_knowledge(svc)
-    return svc
-
-
-@pytest.fixture
-def city(make_services: Any, tmp_path: Path) -> Any:
-    root = tmp_path / "knowledge"
-    root.mkdir()
-    (root / "city").symlink_to(REPO / "knowledge" / "city", target_is_directory=True)
-    svc = make_services(server={"sample_knowledge": str(root)})
-    ensure_sample_knowledge(svc)
-    return svc
 
 
 @pytest.mark.integration
