@@ -91,6 +91,7 @@ class PlaceIndex:
     sources: dict[str, SourceScope] = field(default_factory=dict)
     known: dict[str, Place] = field(default_factory=dict)  # English places by name key
     successor: dict[str, str] = field(default_factory=dict)  # source → the newer notice of the version replacing it
+    _excluded: dict[Place, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def superseded(self) -> list[str]:
@@ -139,10 +140,6 @@ class PlaceIndex:
                 self._excluded.clear()
             self._excluded[asked] = got
         return list(got)
-
-    @cached_property
-    def _excluded(self) -> dict[Place, list[str]]:
-        return {}
 
     @cached_property
     def superseded_unstarted(self) -> list[str]:
