@@ -95,3 +95,56 @@ def test_real_letter_spaced_pdf_is_repaired() -> None:
     assert page3.text.splitlines()[0] == "VA FY 2018 - 2024 Strategic Plan 2"
     assert text.count("Strategic Plan") >= 50
     assert not any(is_letter_spaced(line) for line in text.splitlines())
+
+
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+def test_numbered_headings_of_the_page_text_give_sections_across_pages(tmp_path: Path) -> None:
+    path = tmp_path / "guide.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    lines = ["Fishing licences in Riverton", "1. Who can apply", "Anyone aged 16 or over can apply.",
+             "2. Documents", "1. Your identity card.", "2. A recent photo.", "0.5% to 1.9% by river class",
+             "3. Fees"]
+    for i, line in enumerate(lines):
+        c.drawString(72, 780 - 20 * i, line)
+    c.showPage()
+    c.drawString(72, 780, "The licence costs 30 yuan a year.")
+    c.drawString(72, 760, "4. Contact")
+    c.drawString(72, 740, "Call 12345.")
+    c.showPage()
+    c.save()
+    doc = load_file(path, "pdf")
+    got = [(s.page, s.heading_path, s.text.splitlines()[0]) for s in doc.sections]
+    assert got == [
+        (1, [], "Fishing licences in Riverton"),
+        (1, ["1. Who can apply"], "Anyone aged 16 or over can apply."),
+        (1, ["2. Documents"], "1. Your identity card."),  # a numbered line followed by one is a list item
+        (2, ["3. Fees"], "The licence costs 30 yuan a year."),  # the heading runs on to the next page
+        (2, ["4. Contact"], "Call 12345."),
+    ]
+    documents = doc.sections[2].text
+    assert "2. A recent photo." in documents and "0.5% to 1.9% by river class" in documents
+
+
+def test_chinese_numbered_headings_are_not_joined_to_the_text_below() -> None:
+    doc = load_file(KNOWLEDGE / "city" / "shebao-linghuo-jiuye.pdf", "pdf")
+    headings = [s.heading_path[-1] for s in doc.sections if s.heading_path]
+    assert headings[:4] == ["一、参保条件", "二、缴费基数和费率", "三、办理流程", "四、断缴和补缴"]
+    section = next(s for s in doc.sections if s.heading_path == ["四、断缴和补缴"])
+    assert section.text.startswith("因余额不足未能扣款的")  # not "四、断缴和补缴因余额不足…"
+    assert not any("四、断缴和补缴" in s.text for s in doc.sections)
+
+
+def test_a_pdf_outline_still_wins_over_the_page_text(tmp_path: Path) -> None:
+    path = tmp_path / "outlined.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for n in range(4):
+        c.bookmarkPage(f"p{n}")
+        c.addOutlineEntry(f"Part {n + 1}", f"p{n}", level=0)
+        c.drawString(72, 780, f"{n + 1}. Numbered line")
+        c.drawString(72, 760, "Body text of the part.")
+        c.showPage()
+    c.save()
+    doc = load_file(path, "pdf")
+    assert [s.heading_path for s in doc.sections] == [["Part 1"], ["Part 2"], ["Part 3"], ["Part 4"]]

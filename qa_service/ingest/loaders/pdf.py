@@ -1,7 +1,11 @@
-"""PDF files (pypdf): one section per page, letter-spaced text repaired, scanned pages reported.
+"""PDF files (pypdf): sections by page and heading, letter-spaced text repaired, scanned pages reported.
 
-Headings are not recovered from the page text (font sizes are unreliable); when the PDF has a
-real outline (bookmarks spread over the document) it gives the heading path of each page.
+When the PDF has a real outline (bookmarks spread over the document) it gives the heading path of each page.
+Without one, headings are read from the page text by their form, not their font (font sizes are unreliable): a
+numbered line ("一、参保条件", "（二）办理流程", "3. Flexibly employed people") or a line in capitals, short and
+without sentence punctuation, starts a section that runs on across pages until the next heading. A numbered line
+followed by another numbered line is a list item, not a heading. Without that, a guide's "申请材料" section was
+one page of text under no heading, and its sections could not be typed (ingest/sections.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pypdf.errors import PdfReadError, PyPdfError
 from qa_service.ingest.loaders.errors import LoaderError
 from qa_service.ingest.loaders.letterspacing import is_letter_spaced, repair_text
 from qa_service.ingest.loaders.limits import DEFAULT_LIMITS, LoadLimits, count_pdf_pages
+from qa_service.ingest.loaders.textfile import SENTENCE_END, is_heading
 from qa_service.ingest.types import LoadedDocument, Section
 
 log = logging.getLogger(__name__)
@@ -31,6 +36,11 @@ MAX_OUTLINE_TITLE = 120
 
 
 _CJK_WRAP = re.compile(r"(?<=[\u3400-\u9fff，、；：（）《》“”])\n(?=[\u3400-\u9fff，。、；：！？（）《》“”])")
+#: "1. Contribution rates", "2) Fees": an arabic-numbered line (a heading only when a numbered line does not follow)
+_NUMBERED = re.compile(r"^(\d{1,2})[.)．](?!\d)\s*\S")  # not "0.5% to 1.9%"
+MAX_NUMBERED_HEADING = 60  # characters; a longer numbered line is a list item or a sentence
+MAX_NUMBERED_WORDS = 9
+MIN_CAPITALS = 5  # a line in capitals is a heading from 5 letters ("EMS", "VAT" alone on a line are table cells)
 
 
 def _tidy(text: str) -> str:
@@ -39,11 +49,52 @@ def _tidy(text: str) -> str:
     return _CJK_WRAP.sub("", joined)  # a line wrap inside Chinese text is not a word break
 
 
+def _number(line: str) -> int | None:
+    m = _NUMBERED.match(line.strip())
+    return int(m.group(1)) if m else None
+
+
+def is_pdf_heading(line: str, previous: str, following: str) -> bool:
+    """A heading line of PDF text (module docstring); ``previous`` and ``following`` are the non-empty lines
+    around it. A numbered line N next to N − 1 or N + 1 is an item of a list, not a heading ("2. Documents" above
+    "1. Your identity card." is a heading; the item is not)."""
+    line = line.strip()
+    n = _number(line)
+    if n is not None:
+        return (len(line) <= MAX_NUMBERED_HEADING and len(line.split()) <= MAX_NUMBERED_WORDS
+                and not SENTENCE_END.search(line) and any(c.isalpha() for c in line)
+                and _number(previous) != n - 1 and _number(following) != n + 1)
+    return is_heading(line) and (not line.isascii() or sum(c.isalpha() for c in line) >= MIN_CAPITALS)
+
+
+def page_blocks(text: str) -> list[tuple[str | None, str]]:
+    """(heading, text) runs of one page: a heading line (:func:`is_pdf_heading`) starts a run; the text before the
+    first heading has heading None. Line wraps inside Chinese text are joined within a run, never across a
+    heading."""
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    runs: list[tuple[str | None, list[str]]] = [(None, [])]
+    previous = ""
+    for i, line in enumerate(lines):
+        following = next((x for x in lines[i + 1:] if x), "")
+        if line and is_pdf_heading(line, previous, following):
+            runs.append((line, []))
+        else:
+            runs[-1][1].append(line)
+        previous = line or previous
+    out: list[tuple[str | None, str]] = []
+    for heading, body in runs:
+        joined = _tidy("\n".join(body))
+        if heading is not None or joined:
+            out.append((heading, joined))
+    return out
+
+
 def _page_text(page: Any, number: int, stats: dict[str, int]) -> str:
-    """Extract one page's text with letter-spacing repaired (layout mode when words have no gaps)."""
+    """Extract one page's text with letter-spacing repaired (layout mode when words have no gaps); line breaks
+    kept (:func:`page_blocks` splits and joins)."""
     text = (page.extract_text() or "").translate(_PUA)
     if not any(is_letter_spaced(line) for line in text.split("\n")):
-        return _tidy(text)
+        return text
     fixed, repaired, gapless = repair_text(text)
     if gapless:
         try:
@@ -57,7 +108,7 @@ def _page_text(page: Any, number: int, stats: dict[str, int]) -> str:
             stats["layout_pages"] += 1
     stats["repaired_lines"] += repaired
     stats["gapless_lines"] += gapless
-    return _tidy(fixed)
+    return fixed
 
 
 def _outline_headings(reader: PdfReader, pages: int) -> dict[int, list[str]]:
@@ -128,6 +179,7 @@ def load(path: Path, limits: LoadLimits = DEFAULT_LIMITS) -> LoadedDocument:
     sections: list[Section] = []
     warnings: list[str] = []
     stats = {"repaired_lines": 0, "gapless_lines": 0, "layout_pages": 0}
+    current: str | None = None  # the heading read from the text, running on across pages (no outline only)
     for index, page in enumerate(reader.pages):
         number = index + 1
         try:
@@ -136,10 +188,17 @@ def load(path: Path, limits: LoadLimits = DEFAULT_LIMITS) -> LoadedDocument:
             warnings.append(f"page {number}: text could not be extracted ({type(exc).__name__})")
             log.warning("pdf page failed file=%s page=%d error=%s", path.name, number, exc)
             continue
-        if not text:
+        if not _tidy(text):
             warnings.append(f"page {number}: no extractable text (scanned image?)")
             continue
-        sections.append(Section(text=text, heading_path=list(headings.get(index, [])), page=number))
+        if headings:
+            sections.append(Section(text=_tidy(text), heading_path=list(headings.get(index, [])), page=number))
+            continue
+        for heading, body in page_blocks(text):
+            if heading is not None:
+                current = heading
+            if body:
+                sections.append(Section(text=body, heading_path=[current] if current else [], page=number))
     if not sections:
         raise LoaderError(f"{path.name}: none of its {pages} page(s) has extractable text "
                           "(a scanned PDF needs OCR before it can be ingested)")

@@ -37,14 +37,14 @@ def read_text(path: Path) -> str:
 #: a Chinese numbered heading: 一、 / （二） / 第三章 / 第四节 / 第五部分
 _ZH_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十]{1,3}[）)]"
                          r"|第[一二三四五六七八九十百]{1,4}[章节部分编])")
-_SENTENCE_END = re.compile(r"[.。!?！？;；,，]$")
+SENTENCE_END = re.compile(r"[.。!?！？;；,，]$")
 
 
 def is_heading(line: str) -> bool:
     """A plain-text heading line: short, no sentence punctuation at its end, and either in capitals
     ("DOCUMENTS", "HOW LONG IT TAKES") or a Chinese numbered heading ("一、办理条件", "第二章 申请")."""
     line = line.strip()
-    if not 2 <= len(line) <= 80 or _SENTENCE_END.search(line):
+    if not 2 <= len(line) <= 80 or SENTENCE_END.search(line):
         return False
     latin = [c for c in line if c.isascii() and c.isalpha()]
     if len(latin) >= 3 and all(c.isupper() for c in latin) and not re.search(r"[\u4e00-\u9fff]{8,}", line):
