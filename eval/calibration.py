@@ -35,16 +35,18 @@ def route_of(row: Mapping[str, Any], p: float | None, th: Mapping[str, float]) -
     higher of the other reason codes' level and the model's, high is held only with a draft worth reviewing."""
     if not row.get("draft") or p is None or row.get("status") == "out_of_scope":
         return str(row.get("outcome") or "error"), str(row.get("level_other") or "low")
-    th = thresholds_for(th, row_composed(row))
+    th = thresholds_for(th, row_guide(row))
     lv = max(str(row.get("level_other") or "low"), level_for(p, th), key=lambda v: LEVEL_ORDER[v])
     if lv == "high":
         return ("held" if p < th.get("p_wrong_decline", 1.01) else "declined"), lv
     return "answered", lv
 
 
-def row_composed(row: Mapping[str, Any]) -> bool:
-    """A cached row whose draft quotes a guide's typed sections whole (feature ``composed``)."""
-    return bool(row.get("draft") and row.get("features") and float(row["features"].get("composed", 0.0)) >= 0.5)
+def row_guide(row: Mapping[str, Any]) -> bool:
+    """A cached row whose draft comes from typed guides (feature ``guide``; in a cache collected before that
+    feature, ``composed``)."""
+    f: Mapping[str, float] = (row.get("features") or {}) if row.get("draft") else {}
+    return float(f.get("guide", f.get("composed", 0.0))) >= 0.5
 
 
 def _share(k: int, n: int) -> float | None:

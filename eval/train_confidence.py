@@ -427,34 +427,34 @@ def choose_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None,
     return th, {"dev_utility": round(utility(th), 4), "dev": evaluate(rows, model, th)}
 
 
-def choose_composed_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None, th: dict[str, float],
-                               not_answered_target: float = 0.70, declined_cap: float = 0.10,
-                               queue_cap: float = 20.0) -> tuple[dict[str, float], dict[str, Any]]:
-    """The ``*_composed`` thresholds (qa_service/answer/confidence.py ``thresholds_for``) on the composed dev rows,
-    the same rules as :func:`choose_thresholds` 1–2 (medium: the plain one): ``p_wrong_decline_composed`` = the
-    lowest value declining at most ``declined_cap`` of the answerable composed drafts, ``p_wrong_high_composed``
-    (≤ it) the highest whose composed unanswerable drafts end held or declined at least ``not_answered_target``
+def choose_guide_thresholds(rows: list[dict[str, Any]], model: ConfidenceModel | None, th: dict[str, float],
+                            not_answered_target: float = 0.70, declined_cap: float = 0.10,
+                            queue_cap: float = 20.0) -> tuple[dict[str, float], dict[str, Any]]:
+    """The ``*_guide`` thresholds (qa_service/answer/confidence.py ``thresholds_for``) on the guide dev rows,
+    the same rules as :func:`choose_thresholds` 1–2 (medium: the plain one): ``p_wrong_decline_guide`` = the
+    lowest value declining at most ``declined_cap`` of the answerable guide drafts, ``p_wrong_high_guide``
+    (≤ it) the highest whose unanswerable guide drafts end held or declined at least ``not_answered_target``
     with their queue within ``queue_cap`` per 100 (else the lowest within the cap)."""
-    from eval.calibration import evaluate, row_composed
+    from eval.calibration import evaluate, row_guide
 
-    comp = [r for r in rows if row_composed(r)]
+    comp = [r for r in rows if row_guide(r)]
     grid = [round(float(x), 4) for x in np.arange(0.05, 1.001, 0.0125)]
     dec = 1.01
     for g in sorted(grid, reverse=True):
-        ev = evaluate(comp, model, {**th, "p_wrong_high_composed": g, "p_wrong_decline_composed": g})
+        ev = evaluate(comp, model, {**th, "p_wrong_high_guide": g, "p_wrong_decline_guide": g})
         if (ev["gold_declined_share"] or 0.0) <= declined_cap:
             dec = g
         else:
             break
     within: list[tuple[float, float]] = []
     for g in (g for g in grid if g <= dec):
-        ev = evaluate(comp, model, {**th, "p_wrong_high_composed": g, "p_wrong_decline_composed": dec})
+        ev = evaluate(comp, model, {**th, "p_wrong_high_guide": g, "p_wrong_decline_guide": dec})
         if (ev["queue_per_100"] or 0.0) <= queue_cap:
             within.append((g, ev["unanswerable_not_answered_share"] or 0.0))
     meeting = [g for g, na in within if na >= not_answered_target]
     hi = max(meeting) if meeting else min((g for g, _ in within), default=dec)
-    out = {"p_wrong_high_composed": hi, "p_wrong_decline_composed": dec}
-    return out, {"composed_dev_rows": len(comp), "dev": evaluate(comp, model, {**th, **out})}
+    out = {"p_wrong_high_guide": hi, "p_wrong_decline_guide": dec}
+    return out, {"guide_dev_rows": len(comp), "dev": evaluate(comp, model, {**th, **out})}
 
 
 def auc(scores: list[float], labels: list[int]) -> float | None:
@@ -482,9 +482,9 @@ def main() -> None:
                         help="choose the features on dev by forward selection (select_features) over SELECTABLE")
     parser.add_argument("--features", default="", help="comma-separated subset of confidence.CANDIDATES "
                         "(default confidence.FEATURES)")
-    parser.add_argument("--composed-thresholds", action="store_true",
+    parser.add_argument("--guide-thresholds", action="store_true",
                         help="do not refit: score the dev rows with the shipped model and choose only the "
-                        "*_composed thresholds (choose_composed_thresholds); printed, put them in risk_policy.yaml")
+                        "*_guide thresholds (choose_guide_thresholds); printed, put them in risk_policy.yaml")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     services = Services(load_settings())
@@ -502,12 +502,12 @@ def main() -> None:
     if args.collect_only:
         return
     dev_all = [r for r in cached if r["split"] == "dev" and r["suite"] in wanted]
-    if args.composed_thresholds:
+    if args.guide_thresholds:
         from qa_service.answer.risk import load_policy
 
         th = {k: v for k, v in load_policy().thresholds.items() if k.startswith("p_wrong_")}
-        chosen_c, info_c = choose_composed_thresholds(dev_all, ConfidenceModel.load(args.out), th)
-        log.info("train_confidence composed thresholds (put them in risk_policy.yaml) %s dev=%s",
+        chosen_c, info_c = choose_guide_thresholds(dev_all, ConfidenceModel.load(args.out), th)
+        log.info("train_confidence guide thresholds (put them in risk_policy.yaml) %s dev=%s",
                  json.dumps(chosen_c), json.dumps(info_c, default=str))
         return
     dev = [r for r in dev_all if r["label"] is not None]

@@ -179,7 +179,7 @@ def make_services(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
         svc.__dict__["risk_policy"] = dataclasses.replace(
             policy,
             thresholds={**policy.thresholds, "p_wrong_medium": 0.5, "p_wrong_high": 1.01, "p_wrong_decline": 1.01,
-                        "p_wrong_high_composed": 1.01, "p_wrong_decline_composed": 1.01},
+                        "p_wrong_high_guide": 1.01, "p_wrong_decline_guide": 1.01},
             topics={"default": {"held_in_tests": list(HELD_IN_TESTS)}},
             levels={**policy.levels, "sensitive_topic": "high"})
         made.append(svc)

@@ -34,6 +34,7 @@ import numpy as np
 from qa_service.answer.answer_types import asked_types, stated_types
 from qa_service.answer.context import AnswerContext
 from qa_service.answer.text import overlap, terms
+from qa_service.ingest.sections import ELEMENTS, types_of
 from qa_service.text import is_chinese as is_cjk
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ CANDIDATES: tuple[str, ...] = (
     # how the draft was made: 1 when it quotes a guide's typed sections whole (answer/generate/compose.py), 0 when
     # its sentences were chosen one by one or it is an FAQ entry's answer
     "composed",
+    # 1 when the draft comes from typed guides: composed, or every passage it cites is of a document with typed
+    # element sections (ingest/sections.py) among the passages; routed by the ``*_guide`` thresholds
+    "guide",
 )
 #: the shipped model's inputs (eval/train_confidence.py fits these by default): IDF-weighted coverage of the
 #: question's terms by the cited passages, the best BM25 score over the question's IDF mass, the dense similarity
@@ -152,6 +156,7 @@ def extract(ctx: AnswerContext, services: Services, names: Collection[str] | Non
     if len(passages) > 1 and passages[0].score > 0:
         f["fused_margin"] = (passages[0].score - passages[1].score) / passages[0].score
     f["composed"] = 1.0 if units else 0.0
+    f["guide"] = 1.0 if is_guide_draft(ctx) else 0.0
     f["sentences"] = float(units if units else len(ctx.sentences))  # a quoted section counts once, as one choice
     f["removed"] = float(sum(1 for r in ctx.removed if r.get("reason") == "unsupported"))
     supports = [float(s.support) for s in ctx.sentences if s.support is not None]
@@ -319,23 +324,37 @@ def shipped_model(path: Path = MODEL) -> ConfidenceModel:
     return ConfidenceModel.load(path)
 
 
-#: the thresholds a composed draft is routed by (``<name>_composed`` in risk_policy.yaml, when set)
-COMPOSED_KEYS = ("p_wrong_medium", "p_wrong_high", "p_wrong_decline")
+#: the thresholds a guide draft is routed by (``<name>_guide`` in risk_policy.yaml, when set)
+GUIDE_KEYS = ("p_wrong_medium", "p_wrong_high", "p_wrong_decline")
 
 
-def thresholds_for(thresholds: Mapping[str, float], composed: bool) -> Mapping[str, float]:
-    """The thresholds for one draft: a composed draft (a guide's typed sections quoted whole, ``Draft.units``) by
-    the ``*_composed`` values where the policy sets them, every other draft by the plain ones. The model ranks
-    composed drafts apart from the sentence drafts it was trained on (their probabilities sit higher, right
-    ones included), so they need cut-offs of their own, chosen on their dev rows (docs/risk-calibration.md)."""
-    if not composed:
+def thresholds_for(thresholds: Mapping[str, float], guide: bool) -> Mapping[str, float]:
+    """The thresholds for one draft: a guide draft (:func:`is_guide_draft`) by the ``*_guide`` values where the
+    policy sets them, every other draft by the plain ones. The model was fitted mostly on unstructured corpora (news
+    passages, statutes, FAQ entries) and puts drafts from a typed guide higher, right ones included (a guide's
+    section answers in few of the question's words), so they need cut-offs of their own, chosen on their dev rows
+    (docs/risk-calibration.md)."""
+    if not guide:
         return thresholds
-    return {**thresholds, **{k: thresholds[f"{k}_composed"] for k in COMPOSED_KEYS if f"{k}_composed" in thresholds}}
+    return {**thresholds, **{k: thresholds[f"{k}_guide"] for k in GUIDE_KEYS if f"{k}_guide" in thresholds}}
 
 
 def is_composed(ctx: AnswerContext) -> bool:
     """The draft quotes a guide's typed sections whole (answer/generate/compose.py)."""
     return bool(ctx.draft is not None and ctx.draft.units)
+
+
+def is_guide_draft(ctx: AnswerContext) -> bool:
+    """The draft comes from typed guides: it is composed, or every passage it cites is of a source that has a
+    section typed as a guide element (documents, fees, …; ingest/sections.py) among the passages. Found by the
+    documents' own headings, so any department's guides count, whatever their subject."""
+    if is_composed(ctx):
+        return True
+    cited = {n for s in ctx.sentences for n in s.cites}
+    if not cited:
+        return False
+    typed = {p.source_id for p in ctx.passages if any(t in ELEMENTS for t in types_of(p.section_type))}
+    return all(p.source_id in typed for p in ctx.passages if p.n in cited)
 
 
 def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
@@ -349,8 +368,8 @@ def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
 
 def draft_worth_review(ctx: AnswerContext, thresholds: Mapping[str, float]) -> bool:
     """A held draft a person could approve or fix: supported sentences and a wrong-probability under
-    ``p_wrong_decline`` (a composed draft's own, :func:`thresholds_for`). Without one the question is declined with
+    ``p_wrong_decline`` (a guide draft's own, :func:`thresholds_for`). Without one the question is declined with
     the contact line and queues nothing."""
     p = ctx.signals.get("p_wrong")
-    th = thresholds_for(thresholds, is_composed(ctx))
+    th = thresholds_for(thresholds, is_guide_draft(ctx))
     return bool(ctx.sentences) and (p is None or float(p) < th.get("p_wrong_decline", 1.01))

@@ -190,12 +190,24 @@ def test_composed_marks_a_draft_quoting_a_guides_sections() -> None:
 def test_a_composed_draft_is_routed_by_its_own_thresholds() -> None:
     from qa_service.answer.context import Draft
 
-    th = {**TH, "p_wrong_high_composed": 0.85, "p_wrong_decline_composed": 0.85}
-    assert confidence.thresholds_for(th, composed=False) is th
-    comp = confidence.thresholds_for(th, composed=True)
+    th = {**TH, "p_wrong_high_guide": 0.85, "p_wrong_decline_guide": 0.85}
+    assert confidence.thresholds_for(th, guide=False) is th
+    comp = confidence.thresholds_for(th, guide=True)
     assert (comp["p_wrong_medium"], comp["p_wrong_high"], comp["p_wrong_decline"]) == (0.3, 0.85, 0.85)
     ctx = _ctx("How do I apply?", "- Bring your ID card")
     ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.88)
     assert confidence.draft_worth_review(ctx, th)  # sentences chosen one by one: held below 0.9
     ctx.draft = Draft(ctx.sentences, units=2)
     assert not confidence.draft_worth_review(ctx, th)  # a guide's sections: declined at 0.85 and above
+
+
+def test_a_draft_from_typed_guide_sections_is_a_guide_draft() -> None:
+    ctx = _ctx("Do I need a newspaper notice?", "A newspaper notice is not needed.")
+    assert not confidence.is_guide_draft(ctx)  # its source has no typed section: routed by the plain thresholds
+    ctx.passages.append(Passage(3, "a:1", "a", "Guide", "- Your ID card", "f", 0.5, section_type="documents", via=1))
+    assert confidence.is_guide_draft(ctx)  # the cited passage's guide types a documents section
+    assert confidence.extract(ctx, SimpleNamespace())["guide"] == 1.0  # type: ignore[arg-type]
+    ctx.sentences.append(Sentence("Something else entirely.", [2], support=0.9))
+    assert not confidence.is_guide_draft(ctx)  # one cited passage is of an untyped document
+    ctx.passages[1].section_type = "overview"
+    assert not confidence.is_guide_draft(ctx)  # "overview" / "other" are not guide elements

@@ -30,8 +30,8 @@ def _services(data: Path, models: dict[str, Any], **thresholds: float) -> Any:
 
     svc = Services(load_settings(None, data_dir=str(data)))
     svc.__dict__["dense"], svc.__dict__["sparse"] = models["dense"], models["sparse"]
-    if thresholds:  # a threshold set for a test applies to composed drafts too (their own *_composed values)
-        thresholds = {**{f"{k}_composed": v for k, v in thresholds.items()}, **thresholds}
+    if thresholds:  # a threshold set for a test applies to composed drafts too (their own *_guide values)
+        thresholds = {**{f"{k}_guide": v for k, v in thresholds.items()}, **thresholds}
         policy = svc.risk_policy
         svc.__dict__["risk_policy"] = dataclasses.replace(policy, thresholds={**policy.thresholds, **thresholds})
     return svc

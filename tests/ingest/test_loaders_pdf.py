@@ -148,3 +148,12 @@ def test_a_pdf_outline_still_wins_over_the_page_text(tmp_path: Path) -> None:
     c.save()
     doc = load_file(path, "pdf")
     assert [s.heading_path for s in doc.sections] == [["Part 1"], ["Part 2"], ["Part 3"], ["Part 4"]]
+
+
+def test_bullets_become_list_items_and_table_cells_stay_lines() -> None:
+    doc = load_file(KNOWLEDGE / "city" / "shebao-linghuo-jiuye.pdf", "pdf")
+    by_heading = {s.heading_path[-1]: s.text for s in doc.sections if s.heading_path}
+    assert by_heading["一、参保条件"].splitlines()[0] == "- 年满16周岁、未达到法定退休年龄；"
+    rates = by_heading["二、缴费基数和费率"].splitlines()
+    assert "险种" in rates and "基本养老保险" in rates  # cells of the table, not "险种费率按下限…基本养老保险"
+    assert rates[0].startswith("灵活就业人员可在本市缴费基数上下限之间自主选择缴费基数。2025年度")  # a wrap is joined

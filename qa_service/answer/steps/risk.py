@@ -41,7 +41,7 @@ class LabelRisk:
             feats = dict(self.features(ctx, self.model.features if self.model is not None else None))
             if self.model is not None:
                 p_wrong = round(self.model.p_wrong(feats), 4)
-                lv = confidence.level_for(p_wrong, confidence.thresholds_for(th, confidence.is_composed(ctx)))
+                lv = confidence.level_for(p_wrong, confidence.thresholds_for(th, confidence.is_guide_draft(ctx)))
                 if lv != "low":
                     ctx.add_reason("likely_wrong" if lv == "high" else "possibly_wrong")
         else:  # no estimate wired (unit tests of this step): the retrieval-confidence rule

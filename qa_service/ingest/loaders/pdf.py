@@ -43,10 +43,35 @@ MAX_NUMBERED_WORDS = 9
 MIN_CAPITALS = 5  # a line in capitals is a heading from 5 letters ("EMS", "VAT" alone on a line are table cells)
 
 
+_BULLETS = {"\x7f", "•", "▪", "●", "◦", "■", "·"}  # not "-": a dash alone in a table cell means none
+#: a line ending this close to the page's longest line ran into the margin: its break is a wrap, not the end of a
+#: line of its own (a table cell, a list item, a short line)
+WRAP_WIDTH = 0.8
+
+
 def _tidy(text: str) -> str:
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    """Spaces folded, blank runs squeezed, and a line wrap inside Chinese text joined (it is not a word break)
+    when the line before it ran to the margin (:data:`WRAP_WIDTH`): table cells and short lines stay lines."""
+    lines: list[str] = []
+    bullet = False
+    for raw in text.split("\n"):
+        line = _SPACES.sub(" ", raw).strip()
+        if line in _BULLETS:  # a list bullet extracted on a line of its own: its item is the next line
+            bullet = True
+            continue
+        if bullet and line:
+            line, bullet = "- " + line, False
+        lines.append(line)
     joined = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
-    return _CJK_WRAP.sub("", joined)  # a line wrap inside Chinese text is not a word break
+    width = max((len(line) for line in lines), default=0)
+    out = joined.split("\n")
+    merged: list[str] = []
+    for line in out:
+        if merged and len(merged[-1]) >= WRAP_WIDTH * width and _CJK_WRAP.search(merged[-1][-1:] + "\n" + line[:1]):
+            merged[-1] += line
+        else:
+            merged.append(line)
+    return "\n".join(merged)
 
 
 def _number(line: str) -> int | None:
