@@ -37,8 +37,9 @@ def route_of(row: Mapping[str, Any], p: float | None, th: Mapping[str, float]) -
         return str(row.get("outcome") or "error"), str(row.get("level_other") or "low")
     th = thresholds_for(th, row_guide(row))
     lv = max(str(row.get("level_other") or "low"), level_for(p, th), key=lambda v: LEVEL_ORDER[v])
-    if lv == "high":
-        return ("held" if p < th.get("p_wrong_decline", 1.01) else "declined"), lv
+    if lv == "high":  # a partial draft is no draft worth review (answer/confidence.py draft_worth_review)
+        partial = "model_partial" in (row.get("reasons_other") or [])
+        return ("held" if p < th.get("p_wrong_decline", 1.01) and not partial else "declined"), lv
     return "answered", lv
 
 

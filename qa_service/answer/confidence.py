@@ -367,9 +367,11 @@ def level_for(p_wrong: float, thresholds: Mapping[str, float]) -> str:
 
 
 def draft_worth_review(ctx: AnswerContext, thresholds: Mapping[str, float]) -> bool:
-    """A held draft a person could approve or fix: supported sentences and a wrong-probability under
-    ``p_wrong_decline`` (a guide draft's own, :func:`thresholds_for`). Without one the question is declined with
-    the contact line and queues nothing."""
+    """A held draft a person could approve or fix: a full draft (not ``partial``), supported sentences and a
+    wrong-probability under ``p_wrong_decline`` (a guide draft's own, :func:`thresholds_for`). Without one the
+    question is declined with the contact line and queues nothing."""
+    if ctx.draft is not None and ctx.draft.completeness == "partial":
+        return False  # the generator found no sentence clearing its own relevance floor: nothing to approve
     p = ctx.signals.get("p_wrong")
     th = thresholds_for(thresholds, is_guide_draft(ctx))
     return bool(ctx.sentences) and (p is None or float(p) < th.get("p_wrong_decline", 1.01))

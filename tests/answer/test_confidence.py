@@ -79,6 +79,12 @@ def test_levels_and_drafts_worth_review() -> None:
     ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.95)
     assert not confidence.draft_worth_review(ctx, TH)  # nothing a person could approve: decline
     ctx.risk = RiskAssessment("high", 0.5, p_wrong=0.7)
+    from qa_service.answer.context import Draft
+
+    ctx.draft = Draft(list(ctx.sentences), completeness="partial")
+    assert not confidence.draft_worth_review(ctx, TH)  # no sentence cleared the generator's relevance floor
+    ctx.draft = Draft(list(ctx.sentences), completeness="full")
+    assert confidence.draft_worth_review(ctx, TH)
     ctx.sentences = []
     assert not confidence.draft_worth_review(ctx, TH)
 
