@@ -132,13 +132,14 @@ class ExtractiveGenerator:
         ]
         chosen: list[int] = []
         order = sorted(range(len(cands)), key=lambda i: -(scores[i] + bonus[i]))
-        for i in order:
+        for i in order:  # by score + type bonus; the floors read the score alone, so a weak sentence the bonus
+            # lifted ahead is passed over, not the end of the search (it hid '每月25日前自动扣款' behind an FAQ date)
             if len(chosen) >= self.settings.max_sentences:
                 break
             if scores[i] < self.settings.min_relevance and chosen:
-                break
+                continue
             if scores[i] < self.settings.min_relevance * 0.8:
-                break
+                continue
             if any(fuzz.ratio(cands[i][2], cands[j][2]) > 75 for j in chosen):
                 continue
             chosen.append(i)
