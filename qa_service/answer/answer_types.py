@@ -27,7 +27,7 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"|\bon\s+the\s+spot\b|\bwhile\s+you\s+wait\b"),
     ),
     "money": (
-        re.compile(r"(?i)多少钱|费用|收费|收不收费|要钱|交多少|缴多少|价格|工本费|多少元|免费吗|滞纳金是多少|罚多少|罚款多少"
+        re.compile(r"(?i)多少钱|费用|收费|收不收费|要钱|交钱|付钱|花钱|交多少|缴多少|价格|工本费|多少元|免费吗|滞纳金是多少|罚多少|罚款多少"
                    r"|\bhow\s+much\b|\bcosts?\b|\bfees?\b|\bprice\b|\bcharged?\b|\bfree\b"),
         re.compile(rf"(?i){_ZH_NUM}\s*(?:万|千)?元|免费|不收费|不收取|免收|工本费|万分之|千分之|百分之"
                    r"|\b\d+(?:[.,]\d+)*\s*(?:yuan|rmb|cny|dollars?|usd|euros?|eur|pounds?|gbp)\b|[$€£¥]\s*\d"
@@ -105,7 +105,7 @@ _ELEMENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(?i)材料|带什么|带哪些|要带|需要带|提交什么|提供什么|哪些证件|什么证件"
         r"|\bdocuments?\b|\bpapers\b|\bbring\b|\bwhat\s+do\s+i\s+need\s+to\s+(?:bring|provide|show)\b")),
     ("fees", re.compile(
-        r"(?i)多少钱|费用|收费|收不收费|要钱|收钱|工本费|免费吗|交多少钱|价格"
+        r"(?i)多少钱|费用|收费|收不收费|要钱|收钱|交钱|付钱|花钱|工本费|免费吗|交多少钱|价格"
         r"|\bhow\s+much\s+(?:is|does|do|will)\b|\bcosts?\b|\bfees?\b|\bprice\b|\bcharged?\b|\bfree\b")),
     ("duration", re.compile(
         r"(?i)多长时间|多久|几天|多少天|几个工作日|多少个?工作日|办理时限|办结|时限"

@@ -153,6 +153,9 @@ class AnswerContext:
     exclude_sources: list[str] = field(default_factory=list)  # evaluation hold-out: act as if these were absent
     trace_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     standalone: str | None = None
+    # this turn on its own (greetings and thanks removed) when ``standalone`` rewrote it with the conversation's
+    # topic: what the turn asks for (a fee, a deadline, an overview) is read from it, the topic from the rewrite
+    turn: str | None = None
     status: str | None = None
     message: str = ""
     draft: Draft | None = None

@@ -156,3 +156,13 @@ def test_a_broad_question_is_not_answered_by_a_narrow_faq_entry() -> None:
     passages = [faq, *guide_passages([1], start=2)]
     draft = _generator().generate("居住证怎么办理？", passages, "zh")
     assert draft.units == 4 and all(1 not in s.cites for s in draft.sentences)  # the guide's overview instead
+
+
+def test_a_follow_up_asks_for_what_its_own_words_ask_for() -> None:
+    """A follow-up rewritten with the earlier question ("居住证怎么签注？ 那要多久？") takes its topic from the rewrite
+    but what it asks for from its own words: the duration, not the section the earlier question named."""
+    passages = guide_passages([5, 4])  # the annual-endorsement section ranks first for the rewrite
+    rewritten = "居住证年度签注怎么办？ 那要多久？"
+    assert composer().compose(rewritten, passages).sentences[0].text.startswith("居住证每年签注一次")  # type: ignore[union-attr]
+    got = composer().compose(rewritten, passages, intent="那要多久？")
+    assert got is not None and "10个工作日" in "\n".join(s.text for s in got.sentences)

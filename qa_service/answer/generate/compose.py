@@ -139,14 +139,16 @@ class Composer:
         self.overview_lines = overview_lines
         self.overview_min_sections = overview_min_sections
 
-    def compose(self, question: str, passages: list[Passage]) -> Composed | None:
+    def compose(self, question: str, passages: list[Passage], intent: str | None = None) -> Composed | None:
+        """``intent``: a follow-up's own words when ``question`` was rewritten with the conversation's topic; the
+        asked elements and broadness are read from it."""
         top = next((p for p in passages if p.via is None and p.kind != "faq"), None)
         if top is None:
             return None
-        if self._sub_topic(question, top):  # the question is about that section: it is the answer, whole
+        if self._sub_topic(intent or question, top):  # the question is about that section: it is the answer, whole
             return self._sections(units_of(passages, top.source_id, top.heading), labelled=False, limit=None)
-        elements = asked_elements(question)
-        broad = asks_broadly(question)
+        elements = asked_elements(intent or question)
+        broad = asks_broadly(intent or question)
         if not elements and not broad:
             return None
         units = units_of(passages, top.source_id)

@@ -89,16 +89,20 @@ class ExtractiveGenerator:
         return f"{history[-1]} {question}" if history else question
 
     def generate(self, question: str, passages: list[Passage], lang: str,
-                 query_vector: list[float] | None = None) -> Draft:
+                 query_vector: list[float] | None = None, intent: str | None = None) -> Draft:
+        """``intent``: the latest turn on its own when ``question`` is a follow-up rewritten with the conversation's
+        topic; the kind of fact asked for and whether the question is broad are read from it (the topic, the
+        terms and the vector from ``question``)."""
         zh = is_chinese(question)
         qterms = terms(question)
+        asking = intent or question
         qvec = np.asarray(query_vector if query_vector is not None else self.dense.encode_query(question))
-        wanted = asked_types(question) if self.settings.answer_type_bonus > 0 else set()  # 0: answer types off
-        faq = self._faq_answer(question, qterms, qvec, passages, zh, wanted)
+        wanted = asked_types(asking) if self.settings.answer_type_bonus > 0 else set()  # 0: answer types off
+        faq = self._faq_answer(question, qterms, qvec, passages, zh, wanted, asking)
         if faq is not None:
             return faq
         if self.composer is not None:
-            composed = self.composer.compose(question, passages)
+            composed = self.composer.compose(question, passages, intent=intent)
             if composed is not None:
                 return Draft(composed.sentences, completeness="full", model=self.dense.model_id,
                              units=composed.sections)
@@ -197,7 +201,7 @@ class ExtractiveGenerator:
         return float(self.settings.answer_type_bonus) * len(stated_types(sentence, wanted)) / len(wanted)
 
     def _faq_answer(self, question: str, qterms: set[str], qvec: np.ndarray, passages: list[Passage],
-                    zh: bool, wanted: set[str]) -> Draft | None:
+                    zh: bool, wanted: set[str], asking: str) -> Draft | None:
         for p in passages[:3]:
             if p.kind != "faq":
                 continue
@@ -206,7 +210,7 @@ class ExtractiveGenerator:
                 continue
             if self.settings.answer_type_bonus > 0 and not self._same_kind(asked_types(q), wanted, a):
                 continue  # it asks for, or states, other kinds of fact than this question wants
-            if self.composer is not None and asks_broadly(question) and not asks_broadly(q):
+            if self.composer is not None and asks_broadly(asking) and not asks_broadly(q):
                 continue  # "what do we need to do?" is not answered by one narrow entry ("how old must we be?")
             lexical = max(overlap(qterms, q), fuzz.token_set_ratio(question, q) / 100 * 0.8)
             sem = float(self.vectors.encode([q])[0] @ qvec)

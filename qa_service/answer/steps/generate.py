@@ -80,7 +80,8 @@ class Generate:
 
     def _extractive(self, ctx: AnswerContext) -> Draft:
         ctx.generator = "extractive"
-        return self.fallback.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.vectors.get(ctx.query))
+        return self.fallback.generate(ctx.query, ctx.passages, ctx.lang, query_vector=ctx.vectors.get(ctx.query),
+                                      intent=ctx.turn)
 
     def _streamer(self, ctx: AnswerContext) -> Callable[[str], None] | None:
         """A callback for the model's growing answer that passes each completed sentence through the support and

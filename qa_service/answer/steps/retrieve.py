@@ -42,6 +42,7 @@ class Retrieve:
 
     def run(self, ctx: AnswerContext) -> None:
         if ctx.history and is_elliptical(ctx.query):  # the query: the question without greetings and thanks
+            ctx.turn = ctx.query  # what it asks for stays this turn's ("and how long?" after "how do I renew?")
             ctx.standalone = self._standalone(ctx)  # a self-contained question keeps its own topic
         query = ctx.query
         plan = self.places.plan(ctx.tenant, query) if self.places is not None else None
