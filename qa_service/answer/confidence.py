@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -57,6 +58,9 @@ CANDIDATES: tuple[str, ...] = (
     # how the draft was made: 1 when it quotes a guide's typed sections whole (answer/generate/compose.py), 0 when
     # its sentences were chosen one by one or it is an FAQ entry's answer
     "composed",
+    # the share of the numbers the question names (a year, an amount, a count: "2022", "400元") that no answer
+    # sentence states (0 when it names none): "who won in 2021?" answered with the 2020 winner
+    "numbers_missing",
     # 1 when the draft comes from typed guides: composed, or every passage it cites is of a document with typed
     # element sections (ingest/sections.py) among the passages; routed by the ``*_guide`` thresholds
     "guide",
@@ -74,6 +78,7 @@ FEATURES: tuple[str, ...] = ("cited_coverage", "sparse_top_norm", "cited_dense",
 # far outside the range seen in training (a two-passage knowledge base against training KBs that always gave six)
 # must not extrapolate the score (it drove p_wrong from 0.3 to 0.95 for a fully supported answer).
 Z_CLIP = 3.0
+_DIGITS = re.compile(r"\d+")
 
 
 class ModelIntegrityError(RuntimeError):
@@ -165,6 +170,10 @@ def extract(ctx: AnswerContext, services: Services, names: Collection[str] | Non
     wanted = asked_types(query)
     f["asks_fact"] = 1.0 if wanted else 0.0
     f["asked_fact_stated"] = 1.0 if wanted and any(stated_types(s.text, wanted) for s in ctx.sentences) else 0.0
+    asked_numbers = set(_DIGITS.findall(query))
+    if asked_numbers:
+        stated = set(_DIGITS.findall(" ".join(s.text for s in ctx.sentences)))
+        f["numbers_missing"] = len(asked_numbers - stated) / len(asked_numbers)
     if first is not None:
         rank = first.via if first.via is not None else first.n  # an added section ranks as its guide's passage
         if units:  # a composed answer quotes its guide: it ranks as the guide's best retrieved passage

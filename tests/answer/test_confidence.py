@@ -217,3 +217,15 @@ def test_a_draft_from_typed_guide_sections_is_a_guide_draft() -> None:
     assert not confidence.is_guide_draft(ctx)  # one cited passage is of an untyped document
     ctx.passages[1].section_type = "overview"
     assert not confidence.is_guide_draft(ctx)  # "overview" / "other" are not guide elements
+
+
+def test_numbers_the_question_names_and_the_answer_does_not_state() -> None:
+    f = confidence.extract(_ctx("Who won the 2021 US Open?", "Dominic Thiem won the 2020 US Open."),
+                           SimpleNamespace())  # type: ignore[arg-type]
+    assert f["numbers_missing"] == 1.0
+    f = confidence.extract(_ctx("Who won the 2021 US Open?", "Daniil Medvedev won in 2021."),
+                           SimpleNamespace())  # type: ignore[arg-type]
+    assert f["numbers_missing"] == 0.0
+    f = confidence.extract(_ctx("补税不超过400元要办吗？", "补税金额不超过400元的，无需办理。"), SimpleNamespace())  # type: ignore[arg-type]
+    assert f["numbers_missing"] == 0.0
+    assert confidence.extract(_ctx("How do I renew?", "Apply online."), SimpleNamespace())["numbers_missing"] == 0.0  # type: ignore[arg-type]
