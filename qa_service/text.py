@@ -47,6 +47,10 @@ def language(text: str) -> str:
     return "zh" if is_chinese(text) else "en"
 
 
+#: the number of a list item at the start of a line ("1.", "12)", "a."): not a sentence end
+_ENUMERATOR = re.compile(r"^\s*(?:\d{1,3}|[a-zA-Z])[.)]\s*$")
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at ``dot`` ends an abbreviation such as 'No.' or 'U.S.'."""
     if text[dot] != ".":
@@ -84,8 +88,8 @@ class Splitter:
         out: list[tuple[int, int]] = []
         start = 0
         for m in self._end.finditer(line):
-            if _is_abbreviation(line, m.start()):
-                continue
+            if _is_abbreviation(line, m.start()) or _ENUMERATOR.match(line[start:m.end()]):
+                continue  # "No." / "U.S."; "1." / "2)" numbering a list item is not a sentence of its own
             out.append((start, m.end()))
             start = m.end()
         out.append((start, len(line)))

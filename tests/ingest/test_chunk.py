@@ -108,3 +108,13 @@ def test_deterministic_and_stable_for_unchanged_sections() -> None:
 def test_bad_budget_rejected() -> None:
     with pytest.raises(ValueError, match="bad chunk budget"):
         chunk_document(LoadedDocument(sections=[]), "x", max_tokens=10, overlap_tokens=10)
+
+
+def test_a_list_items_number_is_not_a_sentence_of_its_own() -> None:
+    """"1. 换领：…" stays one item: split after "1." and joined back without a space ("1.换领"), a numbered list
+    reached the answer as text no renderer shows as a list."""
+    assert split_sentences("1. 换领：本人原身份证。\n2. 补领：户口簿。") == ["1. 换领：本人原身份证。", "2. 补领：户口簿。"]
+    assert split_sentences("1. Your ID card. 2. A photo.") == ["1. Your ID card.", "2. A photo."]
+    assert split_sentences("It costs 2. Apply online.") == ["It costs 2.", "Apply online."]
+    doc = LoadedDocument(sections=[Section(text="1. 换领：本人原身份证。\n2. 补领（本市户籍）：户口簿。")], title="指南")
+    assert chunk_document(doc, "s")[0].text.startswith("1. 换领：本人原身份证。\n2. 补领")
