@@ -38,7 +38,7 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
                    r"|\bwhen\b|\bwhat\s+time\b|\bhow\s+early\b|\bhow\s+far\s+in\s+advance\b|\bopening\s+hours\b|\bopen\b"
                    r"|\bdeadline\b|\bby\s+what\s+date\b|\buntil\s+when\b"),
         re.compile(r"(?i)\d{1,2}\s*[:：]\s*\d{2}|\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|周[一二三四五六日末]|星期[一二三四五六日天]"
-                   r"|节假日|工作日|上午|下午|之前|以前|截止"
+                   r"|节假日|工作日|上午|下午|之前|以前|截止|每[月年周]\s*\d{1,2}\s*[日号]|\d{1,2}\s*[日号]\s*(?:前|起)"
                    r"|\b\d{1,2}[:.]\d{2}\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekdays?)\b"
                    r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
                    r"|\b(?:before|by|until|within)\s+(?:the\s+)?\d"

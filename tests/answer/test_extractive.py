@@ -166,30 +166,3 @@ def test_the_section_heading_tells_which_of_two_alike_sentences_answers(shared_m
         (s1, h1), (s2, h2) = split_sections(text)[1:]
         assert gen._lexical(qterms, s1, h1) == gen._lexical(qterms, s2, h2)
 
-
-class _NoEncoder:
-    """Semantic weight 0: nothing may be embedded (lexical scores only, deterministic)."""
-
-    model_id = "none"
-
-    def encode(self, *_a: Any, **_k: Any) -> Any:
-        raise AssertionError("nothing is embedded at semantic weight 0")
-
-    def encode_query(self, _text: str) -> list[float]:
-        return [0.0] * 4
-
-
-def test_a_weak_sentence_the_type_bonus_lifts_ahead_does_not_end_the_search() -> None:
-    """Candidates are ranked by score + answer-type bonus but the floors read the score: a date sentence from an
-    unrelated passage ranked first must be passed over, not stop the search before the relevant sentence."""
-    from qa_service.answer.context import Passage
-    from qa_service.answer.generate.extractive import ExtractiveGenerator
-    from qa_service.settings import GenerateSettings
-
-    relevant = Passage(1, "a:0", "a", "Flexible workers", "Your bank debits the contribution automatically.", "d1", 0.9)
-    dated = Passage(2, "b:0", "b", "Annual report", "Reports are filed from 1 January to 30 June.", "d2", 0.5)
-    gen = ExtractiveGenerator(_NoEncoder(), GenerateSettings(semantic_weight={"zh": 0.0, "en": 0.0},  # type: ignore[arg-type]
-                                                             answer_type_bonus=0.5))
-    draft = gen.generate("When is the contribution debited for flexible workers each month?", [relevant, dated], "en",
-                         query_vector=[0.0] * 4)
-    assert [s.text for s in draft.sentences] == ["Your bank debits the contribution automatically."]
