@@ -4,7 +4,7 @@ When the PDF has a real outline (bookmarks spread over the document) it gives th
 Without one, headings are read from the page text by their form, not their font (font sizes are unreliable): a
 numbered line ("一、参保条件", "（二）办理流程", "3. Flexibly employed people") or a line in capitals, short and
 without sentence punctuation, starts a section that runs on across pages until the next heading. A numbered line
-followed by another numbered line is a list item, not a heading. Without that, a guide's "申请材料" section was
+N next to a line numbered N − 1 or N + 1 is a list item, not a heading. Without that, a guide's "申请材料" section was
 one page of text under no heading, and its sections could not be typed (ingest/sections.py).
 """
 
@@ -49,9 +49,10 @@ _BULLETS = {"\x7f", "•", "▪", "●", "◦", "■", "·"}  # not "-": a dash 
 WRAP_WIDTH = 0.8
 
 
-def _tidy(text: str) -> str:
+def _tidy(text: str, width: int | None = None) -> str:
     """Spaces folded, blank runs squeezed, and a line wrap inside Chinese text joined (it is not a word break)
-    when the line before it ran to the margin (:data:`WRAP_WIDTH`): table cells and short lines stay lines."""
+    when the line before it ran to the margin (:data:`WRAP_WIDTH` of ``width``, the page's longest line; default
+    the longest line of ``text``): table cells and short lines stay lines."""
     lines: list[str] = []
     bullet = False
     for raw in text.split("\n"):
@@ -63,7 +64,8 @@ def _tidy(text: str) -> str:
             line, bullet = "- " + line, False
         lines.append(line)
     joined = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
-    width = max((len(line) for line in lines), default=0)
+    if width is None:
+        width = max((len(line) for line in lines), default=0)
     out = joined.split("\n")
     merged: list[str] = []
     for line in out:
@@ -97,18 +99,21 @@ def page_blocks(text: str) -> list[tuple[str | None, str]]:
     first heading has heading None. Line wraps inside Chinese text are joined within a run, never across a
     heading."""
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    width = max((len(line) for line in lines), default=0)
+    following = [""] * len(lines)  # the next non-empty line after each one
+    for i in range(len(lines) - 2, -1, -1):
+        following[i] = lines[i + 1] or following[i + 1]
     runs: list[tuple[str | None, list[str]]] = [(None, [])]
     previous = ""
     for i, line in enumerate(lines):
-        following = next((x for x in lines[i + 1:] if x), "")
-        if line and is_pdf_heading(line, previous, following):
+        if line and is_pdf_heading(line, previous, following[i]):
             runs.append((line, []))
         else:
             runs[-1][1].append(line)
         previous = line or previous
     out: list[tuple[str | None, str]] = []
     for heading, body in runs:
-        joined = _tidy("\n".join(body))
+        joined = _tidy("\n".join(body), width)
         if heading is not None or joined:
             out.append((heading, joined))
     return out
