@@ -36,7 +36,8 @@ MAX_OUTLINE_TITLE = 120
 
 
 _CJK_WRAP = re.compile(r"(?<=[\u3400-\u9fff，、；：（）《》“”])\n(?=[\u3400-\u9fff，。、；：！？（）《》“”])")
-#: "1. Contribution rates", "2) Fees": an arabic-numbered line (a heading only when a numbered line does not follow)
+#: "1. Contribution rates", "2) Fees": an arabic-numbered line (a heading unless a line numbered one less or one
+#: more is next to it: then it is a list item, is_pdf_heading)
 _NUMBERED = re.compile(r"^(\d{1,2})[.)．](?!\d)\s*\S")  # not "0.5% to 1.9%"
 MAX_NUMBERED_HEADING = 60  # characters; a longer numbered line is a list item or a sentence
 MAX_NUMBERED_WORDS = 9
@@ -66,9 +67,8 @@ def _tidy(text: str, width: int | None = None) -> str:
     joined = _BLANKS.sub("\n\n", "\n".join(lines)).strip()
     if width is None:
         width = max((len(line) for line in lines), default=0)
-    out = joined.split("\n")
     merged: list[str] = []
-    for line in out:
+    for line in joined.split("\n"):
         if merged and len(merged[-1]) >= WRAP_WIDTH * width and _CJK_WRAP.search(merged[-1][-1:] + "\n" + line[:1]):
             merged[-1] += line
         else:
@@ -218,11 +218,12 @@ def load(path: Path, limits: LoadLimits = DEFAULT_LIMITS) -> LoadedDocument:
             warnings.append(f"page {number}: text could not be extracted ({type(exc).__name__})")
             log.warning("pdf page failed file=%s page=%d error=%s", path.name, number, exc)
             continue
-        if not _tidy(text):
+        tidy = _tidy(text)
+        if not tidy:
             warnings.append(f"page {number}: no extractable text (scanned image?)")
             continue
         if headings:
-            sections.append(Section(text=_tidy(text), heading_path=list(headings.get(index, [])), page=number))
+            sections.append(Section(text=tidy, heading_path=list(headings.get(index, [])), page=number))
             continue
         for heading, body in page_blocks(text):
             if heading is not None:
